@@ -1,0 +1,1 @@
+"""elastic.io sailor for Python components."""
