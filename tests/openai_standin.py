@@ -1,0 +1,277 @@
+"""An OpenAI-compatible stand-in on 127.0.0.1 for end-to-end tests and local tries.
+
+It answers ``POST /v1/chat/completions`` and ``GET /v1/models`` like the real API:
+scripted replies first (rate limits, errors, streams), then a default answer built from
+the request. Every chat request is checked by an injected validator (the official
+OpenAPI document's ``CreateChatCompletionRequest``); a request that does not conform is
+recorded as a violation and answered with a 400 ``invalid_request_error``.
+
+Run it by hand to try the component without an OpenAI account:
+    .venv/bin/python -m tests.openai_standin --port 8099
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_MODELS = ("gpt-4o-mini", "gpt-5-mini", "o4-mini", "text-embedding-3-small", "whisper-1")
+Validator = Callable[[str, Any], None]
+
+
+@dataclass
+class Reply:
+    """One scripted answer. ``sse`` (a list of chunk dicts or raw lines) makes it a stream."""
+
+    status: int = 200
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    sse: list[Any] | None = None
+    delay_s: float = 0.0
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+def error_body(message: str, type_: str, code: str | None = None,
+               param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def rate_limited(retry_after_s: int) -> Reply:
+    return Reply(429, error_body("Rate limit reached for requests", "requests",
+                                 "rate_limit_exceeded"),
+                 headers={"retry-after": str(retry_after_s)})
+
+
+def completion(model: str, content: str | None, *, tool_calls: list[dict] | None = None,
+               finish_reason: str = "stop") -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None,
+                               "annotations": []}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 7, "total_tokens": 16},
+        "service_tier": "default",
+    }
+
+
+def stream_chunks(answer: dict[str, Any], *, include_usage: bool) -> list[dict[str, Any]]:
+    """Split a chat.completion into chunks the way the API streams it."""
+    base = {k: answer[k] for k in ("id", "created", "model")} | {
+        "object": "chat.completion.chunk", "service_tier": answer.get("service_tier")}
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return base | {"choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                    "finish_reason": finish_reason}]}
+
+    message = answer["choices"][0]["message"]
+    text = message.get("content") or ""
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    chunks += [chunk({"content": text[i:i + 5]}) for i in range(0, len(text), 5)]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        arguments = call["function"]["arguments"]
+        chunks.append(chunk({"tool_calls": [{
+            "index": index, "id": call["id"], "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+        chunks += [chunk({"tool_calls": [{"index": index,
+                                          "function": {"arguments": arguments[i:i + 4]}}]})
+                   for i in range(0, len(arguments), 4)]
+    chunks.append(chunk({}, answer["choices"][0]["finish_reason"]))
+    if include_usage:
+        for item in chunks:
+            item["usage"] = None
+        chunks.append(base | {"choices": [], "usage": answer["usage"]})
+    return chunks
+
+
+def default_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """A plausible answer: JSON for JSON modes, an echo of the last user text otherwise."""
+    last_user = next((m for m in reversed(request.get("messages", []))
+                      if m.get("role") == "user"), {})
+    content = last_user.get("content", "")
+    if isinstance(content, list):
+        content = " ".join(p.get("text", f"[{p.get('type')}]") for p in content)
+    kind = (request.get("response_format") or {}).get("type")
+    if kind in {"json_object", "json_schema"}:
+        return completion(request["model"], json.dumps({"answer": content}))
+    return completion(request["model"], f"You said: {content}")
+
+
+class OpenAIStandIn:
+    """Start with ``start()`` (or as a context manager); ``url`` is the base URL (…/v1)."""
+
+    def __init__(self, *, api_key: str | None = None, validator: Validator | None = None,
+                 models: Iterable[str] = DEFAULT_MODELS, port: int = 0) -> None:
+        self.api_key = api_key
+        self.validator = validator
+        self.models = list(models)
+        self.requests: list[RecordedRequest] = []
+        self.violations: list[str] = []
+        self._scripted: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def script(self, *replies: Reply) -> None:
+        """Queue answers for the next chat requests, in order."""
+        with self._lock:
+            self._scripted.extend(replies)
+
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def start(self) -> OpenAIStandIn:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> OpenAIStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _next_scripted(self) -> Reply | None:
+        with self._lock:
+            return self._scripted.popleft() if self._scripted else None
+
+    def _answer_chat(self, body: Any) -> Reply:
+        if self.validator is not None:
+            try:
+                self.validator("CreateChatCompletionRequest", body)
+            except Exception as exc:
+                self.violations.append(str(exc))
+                return Reply(400, error_body(f"Invalid request: {exc}", "invalid_request_error"))
+        scripted = self._next_scripted()
+        if scripted is not None:
+            return scripted
+        answer = default_answer(body)
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return Reply(sse=stream_chunks(answer, include_usage=include_usage))
+        return Reply(json=answer)
+
+    def _answer_models(self) -> Reply:
+        data = [{"id": m, "object": "model", "created": 1_700_000_000 + i, "owned_by": "system"}
+                for i, m in enumerate(self.models)]
+        return Reply(json={"object": "list", "data": data})
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                self._handle(None)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                self._handle(body)
+
+            def _handle(self, body: Any) -> None:
+                standin.requests.append(RecordedRequest(
+                    self.command, self.path, dict(self.headers.items()), body))
+                reply = self._route(body)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                if reply.sse is not None:
+                    self._send_stream(reply)
+                else:
+                    self._send_json(reply)
+
+            def _route(self, body: Any) -> Reply:
+                expected = standin.api_key
+                if expected and self.headers.get("Authorization") != f"Bearer {expected}":
+                    return Reply(401, error_body("Incorrect API key provided.",
+                                                 "invalid_request_error", "invalid_api_key"))
+                if self.command == "GET" and self.path.rstrip("/").endswith("/v1/models"):
+                    return standin._answer_models()
+                if self.command == "POST" and self.path.endswith("/v1/chat/completions"):
+                    if not isinstance(body, dict):
+                        return Reply(400, error_body("We could not parse the JSON body.",
+                                                     "invalid_request_error"))
+                    return standin._answer_chat(body)
+                return Reply(404, error_body(f"Unknown path {self.path}", "invalid_request_error"))
+
+            def _send_json(self, reply: Reply) -> None:
+                payload = json.dumps(reply.json).encode()
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("x-request-id", f"req_{uuid.uuid4().hex[:16]}")
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _send_stream(self, reply: Reply) -> None:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                for item in reply.sse:
+                    line = item if isinstance(item, str) else f"data: {json.dumps(item)}"
+                    self.wfile.write(f"{line}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+        return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--api-key", help="require this key (default: accept any)")
+    args = parser.parse_args()
+    standin = OpenAIStandIn(api_key=args.api_key, port=args.port)
+    print(f"OpenAI stand-in listening on {standin.url} (Ctrl+C to stop)", flush=True)
+    try:
+        standin.start()._thread.join()
+    except KeyboardInterrupt:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()
