@@ -1,0 +1,1 @@
+import loaderlib.no_such_module  # noqa: F401

@@ -1,0 +1,5 @@
+NAME = "tick"
+
+
+def process(self, msg, cfg, snapshot):
+    return None

@@ -1,0 +1,2 @@
+def verify(self, credentials):
+    return {"verified": credentials.get("apiKey") == "good"}
