@@ -1,0 +1,1 @@
+"""Shared pieces of the benchmarks in ``bench/``: broker, platform stand-in, sailors, stats."""

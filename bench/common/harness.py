@@ -1,0 +1,227 @@
+"""One benchmark session: a throwaway broker, the platform stand-in, and timed sailor runs.
+
+A run = fresh exchange and queues, N pre-loaded encrypted messages, one freshly spawned
+sailor, wait for N data outputs, read the sailor's CPU time and peak RSS from /proc,
+SIGTERM, clean up. ``interleave`` repeats the cases A B A B so that both sailors see the
+same background load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import procstat
+from .amqp_rig import Rig, Topology
+from .crypto import MessageCrypto
+from .platform_api import PlatformStandIn
+from .sailors import REPO_ROOT, SAILORS, SCRATCH, SailorProcess, SailorUnavailableError, base_env
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.broker import start_broker
+
+API_USERNAME = "bench-user@example.com"
+API_KEY = "bench-api-key"
+CRYPTO_PASSWORD = "bench-crypto-password"
+CRYPTO_IV = "iv=any16_symbols"
+LIFTED_RATE_LIMIT = "1000000"
+INIT_TIMEOUT_S = 60
+
+
+@dataclass
+class RunResult:
+    sailor: str
+    case: str
+    messages: int
+    prefetch: int
+    ok: bool = False
+    error: str | None = None
+    msg_per_s: float | None = None
+    cpu_ms_per_msg: float | None = None
+    peak_rss_mb: float | None = None
+    idle_rss_mb: float | None = None
+    init_s: float | None = None
+    first_output_s: float | None = None
+    exit_code: int | None = None
+    log_lines: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Bench:
+    def __init__(self, sailors: Sequence[str], config: dict[str, Any] | None = None) -> None:
+        self.sailors = list(sailors)
+        self.unavailable: dict[str, str] = {}
+        self.crypto = MessageCrypto(CRYPTO_PASSWORD, CRYPTO_IV)
+        self.platform = PlatformStandIn(API_USERNAME, API_KEY, config)
+        self.broker = None
+        self.rig: Rig | None = None
+        self._running: SailorProcess | None = None
+
+    async def __aenter__(self) -> Bench:
+        print("starting a throwaway RabbitMQ node ...", flush=True)
+        self.broker = await asyncio.to_thread(start_broker)
+        self.platform.__enter__()
+        self.rig = await Rig(self.broker.url, self.crypto).__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._running is not None:
+            self._running.kill()
+        if self.rig is not None:
+            await self.rig.__aexit__()
+        self.platform.__exit__()
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.stop)
+
+    def env(self, function: str, topology: Topology, prefetch: int,
+            extra: dict[str, str]) -> dict[str, str]:
+        env = base_env(self.broker.url, api_url=self.platform.url, username=API_USERNAME,
+                       api_key=API_KEY, password=CRYPTO_PASSWORD, iv=CRYPTO_IV,
+                       function=function)
+        env.update(topology.sailor_env())
+        env["ELASTICIO_RABBITMQ_PREFETCH_SAILOR"] = str(prefetch)
+        env.update(extra)
+        return env
+
+    async def check(self, function: str = "noop") -> None:
+        """Warm-up run of one message per sailor; a sailor that cannot run is set aside."""
+        for kind in self.sailors:
+            result = await self.run(kind, "warm-up", function, messages=1, prefetch=1,
+                                    body={"text": "warm-up"})
+            if result.ok:
+                print(f"{kind} sailor: ok (initialized in {result.init_s:.2f} s)", flush=True)
+            else:
+                self.unavailable[kind] = result.error or "failed"
+                print(f"{kind} sailor: NOT AVAILABLE, its side is skipped:\n"
+                      f"  {result.error}".replace("\n", "\n  "), flush=True)
+
+    async def run(self, kind: str, case: str, function: str, *, messages: int, prefetch: int,
+                  body: dict[str, Any], extra_env: dict[str, str] | None = None,
+                  timeout_s: float | None = None) -> RunResult:
+        result = RunResult(kind, case, messages, prefetch)
+        if kind in self.unavailable:
+            result.error = self.unavailable[kind]
+            return result
+        topology = Topology.fresh()
+        collector = None
+        process = None
+        try:
+            await self.rig.declare(topology)
+            await self.rig.preload(topology, messages, body)
+            collector = await self.rig.collect(topology, messages)
+            process = SailorProcess(kind, self.env(function, topology, prefetch, extra_env or {}))
+            self._running = process
+            process.start()
+            await asyncio.to_thread(process.wait_initialized, INIT_TIMEOUT_S)
+            await _await_outputs(collector, process, timeout_s or 30 + messages / 20)
+            cpu_end = procstat.cpu_seconds(process.pid)
+            memory = procstat.memory_kb(process.pid)
+            start = (collector.first_start_ms / 1000 if collector.first_start_ms
+                     else process.initialized_at)
+            result.msg_per_s = messages / max(collector.last_output_at - start, 1e-6)
+            if cpu_end is not None and process.cpu_at_init is not None:
+                result.cpu_ms_per_msg = (cpu_end - process.cpu_at_init) * 1000 / messages
+            result.peak_rss_mb = memory.get("VmHWM", 0) / 1024
+            result.idle_rss_mb = (process.rss_at_init_kb or 0) / 1024
+            result.init_s = process.initialized_at - process.spawned_at
+            result.first_output_s = collector.first_output_at - process.spawned_at
+            result.extra["sample_output"] = collector.sample
+            result.exit_code = await asyncio.to_thread(process.stop)
+            result.log_lines = process.lines
+            result.ok = True
+        except SailorUnavailableError as exc:
+            result.error = str(exc)
+        except Exception as exc:
+            result.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if process is not None:
+                process.kill()
+            self._running = None
+            await self.rig.delete(topology, collector)
+        if not result.ok and case != "warm-up":
+            print(f"  {kind} {case}: FAILED: {result.error}", flush=True)
+        return result
+
+
+async def _await_outputs(collector: Any, process: SailorProcess, timeout_s: float) -> None:
+    """Until every expected data output arrived; RuntimeError on anything else."""
+    deadline = time.monotonic() + timeout_s
+    while not collector.done.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(collector.done.wait(), 0.25)
+        if collector.other:
+            raise RuntimeError(f"the sailor published {dict(collector.other)}; first: "
+                               f"{collector.problem[:500]}")
+        if process.returncode() is not None:
+            raise RuntimeError(f"the sailor exited with {process.returncode()} after "
+                               f"{collector.data} outputs:\n{process.last_output()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timeout: {collector.data} of {collector.expected} outputs; "
+                               f"last output:\n{process.last_output()}")
+
+
+RunCase = Callable[[Bench, str, dict[str, Any]], Awaitable[RunResult]]
+
+
+async def interleave(bench: Bench, cases: Sequence[dict[str, Any]], reps: int,
+                     run_case: RunCase) -> list[RunResult]:
+    """for each repetition, for each case: every available sailor in turn (A B A B)."""
+    results = []
+    for rep in range(1, reps + 1):
+        for case in cases:
+            for kind in bench.sailors:
+                if kind in bench.unavailable:
+                    continue
+                result = await run_case(bench, kind, case)
+                result.extra["rep"] = rep
+                results.append(result)
+                if result.ok:
+                    print(f"  rep {rep} {case['label']:<24} {kind:<6} "
+                          f"{result.msg_per_s:8.1f} msg/s  "
+                          f"{result.cpu_ms_per_msg or 0:6.2f} ms CPU/msg  "
+                          f"peak {result.peak_rss_mb:6.1f} MB", flush=True)
+    return results
+
+
+def parse_args(description: str, add: Callable[[argparse.ArgumentParser], None]) -> Any:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sailor", choices=("node", "python", "both"), default="both")
+    add(parser)
+    args = parser.parse_args()
+    args.sailors = list(SAILORS) if args.sailor == "both" else [args.sailor]
+    return args
+
+
+def machine() -> dict[str, Any]:
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "node": node.stdout.strip(),
+    }
+
+
+def save(name: str, info: dict[str, Any], results: list[RunResult]) -> str:
+    folder = SCRATCH / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"{name}-{stamp}.json"
+    path.write_text(json.dumps({"machine": info, "results": [asdict(r) for r in results]},
+                               indent=1, default=str))
+    return str(path)

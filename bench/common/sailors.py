@@ -1,0 +1,184 @@
+"""The two sailors under test: how to install, start, watch and stop each of them.
+
+- ``node``: the official ``elasticio-sailor-nodejs`` (pinned below), installed from the npm
+  registry into ``.bench/node-peer/`` on first use together with ``bench/node_component``.
+- ``python``: ours, ``python -m elasticio_sailor run`` from this repository's venv, with
+  ``bench/py_component`` as the component.
+
+Both are started the way the platform starts them: cwd = component root, settings in
+``ELASTICIO_*`` environment variables, one JSON log line per record on stdout.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import procstat
+
+NODE_SAILOR_VERSION = "2.7.8"
+INIT_LINE = b"Fully initialized and waiting for messages"
+BENCH_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = BENCH_DIR.parent
+SCRATCH = REPO_ROOT / ".bench"
+NODE_PEER = SCRATCH / "node-peer"
+NODE_COMPONENT = BENCH_DIR / "node_component"
+PY_COMPONENT = BENCH_DIR / "py_component"
+SAILORS = ("node", "python")
+
+
+class SailorUnavailableError(RuntimeError):
+    pass
+
+
+def ensure_node_peer() -> Path:
+    """Copy the Node component into .bench/node-peer and npm-install the pinned sailor there."""
+    NODE_PEER.mkdir(parents=True, exist_ok=True)
+    for source in NODE_COMPONENT.rglob("*"):
+        if source.is_file():
+            target = NODE_PEER / source.relative_to(NODE_COMPONENT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    installed = NODE_PEER / "node_modules" / "elasticio-sailor-nodejs" / "package.json"
+    version = json.loads(installed.read_text())["version"] if installed.exists() else None
+    if version != NODE_SAILOR_VERSION:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise SailorUnavailableError("npm is not on PATH: cannot install the Node sailor")
+        print(f"installing elasticio-sailor-nodejs@{NODE_SAILOR_VERSION} into {NODE_PEER} ...",
+              flush=True)
+        result = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+            cwd=NODE_PEER, capture_output=True, text=True, timeout=600, check=False,
+        )
+        if result.returncode != 0:
+            raise SailorUnavailableError(f"npm install failed:\n{result.stderr[-3000:]}")
+    return NODE_PEER
+
+
+def command(kind: str) -> tuple[list[str], Path]:
+    """(argv, cwd) that start the sailor ``kind`` in task mode."""
+    if kind == "node":
+        root = ensure_node_peer()
+        node = shutil.which("node")
+        if node is None:
+            raise SailorUnavailableError("node is not on PATH")
+        return [node, "./node_modules/elasticio-sailor-nodejs/run.js"], root
+    if kind == "python":
+        python = REPO_ROOT / ".venv" / "bin" / "python"
+        if not python.exists():
+            python = Path(sys.executable)
+        return [str(python), "-m", "elasticio_sailor", "run"], PY_COMPONENT
+    raise ValueError(f"unknown sailor {kind!r}")
+
+
+@dataclass
+class SailorProcess:
+    """One sailor process; stdout is drained by a thread that stamps the init line."""
+
+    kind: str
+    env: dict[str, str]
+    spawned_at: float = 0.0
+    initialized_at: float | None = None
+    cpu_at_init: float | None = None
+    rss_at_init_kb: int | None = None
+    tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
+    lines: int = 0
+    _process: subprocess.Popen | None = None
+    _init: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        argv, cwd = command(self.kind)
+        self.spawned_at = time.time()
+        self._process = subprocess.Popen(
+            argv, cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def _drain(self) -> None:
+        stream = self._process.stdout
+        for line in stream:
+            if not self._init.is_set() and INIT_LINE in line:
+                self.initialized_at = time.time()
+                self.cpu_at_init = procstat.cpu_seconds(self.pid)
+                self.rss_at_init_kb = procstat.memory_kb(self.pid).get("VmRSS")
+                self._init.set()
+            self.lines += 1
+            self.tail.append(line.decode("utf-8", "replace").rstrip())
+
+    def wait_initialized(self, timeout: float) -> None:
+        """Block until the init line; SailorUnavailableError if the process dies or stalls."""
+        deadline = time.monotonic() + timeout
+        while not self._init.wait(0.01):
+            code = self._process.poll()
+            if code is not None:
+                time.sleep(0.2)  # let the drain thread pick up the last lines
+                raise SailorUnavailableError(
+                    f"{self.kind} sailor exited with code {code} before it was initialized; "
+                    f"last output:\n{self.last_output()}")
+            if time.monotonic() > deadline:
+                raise SailorUnavailableError(
+                    f"{self.kind} sailor did not log {INIT_LINE.decode()!r} within {timeout} s; "
+                    f"last output:\n{self.last_output()}")
+
+    def returncode(self) -> int | None:
+        return self._process.poll()
+
+    def last_output(self, lines: int = 15) -> str:
+        return "\n".join(list(self.tail)[-lines:]) or "(nothing)"
+
+    def stop(self, timeout: float = 20) -> int:
+        """SIGTERM, wait for a graceful exit (SIGKILL after ``timeout``); the exit code."""
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        return self._process.returncode
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+
+def base_env(amqp_url: str, *, api_url: str, username: str, api_key: str, password: str,
+             iv: str, function: str) -> dict[str, str]:
+    """The environment the platform gives a task-mode sailor (topology keys come on top)."""
+    from .amqp_rig import COMP_ID, FLOW_ID, STEP_ID, USER_ID, WORKSPACE_ID
+
+    keep = {k: v for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
+    return {
+        **keep,
+        "ELASTICIO_FLOW_ID": FLOW_ID,
+        "ELASTICIO_EXEC_ID": "exec-bench",
+        "ELASTICIO_STEP_ID": STEP_ID,
+        "ELASTICIO_CONTAINER_ID": "c0ffee00-0000-4000-8000-000000000001",
+        "ELASTICIO_WORKSPACE_ID": WORKSPACE_ID,
+        "ELASTICIO_USER_ID": USER_ID,
+        "ELASTICIO_COMP_ID": COMP_ID,
+        "ELASTICIO_FUNCTION": function,
+        "ELASTICIO_API_URI": api_url,
+        "ELASTICIO_API_USERNAME": username,
+        "ELASTICIO_API_KEY": api_key,
+        "ELASTICIO_AMQP_URI": amqp_url,
+        "ELASTICIO_MESSAGE_CRYPTO_PASSWORD": password,
+        "ELASTICIO_MESSAGE_CRYPTO_IV": iv,
+    }

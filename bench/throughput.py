@@ -1,0 +1,81 @@
+"""Benchmark 1: no-op throughput of the sailor on pre-loaded encrypted messages.
+
+For each prefetch, with the data rate limit lifted and at its default (10 per 100 ms):
+messages per second from the first consume (earliest ``start`` header of the outputs)
+to the last output, sailor CPU ms per message (init line → last output), peak RSS.
+
+    .venv/bin/python bench/throughput.py --sailor both
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from common.harness import (
+    LIFTED_RATE_LIMIT,
+    Bench,
+    RunResult,
+    interleave,
+    machine,
+    parse_args,
+    save,
+)
+from common.stats import metric_rows, table
+
+BODY = {"text": "The quick brown fox jumps over the lazy dog.", "count": 42, "flag": True}
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--messages", type=int, default=5000,
+                        help="pre-loaded messages per run with the limit lifted (5000)")
+    parser.add_argument("--limited-messages", type=int, default=1000,
+                        help="messages per run at the default limit, which caps any sailor "
+                             "at 100 msg/s (1000)")
+    parser.add_argument("--prefetch", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--limit", choices=("lifted", "default", "both"), default="both")
+    parser.add_argument("--reps", type=int, default=3)
+
+
+def cases(args: Any) -> list[dict[str, Any]]:
+    limits = ["lifted", "default"] if args.limit == "both" else [args.limit]
+    return [
+        {
+            "label": f"prefetch {prefetch}, limit {limit}",
+            "prefetch": prefetch,
+            "messages": args.messages if limit == "lifted" else args.limited_messages,
+            "env": {"ELASTICIO_DATA_RATE_LIMIT": LIFTED_RATE_LIMIT} if limit == "lifted" else {},
+        }
+        for limit in limits
+        for prefetch in args.prefetch
+    ]
+
+
+async def run_case(bench: Bench, kind: str, case: dict[str, Any]) -> RunResult:
+    return await bench.run(kind, case["label"], "noop", messages=case["messages"],
+                           prefetch=case["prefetch"], body=BODY, extra_env=case["env"])
+
+
+async def main() -> None:
+    args = parse_args(__doc__, add_arguments)
+    info = machine()
+    the_cases = cases(args)
+    async with Bench(args.sailors) as bench:
+        await bench.check()
+        results = await interleave(bench, the_cases, args.reps, run_case)
+    path = save("throughput", {**info, "args": vars(args)}, results)
+    print(f"\nno-op throughput — {args.reps} interleaved reps, {info['date']}, "
+          f"{info['cpus']} CPUs, load at start {info['loadavg_at_start'][0]:.1f}")
+    rows = metric_rows(results, [c["label"] for c in the_cases], [
+        ("msg/s", lambda r: r.msg_per_s, 0),
+        ("CPU ms/msg", lambda r: r.cpu_ms_per_msg, 2),
+        ("peak RSS MB", lambda r: r.peak_rss_mb, 0),
+    ])
+    print(table(rows))
+    for kind, reason in bench.unavailable.items():
+        print(f"\n{kind} sailor not measured: {reason.splitlines()[0]}")
+    print(f"\nraw results: {path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
