@@ -1,0 +1,90 @@
+"""The command line: ``run`` (task mode), ``service <method>``, ``exec`` (local runner).
+
+Only argparse is imported up front; each mode imports its own modules when chosen, so
+that start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+DESCRIPTION = "elastic.io sailor for Python components."
+SERVICE_METHODS = ("verifyCredentials", "getMetaModel", "selectModel")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m elasticio_sailor", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "run",
+        help="task mode: consume the step's queue until SIGTERM (like Node's run.js)",
+        description="Task mode. Reads ELASTICIO_* variables from the environment, "
+        "connects to RabbitMQ and processes messages until SIGTERM/SIGINT. "
+        "With ELASTICIO_HOOK_SHUTDOWN set, runs the shutdown hook and exits.",
+    )
+
+    service = commands.add_parser(
+        "service",
+        help="service mode: one service method, result POSTed (like Node's runService.js)",
+        description="Service mode. Runs one of "
+        + ", ".join(SERVICE_METHODS)
+        + " and POSTs {status, data} to ELASTICIO_POST_RESULT_URL. Reads ELASTICIO_CFG, "
+        "ELASTICIO_API_URI/USERNAME/KEY, ELASTICIO_ACTION_OR_TRIGGER, "
+        "ELASTICIO_GET_MODEL_METHOD from the environment. Exit 0 after a successful POST.",
+    )
+    # Not restricted with choices: an unknown method must become a POSTed error result.
+    service.add_argument("method", help=" | ".join(SERVICE_METHODS))
+
+    from_exec = commands.add_parser(
+        "exec",
+        help="run one message through an action or trigger locally, without a broker",
+        description="Local runner: runs one message through a component function and "
+        "prints every emitted event as one JSON line on stdout; sailor and component logs "
+        "go to stderr. Exit 1 when an error was emitted. cfg string values of the form "
+        '"env:NAME" are replaced by the value of the environment variable NAME, so that '
+        "secrets stay out of files and shell history.",
+    )
+    from_exec.add_argument(
+        "function", nargs="?", help="action or trigger name (from component.json)"
+    )
+    from_exec.add_argument("--msg", help="message JSON file, or - for stdin (default: {})")
+    from_exec.add_argument("--cfg", help="cfg as a JSON file or an inline JSON object")
+    from_exec.add_argument("--snapshot", help="snapshot JSON file (default: {})")
+    from_exec.add_argument(
+        "--select-model", metavar="METHOD", help="call the select-model function METHOD"
+    )
+    from_exec.add_argument(
+        "--meta-model", action="store_true", help="call getMetaModel of FUNCTION"
+    )
+    from_exec.add_argument(
+        "--verify-credentials", action="store_true", help="call verifyCredentials.py"
+    )
+    from_exec.add_argument(
+        "--component", default=".", help="component root (default: current directory)"
+    )
+    from_exec.add_argument(
+        "--progress-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between progress lines on stderr while waiting (default: 5)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from elasticio_sailor import task_mode
+
+        return task_mode.main(os.environ)
+    if args.command == "service":
+        from elasticio_sailor import service
+
+        return service.main(args.method, os.environ)
+    from elasticio_sailor import local_runner
+
+    return local_runner.main(args)

@@ -1,0 +1,278 @@
+"""Service mode (spec §12): verifyCredentials, getMetaModel, selectModel.
+
+One shot: validate the environment, call the component, POST ``{status, data}`` to
+``ELASTICIO_POST_RESULT_URL`` and exit 0 after a successful POST (also for an error
+result), 1 otherwise. The cfg is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError, component_root
+from elasticio_sailor.log import Logger, configure_logging, get_logger, register_secret
+
+SERVICE_METHODS = ("verifyCredentials", "getMetaModel", "selectModel")
+RESULT_TIMEOUT_S = 30.0
+# Node passes API_REQUEST_RETRY_ATTEMPTS to the result POST as is: unset means one attempt.
+DEFAULT_RESULT_ATTEMPTS = 1
+DEFAULT_RESULT_RETRY_DELAY_MS = 100
+RESULT_HEADERS = {
+    "Content-Type": "application/json",
+    "Connection": "Keep-Alive",
+    "Accept": "application/json, text/plain, */*",
+}
+# cfg fields whose values are registered as secrets, so that no log line can show them.
+SECRET_KEY_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "credential")
+
+
+class ServiceError(Exception):
+    """A failure that becomes an error result ``{"status": "error", "data": {message}}``."""
+
+
+def main(method: str, environ: Mapping[str, str], cwd: str | Path | None = None) -> int:
+    """Run one service method; the exit code for the process."""
+    configure_logging(environ=dict(environ))
+    log = get_logger("sailor")
+    result_url = environ.get("ELASTICIO_POST_RESULT_URL")
+    if not result_url:
+        log.fatal("ELASTICIO_POST_RESULT_URL is not provided")
+        return 1
+    root = component_root(cwd or Path.cwd(), environ.get("ELASTICIO_COMPONENT_PATH"))
+    try:
+        data = asyncio.run(_run_method(method, environ, root, log))
+        result: dict[str, Any] = {"status": "success", "data": data}
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the POSTed error result
+        log.info("Service method failed", method=method, errorName=type(exc).__name__)
+        result = {"status": "error", "data": {"message": error_message(exc)}}
+    return post_result(result_url, result, environ, log)
+
+
+def error_message(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+def parse_cfg(environ: Mapping[str, str], method: str) -> dict[str, Any]:
+    """Validate the environment in the spec's order and return the parsed cfg."""
+    if method not in SERVICE_METHODS:
+        raise ServiceError(f'Unknown service method "{method}"')
+    required = ["ELASTICIO_CFG", "ELASTICIO_API_URI", "ELASTICIO_API_USERNAME", "ELASTICIO_API_KEY"]
+    if method != "verifyCredentials":
+        required.append("ELASTICIO_ACTION_OR_TRIGGER")
+    if method == "selectModel":
+        required.append("ELASTICIO_GET_MODEL_METHOD")
+    for name in required:
+        if not environ.get(name):
+            raise ServiceError(f"{name} is not provided")
+    try:
+        cfg = json.loads(environ["ELASTICIO_CFG"])
+    except ValueError:
+        raise ServiceError("Unable to parse CFG") from None
+    register_cfg_secrets(cfg)
+    return cfg
+
+
+def register_cfg_secrets(cfg: Any) -> None:
+    """Register string values of secret-looking cfg fields (``apiKey``, ``oauth.token``…)."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if isinstance(value, str) and any(w in str(key).lower() for w in SECRET_KEY_WORDS):
+                register_secret(value)
+            else:
+                register_cfg_secrets(value)
+    elif isinstance(cfg, list):
+        for item in cfg:
+            register_cfg_secrets(item)
+
+
+async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: Logger) -> Any:
+    cfg = parse_cfg(environ, method)
+    loader = ComponentLoader(root)
+    _ = loader.component_json  # read for every method, as Node does (error result if broken)
+    context = ServiceContext(asyncio.get_running_loop(), cfg, environ, log)
+    if method == "verifyCredentials":
+        return await _verify_credentials(loader, context, cfg)
+    name = environ["ELASTICIO_ACTION_OR_TRIGGER"]
+    function_name = (
+        "getMetaModel" if method == "getMetaModel" else environ["ELASTICIO_GET_MODEL_METHOD"]
+    )
+    module = loader.load_module(name)
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise ServiceError(f'Method "{function_name}" is not found in "{name}" action or trigger')
+    log.debug("Calling service function", function=function_name, actionOrTrigger=name)
+    try:
+        return await call_component(function, context, cfg)
+    finally:
+        await context.wait_for_emits()
+
+
+async def _verify_credentials(loader: ComponentLoader, context: ServiceContext, cfg: Any) -> Any:
+    try:
+        verify = loader.load_verifier()
+    except ComponentLoadError as exc:
+        # Deliberate fix of a Node quirk (§17): a verifier that fails to import is an
+        # error result, never a silent {"verified": true}.
+        raise ServiceError(str(exc)) from exc
+    if verify is None:
+        return {"verified": True}  # no verifier file: verified, as in Node
+    try:
+        outcome = await call_component(verify, context, cfg)
+    except Exception as exc:  # noqa: BLE001 - a raising verifier means "not verified"
+        return {"verified": False, "reason": error_message(exc)}
+    finally:
+        await context.wait_for_emits()
+    if isinstance(outcome, dict) and "verified" in outcome:
+        return outcome
+    if outcome is False:
+        return {"verified": False}  # Python only: Node would wait for a callback forever
+    return {"verified": True}
+
+
+async def call_component(function: Callable[..., Any], *args: Any) -> Any:
+    """Await an ``async def`` function; run a sync one in a worker thread (where
+    ``self.emit`` blocks until the event is handled)."""
+    if inspect.iscoroutinefunction(function):
+        return await function(*args)
+    result = await asyncio.to_thread(function, *args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class ServiceContext:
+    """``self`` of a service function: ``emit`` (only ``updateKeys`` has an effect),
+    ``logger``, ``get_config()`` (the raw environment, as in Node), ``get_flow_variables()``.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        cfg: Any,
+        environ: Mapping[str, str],
+        log: Logger,
+    ) -> None:
+        self._loop = loop
+        self._cfg = cfg
+        self._environ = environ
+        self._log = log
+        self._pending: list[asyncio.Future[Any]] = []
+        self._lock = threading.Lock()
+        self.logger = get_logger("component")
+
+    def get_config(self) -> dict[str, str]:
+        return dict(self._environ)
+
+    @staticmethod
+    def get_flow_variables() -> dict[str, Any]:
+        return {}
+
+    def emit(self, event: str, payload: Any = None) -> Any:
+        """In an ``async def`` function: returns an awaitable. In a sync function (worker
+        thread): blocks until the event is handled."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            task = self._loop.create_task(self._handle(event, payload))
+            self._pending.append(task)
+            return task
+        future = asyncio.run_coroutine_threadsafe(self._handle(event, payload), self._loop)
+        with self._lock:
+            self._pending.append(asyncio.wrap_future(future, loop=self._loop))
+        return future.result()
+
+    async def wait_for_emits(self) -> None:
+        """Every emitted event is handled before the result is POSTed (§12.2)."""
+        while self._pending:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _handle(self, event: str, payload: Any) -> None:
+        if event != "updateKeys":
+            self._log.debug("Event is ignored in service mode", event=event)
+            return
+        await asyncio.to_thread(self._update_keys, payload)
+
+    def _update_keys(self, keys: Any) -> None:
+        from elasticio_sailor.platform_api import PlatformApi
+
+        account_id = self._cfg.get("_account") if isinstance(self._cfg, dict) else None
+        if not account_id:
+            self._log.error("updateKeys: cfg has no _account, keys are not updated")
+            return
+        api = PlatformApi(
+            self._environ.get("ELASTICIO_API_URI"),
+            self._environ.get("ELASTICIO_API_USERNAME", ""),
+            self._environ.get("ELASTICIO_API_KEY", ""),
+        )
+        try:
+            api.update_account_keys(str(account_id), keys)
+        except Exception as exc:  # noqa: BLE001 - Node only logs this failure (captured S6)
+            self._log.error("Failed to update account keys", err=exc)
+        else:
+            self._log.info("Account keys updated")
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://u:p%40ss@host/path`` → (``http://host/path``, (``u``, ``p@ss``))."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return bare, (unquote(user), unquote(password))
+
+
+def post_result(
+    url: str,
+    result: dict[str, Any],
+    environ: Mapping[str, str],
+    log: Logger,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """POST the result; only HTTP 200 counts as delivered (§12.3). The exit code."""
+    import requests
+
+    from elasticio_sailor.settings import parse_int
+
+    target, auth = split_credentials(url)
+    attempts = parse_int(
+        environ.get("ELASTICIO_API_REQUEST_RETRY_ATTEMPTS"), DEFAULT_RESULT_ATTEMPTS
+    )
+    delay_ms = parse_int(
+        environ.get("ELASTICIO_API_REQUEST_RETRY_DELAY"), DEFAULT_RESULT_RETRY_DELAY_MS
+    )
+    body = json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+    status: int | None = None
+    detail = ""
+    with requests.Session() as session:
+        for attempt in range(1, max(1, attempts) + 1):
+            if attempt > 1:
+                sleep(delay_ms / 1000)
+            try:
+                response = session.post(
+                    target, data=body, headers=RESULT_HEADERS, auth=auth, timeout=RESULT_TIMEOUT_S
+                )
+            except requests.RequestException as exc:
+                status, detail = None, type(exc).__name__
+                continue
+            status, detail = response.status_code, f"{response.status_code}, {response.text}"
+            if status < 500:
+                break
+    if status != 200:
+        log.fatal("Failed to POST data to %s (%s)", target, detail)
+        return 1
+    log.info("Result posted", status=result["status"])
+    return 0

@@ -1,0 +1,103 @@
+"""A small HTTP server on 127.0.0.1 that records every request and answers from a script:
+the platform API and the service-mode result URL for tests that run the CLI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+COMPONENTS = Path(__file__).parent / "components"
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def basic_auth(self) -> str | None:
+        value = self.headers.get("authorization", "")
+        if not value.startswith("Basic "):
+            return None
+        return base64.b64decode(value[6:]).decode()
+
+
+@dataclass
+class RecordingServer:
+    """``answers[(method, path)]`` is a list of (status, body) used one after the other;
+    the last one repeats. Unscripted requests get 200 ``{}``."""
+
+    requests: list[RecordedRequest] = field(default_factory=list)
+    answers: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=dict)
+    url: str = ""
+
+    def answer(self, method: str, path: str, *responses: tuple[int, Any]) -> None:
+        self.answers[(method, path)] = list(responses)
+
+    def next_answer(self, method: str, path: str) -> tuple[int, Any]:
+        scripted = self.answers.get((method, path))
+        if not scripted:
+            return 200, {}
+        return scripted.pop(0) if len(scripted) > 1 else scripted[0]
+
+
+def start_recording_server() -> tuple[RecordingServer, ThreadingHTTPServer]:
+    state = RecordingServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            state.requests.append(RecordedRequest(self.command, self.path, headers, body))
+            status, answer = state.next_answer(self.command, self.path)
+            payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return state, server
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m elasticio_sailor <args>`` as the platform starts it: a fresh process
+    with only the given environment (plus PATH)."""
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "elasticio_sailor", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        check=False,
+    )
+
+
+def log_records(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
