@@ -1,0 +1,70 @@
+"""Send Request: one incoming message -> one Chat Completions request -> one message out.
+
+The body of the incoming message is a Chat Completions request without `model` (the step
+configuration names the model). The outgoing body is the API's answer, whole; for JSON
+answers each choice's message also carries `parsed`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from lib.attachments import inline_attachments
+from lib.config import parse_action_config
+from lib.models import getModels  # noqa: F401 - the select model of the Model field
+from lib.object_storage import object_storage_from
+from lib.openai.client import get_client
+from lib.openai.errors import RetryLaterError
+from lib.output import build_output
+from lib.request_body import build_request_body
+from lib.validation import validate_input
+
+
+def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:
+    """Send the request; return the output message, or rebound it when asked to wait long."""
+    del snapshot  # stateless
+    config = parse_action_config(cfg)
+    body = msg.get("body") if isinstance(msg, dict) else None
+    validate_input(body)
+    if body.get("model") not in (None, config.model):
+        self.logger.warning(
+            "The message names model %r; the configured model %r is used",
+            str(body["model"])[:64], config.model,
+        )
+
+    connection = config.connection
+    client = get_client(
+        api_key=connection.api_key,
+        base_url=connection.base_url,
+        organization=connection.organization,
+        project=connection.project,
+    )
+    storage = object_storage_from(os.environ)
+
+    def fetch(url: str, max_bytes: int) -> tuple[bytes, str | None]:
+        return client.download(
+            url, max_bytes=max_bytes, timeout_s=config.timeout_s,
+            headers=storage.headers_for(url), logger=self.logger,
+        )
+
+    messages, inlined = inline_attachments(body["messages"], fetch, internal_hosts=storage.hosts)
+    for item in inlined:
+        self.logger.info(
+            "%s: %s %s sent inline (%d bytes, %s)",
+            item.path, item.kind, item.url, item.size, item.content_type,
+        )
+    request = build_request_body({**body, "messages": messages}, config.model)
+
+    try:
+        response = client.create_chat_completion(
+            request, timeout_s=config.timeout_s, logger=self.logger
+        )
+    except RetryLaterError as err:
+        self.logger.warning(
+            "The server asked to wait %.0f s; the message is rebounded to be retried later",
+            err.retry_after_s,
+        )
+        self.emit("rebound", err)
+        return None
+    return {"body": build_output(request, response)}

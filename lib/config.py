@@ -1,0 +1,112 @@
+"""Configuration of the step and of the credentials: parsed and validated up front.
+
+The platform hands text fields over as strings (or leaves them out); everything is
+normalised here, so the action works with typed values only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from lib.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT_S = 60.0
+# Reasoning models can think for many minutes; beyond a quarter of an hour a step that
+# waits for one answer blocks its whole queue, so we stop there.
+MAX_TIMEOUT_S = 900.0
+MODELS_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What the OpenAI client needs: key, base URL and the optional billing headers."""
+
+    api_key: str = ""
+    base_url: str = DEFAULT_BASE_URL
+    organization: str | None = None
+    project: str | None = None
+
+    def __repr__(self) -> str:  # never print the key
+        return (
+            f"Connection(base_url={self.base_url!r}, organization={self.organization!r}, "
+            f"project={self.project!r})"
+        )
+
+
+@dataclass(frozen=True)
+class ActionConfig:
+    connection: Connection
+    model: str
+    timeout_s: float
+
+
+def _text(cfg: dict[str, Any], key: str) -> str | None:
+    """A trimmed string field, or None when it is absent or blank."""
+    value = cfg.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be text, got {type(value).__name__}")
+    value = value.strip()
+    return value or None
+
+
+def parse_base_url(value: str | None) -> str:
+    """The API base URL without a trailing slash; the default when blank."""
+    if value is None:
+        return DEFAULT_BASE_URL
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"API base URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}"
+        )
+    if parts.username or parts.password:
+        raise ConfigError("API base URL must not contain a user name or password")
+    return value.rstrip("/")
+
+
+def parse_connection(cfg: dict[str, Any]) -> Connection:
+    """Credentials (`apiKey`, `baseUrl`) plus the step's `organization` and `project`."""
+    api_key = _text(cfg, "apiKey")
+    if api_key is None:
+        raise ConfigError("API Key is required: paste the secret key from platform.openai.com")
+    return Connection(
+        api_key=api_key,
+        base_url=parse_base_url(_text(cfg, "baseUrl")),
+        organization=_text(cfg, "organization"),
+        project=_text(cfg, "project"),
+    )
+
+
+def parse_timeout(value: Any) -> float:
+    """`requestTimeout` in seconds: blank means the default; 0 < t <= MAX_TIMEOUT_S."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_TIMEOUT_S
+    problem = (
+        f"Request timeout must be a number of seconds between 1 and {MAX_TIMEOUT_S:g}, "
+        f"got {value!r}"
+    )
+    if isinstance(value, bool):
+        raise ConfigError(problem)
+    try:
+        seconds = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ConfigError(problem) from None
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_TIMEOUT_S:
+        raise ConfigError(problem)
+    return seconds
+
+
+def parse_action_config(cfg: dict[str, Any]) -> ActionConfig:
+    """The whole step configuration of Send Request, validated."""
+    connection = parse_connection(cfg)
+    model = _text(cfg, "model")
+    if model is None:
+        raise ConfigError("Model is required: pick one in the step configuration")
+    return ActionConfig(
+        connection=connection, model=model, timeout_s=parse_timeout(cfg.get("requestTimeout"))
+    )

@@ -1,0 +1,116 @@
+"""The Model dropdown: `getModels(self, cfg)`, backed by GET /models.
+
+For OpenAI itself the list is narrowed to models that answer Chat Completions, with a
+light deny-list (so that new chat models show up the day they ship) and sorted newest
+family first. Any other server (Azure's v1 endpoint, a local server, a proxy) lists what
+it serves, and all of it is kept, sorted by name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from lib.config import MODELS_TIMEOUT_S, parse_base_url, parse_connection
+from lib.openai.client import get_client
+
+OPENAI_HOST = "api.openai.com"
+CHAT_PREFIX = re.compile(r"^(gpt-|chatgpt-|o\d)", re.IGNORECASE)
+# Name parts of models that do not answer Chat Completions.
+DENIED_PARTS = frozenset(
+    {"embedding", "tts", "whisper", "transcribe", "dall", "image", "moderation", "realtime",
+     "search", "instruct", "babbage", "davinci"}
+)
+_SNAPSHOT_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$|-\d{4}$")
+
+
+def is_openai(base_url: str) -> bool:
+    """api.openai.com and its regional hosts (eu.api.openai.com, ...)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == OPENAI_HOST or host.endswith("." + OPENAI_HOST)
+
+
+def base_of(model_id: str) -> str:
+    """The model a fine-tune was made from (``ft:gpt-4o-mini:acme::x`` -> ``gpt-4o-mini``)."""
+    return model_id[3:].split(":", 1)[0] if model_id.startswith("ft:") else model_id
+
+
+def is_chat_model(model_id: str) -> bool:
+    """gpt-*, chatgpt-*, the o-series, and fine-tunes of those; minus non-chat kinds."""
+    base = base_of(model_id).lower()
+    if not CHAT_PREFIX.match(base):
+        return False
+    return not DENIED_PARTS.intersection(re.split(r"[-_.:]", base))
+
+
+def family_of(model_id: str) -> str:
+    """``gpt-4o-mini-2024-07-18`` -> ``gpt-4o``; ``o3-mini`` -> ``o3``; ``gpt-5.1`` kept."""
+    tokens = base_of(model_id).lower().split("-")
+    if tokens[0] in ("gpt", "chatgpt") and len(tokens) > 1:
+        return f"{tokens[0]}-{tokens[1]}"
+    return tokens[0]
+
+
+def _created(model: dict[str, Any]) -> int:
+    created = model.get("created")
+    return created if isinstance(created, int) and not isinstance(created, bool) else 0
+
+
+def label_of(model: dict[str, Any]) -> str:
+    model_id = str(model["id"])
+    notes = []
+    if model_id.startswith("ft:"):
+        notes.append("fine-tune")
+    shutdown = model.get("shutdown_date")
+    if isinstance(shutdown, str) and shutdown:
+        notes.append(f"shuts down {shutdown}")
+    return f"{model_id} ({', '.join(notes)})" if notes else model_id
+
+
+def sort_openai_models(models: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Newest family first (a family's age = its oldest member's `created`); inside a
+    family the aliases before the dated snapshots; the account's fine-tunes last."""
+    models = list(models)
+    family_born: dict[str, int] = {}
+    for model in models:
+        if not str(model["id"]).startswith("ft:"):
+            family = family_of(model["id"])
+            created = _created(model)
+            family_born[family] = min(family_born.get(family, created), created)
+
+    def key(model: dict[str, Any]) -> tuple[Any, ...]:
+        model_id = str(model["id"])
+        if model_id.startswith("ft:"):
+            return (1, 0, "", -_created(model), model_id)
+        family = family_of(model_id)
+        snapshot = bool(_SNAPSHOT_DATE.search(model_id))
+        return (0, -family_born.get(family, 0), family, snapshot, model_id)
+
+    return sorted(models, key=key)
+
+
+def select_models(models: Iterable[Any], base_url: str) -> dict[str, str]:
+    """`{id: label}` in display order (see the module doc)."""
+    valid = [m for m in models if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    if is_openai(base_url):
+        ordered = sort_openai_models(m for m in valid if is_chat_model(m["id"]))
+    else:
+        ordered = sorted(valid, key=lambda m: m["id"].lower())
+    return {m["id"]: label_of(m) for m in ordered}
+
+
+def getModels(self: Any, cfg: dict[str, Any]) -> dict[str, str]:  # noqa: N802 - platform name
+    """Select model of the Model field: the chat models the credentials can use."""
+    connection = parse_connection(cfg)
+    client = get_client(
+        api_key=connection.api_key,
+        base_url=connection.base_url,
+        organization=connection.organization,
+        project=connection.project,
+    )
+    models = client.list_models(timeout_s=MODELS_TIMEOUT_S, logger=self.logger)
+    selected = select_models(models, parse_base_url(connection.base_url))
+    self.logger.info("The server lists %d models, %d offered", len(models), len(selected))
+    return selected

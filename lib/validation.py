@@ -1,0 +1,171 @@
+"""Validation of the incoming body against `schemas/sendRequest.in.json`.
+
+The schema file is written in the platform's dialect (`"required": true` on a property),
+the same file the platform shows in its mapper. :func:`to_json_schema` turns it into
+standard JSON Schema (draft 2020-12) for `jsonschema`, so the UI and the validation
+cannot drift apart. Error messages name the field (``messages[0].content[1].image_url``)
+and the problem, and never echo long values (they may be base64 attachments).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from lib.errors import InputValidationError
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+INPUT_SCHEMA_FILE = "sendRequest.in.json"
+MAX_VALUE_CHARS = 40
+
+_TYPE_NAMES = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema file from `schemas/`, parsed."""
+    return json.loads((SCHEMAS_DIR / name).read_text(encoding="utf-8"))
+
+
+def to_json_schema(schema: Any) -> Any:
+    """Platform dialect -> JSON Schema: boolean `required` on properties becomes a list."""
+    if isinstance(schema, list):
+        return [to_json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: to_json_schema(value) for key, value in schema.items()}
+    props = out.get("properties")
+    if isinstance(props, dict):
+        required = list(out["required"]) if isinstance(out.get("required"), list) else []
+        for name, sub in props.items():
+            flag = sub.pop("required", None) if isinstance(sub, dict) else None
+            if flag is True and name not in required:
+                required.append(name)
+            elif flag is not None and not isinstance(flag, bool):
+                sub["required"] = flag  # a list: standard JSON Schema, keep it
+        if required:
+            out["required"] = required
+        else:
+            out.pop("required", None)
+    return out
+
+
+@functools.cache
+def _input_validator() -> Draft202012Validator:
+    schema = to_json_schema(load_schema(INPUT_SCHEMA_FILE))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def field_path(parts: Iterable[Any]) -> str:
+    """``['messages', 0, 'content']`` -> ``messages[0].content``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "body"
+
+
+def short_value(value: Any) -> str:
+    """A value for a message: JSON, cut to a few characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > MAX_VALUE_CHARS:
+        text = text[: MAX_VALUE_CHARS - 3] + "..."
+    return text
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
+
+
+def _required(error: ValidationError, _where: str) -> str:
+    missing = [name for name in error.validator_value if name not in error.instance]
+    return f"{field_path([*error.absolute_path, missing[0] if missing else 'a field'])} is required"
+
+
+def _type(error: ValidationError, where: str) -> str:
+    allowed = error.validator_value
+    allowed = allowed if isinstance(allowed, list) else [allowed]
+    wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in allowed)
+    return f"{where} must be {wanted}, got {_type_name(error.instance)}"
+
+
+def _enum(error: ValidationError, where: str) -> str:
+    options = ", ".join(str(v) for v in error.validator_value)
+    return f"{where} must be one of {options}, got {short_value(error.instance)}"
+
+
+def _min_items(error: ValidationError, where: str) -> str:
+    return f"{where} must have at least {error.validator_value} item(s)"
+
+
+def _minimum(error: ValidationError, where: str) -> str:
+    return f"{where} must be at least {error.validator_value}, got {short_value(error.instance)}"
+
+
+def _any_of(error: ValidationError, where: str) -> str:
+    alternatives = error.validator_value
+    if all(set(sub) == {"required"} for sub in alternatives):
+        names = ", ".join(sub["required"][0] for sub in alternatives)
+        return f"{where} needs one of {names}"
+    return f"{where} matches none of the allowed forms"
+
+
+_DESCRIBERS = {
+    "required": _required,
+    "type": _type,
+    "enum": _enum,
+    "minItems": _min_items,
+    "minimum": _minimum,
+    "anyOf": _any_of,
+}
+
+
+def describe(error: ValidationError) -> str:
+    """One validation error as ``<field> <problem>``."""
+    where = field_path(error.absolute_path)
+    describer = _DESCRIBERS.get(str(error.validator))
+    if describer is not None:
+        return describer(error, where)
+    return f"{where}: {error.validator} check failed for {short_value(error.instance)}"
+
+
+def validate_input(body: Any) -> None:
+    """Raise :class:`InputValidationError` listing every problem of the body, in order."""
+    if not isinstance(body, dict):
+        raise InputValidationError(
+            [f"the message body must be a JSON object, got {_type_name(body)}"]
+        )
+    errors = sorted(
+        _input_validator().iter_errors(body),
+        key=lambda e: [str(p) for p in e.absolute_path],
+    )
+    if errors:
+        raise InputValidationError([describe(e) for e in errors])
+
+
+def input_schema_copy() -> dict[str, Any]:
+    """The converted input schema (a copy), for tests and tools."""
+    return copy.deepcopy(_input_validator().schema)
