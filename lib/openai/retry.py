@@ -1,0 +1,92 @@
+"""When to retry a call and how long to wait first (openai-contract.md §3.1).
+
+Pure functions over status, headers and the retry count; the waiting itself (sleep, clock,
+randomness) is injected through `RetryPolicy`, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+MAX_RETRIES = 2  # 3 attempts in all, as the official SDK
+INITIAL_RETRY_DELAY_S = 0.5
+MAX_RETRY_DELAY_S = 8.0
+JITTER_FRACTION = 0.25  # the backoff is shortened by 0-25 %
+MAX_RETRY_AFTER_S = 60.0  # a longer server-requested wait is not slept through in-process
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+NEVER_RETRIED_CODES = frozenset({"insufficient_quota"})
+
+
+def should_retry(status: int, headers: Mapping[str, str], code: str | None = None) -> bool:
+    """Whether an HTTP error answer is worth another attempt."""
+    if code in NEVER_RETRIED_CODES:
+        return False
+    should_retry_header = headers.get("x-should-retry", "").strip().lower()
+    if should_retry_header == "true":
+        return True
+    if should_retry_header == "false":
+        return False
+    return status in RETRYABLE_STATUSES or status >= 500
+
+
+def server_requested_delay_s(headers: Mapping[str, str], now: float) -> float | None:
+    """The wait the server asks for: `retry-after-ms`, else `retry-after` (seconds or date)."""
+    milliseconds = _finite_float(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
+    retry_after = headers.get("retry-after")
+    if not retry_after:
+        return None
+    seconds = _finite_float(retry_after)
+    if seconds is not None:
+        return seconds
+    date = email.utils.parsedate_tz(retry_after)
+    if date is None:
+        return None
+    return email.utils.mktime_tz(date) - now
+
+
+def _finite_float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def backoff_delay_s(retries_taken: int, rand: float) -> float:
+    """Exponential backoff with negative jitter: 0.5 s, 1 s, 2 s... capped at 8 s."""
+    delay = min(INITIAL_RETRY_DELAY_S * 2.0**retries_taken, MAX_RETRY_DELAY_S)
+    return delay * (1 - JITTER_FRACTION * rand)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many retries, the longest server-requested wait honoured, and the injected time."""
+
+    max_retries: int = MAX_RETRIES
+    max_retry_after_s: float = MAX_RETRY_AFTER_S
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    random: Callable[[], float] = random.random
+
+    def delay_s(self, retries_taken: int, headers: Mapping[str, str] | None = None) -> float:
+        """The wait before the next attempt: the server's (if sane and short), else backoff."""
+        requested = server_requested_delay_s(headers, self.clock()) if headers else None
+        if requested is not None and 0 < requested <= self.max_retry_after_s:
+            return requested
+        return backoff_delay_s(retries_taken, self.random())
+
+    def too_long_wait_s(self, headers: Mapping[str, str]) -> float | None:
+        """The server-requested wait, if it exceeds what we sleep through in-process."""
+        requested = server_requested_delay_s(headers, self.clock())
+        if requested is not None and requested > self.max_retry_after_s:
+            return requested
+        return None
