@@ -1,0 +1,221 @@
+"""AMQP for task mode (spec §6): a read connection that consumes, a write connection that
+publishes with confirms. The sailor declares nothing; every name comes from the settings.
+
+The broker URI carries credentials: it is never logged, and connection errors are
+reported by type only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import aiormq
+from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
+from pamqp.commands import Basic
+
+from .settings import TaskSettings
+
+CONTENT_TYPE = "application/json"
+CONTENT_ENCODING = "utf8"
+
+DeliveryCallback = Callable[[DeliveredMessage], None]
+
+
+class _NoMessageId(str):
+    """An empty ``message_id`` that still counts as set.
+
+    aiormq stamps a random AMQP ``message_id`` on every publish that has none, but the
+    platform's messages carry no ``message_id`` property (spec §6.3). This value is
+    truthy (so aiormq keeps it) and equal to ``""`` (so pamqp leaves the property out
+    of the frame).
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return True
+
+
+NO_MESSAGE_ID = _NoMessageId("")
+
+
+class AmqpError(Exception):
+    """A connection or publish failure; the message never contains the broker URI."""
+
+
+class PublishFailedError(AmqpError):
+    pass
+
+
+def describe(exc: BaseException) -> str:
+    """A loggable description of an AMQP failure (type and reply text, never the URI)."""
+    return type(exc).__name__
+
+
+class AmqpClient:
+    """The two connections of a task-mode sailor and what it does with them."""
+
+    def __init__(self, settings: TaskSettings, log: Any) -> None:
+        self._settings = settings
+        self._log = log
+        self._read_connection: AbstractConnection | None = None
+        self._write_connection: AbstractConnection | None = None
+        self._consume_channel: AbstractChannel | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._publish_channel_lock = asyncio.Lock()
+        self._consumer_tag: str | None = None
+
+    # --- connections -------------------------------------------------------------
+
+    async def _connect(self, role: str) -> AbstractConnection:
+        """1 + AMQP_RECONNECT_ATTEMPTS attempts, AMQP_RECONNECT_TIMEOUT ms apart."""
+        attempts = 1 + max(self._settings.amqp_reconnect_attempts, 0)
+        properties = {"connection_name": f"{socket.gethostname()}-{role}"}
+        last_error: BaseException | None = None
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(self._settings.amqp_reconnect_timeout_ms / 1000)
+            try:
+                return await aiormq.connect(
+                    self._settings.amqp_uri, client_properties=properties)
+            except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
+                last_error = exc
+                self._log.warning("AMQP connection attempt failed", role=role,
+                               attempt=attempt + 1, error=describe(exc))
+        raise AmqpError(f"Failed to connect to AMQP ({role}): {describe(last_error)}")
+
+    async def connect(self) -> None:
+        self._read_connection = await self._connect("read")
+        self._write_connection = await self._connect("write")
+        self._consume_channel = await self._read_connection.channel(publisher_confirms=False)
+        await self._consume_channel.basic_qos(prefetch_count=self._settings.prefetch)
+        self._publish_channel = await self._write_connection.channel(publisher_confirms=True)
+
+    async def close(self) -> None:
+        """Close the consumer channel, the publish channel, then both connections."""
+        for channel in (self._consume_channel, self._publish_channel):
+            if channel is not None and not channel.is_closed:
+                await channel.close()
+        for connection in (self._read_connection, self._write_connection):
+            if connection is not None and not connection.is_closed:
+                await connection.close()
+
+    # --- consuming ---------------------------------------------------------------
+
+    async def consume(self, queue: str, on_delivery: DeliveryCallback) -> None:
+        """Start consuming with manual acks; ``on_delivery`` must not block."""
+        assert self._consume_channel is not None
+        result = await self._consume_channel.basic_consume(queue, on_delivery, no_ack=False)
+        self._consumer_tag = result.consumer_tag
+
+    async def stop_consuming(self) -> None:
+        channel, tag = self._consume_channel, self._consumer_tag
+        self._consumer_tag = None
+        if channel is not None and tag is not None and not channel.is_closed:
+            await channel.basic_cancel(tag)
+
+    @staticmethod
+    async def ack(message: DeliveredMessage) -> None:
+        await message.channel.basic_ack(message.delivery.delivery_tag)
+
+    @staticmethod
+    async def reject(message: DeliveredMessage) -> None:
+        """Reject without requeue: the sailor never requeues (spec §6.2)."""
+        await message.channel.basic_reject(message.delivery.delivery_tag, requeue=False)
+
+    # --- publishing --------------------------------------------------------------
+
+    def properties(self, headers: dict[str, Any]) -> Basic.Properties:
+        """The basic properties of every message the sailor builds itself (spec §6.3)."""
+        return Basic.Properties(
+            content_type=CONTENT_TYPE,
+            content_encoding=CONTENT_ENCODING,
+            headers=headers,
+            delivery_mode=self._settings.delivery_mode,
+            message_id=NO_MESSAGE_ID,
+        )
+
+    async def _channel_for_publish(self) -> AbstractChannel:
+        """The publish channel, re-created lazily when it (or its connection) closed."""
+        channel = self._publish_channel
+        if channel is not None and not channel.is_closed:
+            return channel
+        async with self._publish_channel_lock:
+            if self._publish_channel is not None and not self._publish_channel.is_closed:
+                return self._publish_channel
+            if self._write_connection is None or self._write_connection.is_closed:
+                self._write_connection = await self._connect("write")
+            self._publish_channel = await self._write_connection.channel(
+                publisher_confirms=True)
+            return self._publish_channel
+
+    async def publish(
+        self,
+        routing_key: str,
+        body: bytes,
+        headers: dict[str, Any],
+        *,
+        properties: Basic.Properties | None = None,
+    ) -> None:
+        """Publish to PUBLISH_MESSAGES_TO and wait for the broker's confirm.
+
+        A nack or a failed publish is retried after ``min(delay * 2^n, max)`` ms with a
+        ``retry: n`` header; a closed channel fails at once (spec §6.3).
+        """
+        settings = self._settings
+        props = properties if properties is not None else self.properties(headers)
+        attempt = 0
+        while True:
+            try:
+                channel = await self._channel_for_publish()
+                await channel.basic_publish(
+                    body,
+                    exchange=settings.publish_messages_to,
+                    routing_key=routing_key,
+                    properties=props,
+                    mandatory=True,
+                )
+                return  # noqa: TRY300 - the retry loop needs the return inside the try
+            except (aiormq.exceptions.ChannelInvalidStateError,
+                    aiormq.exceptions.ChannelClosed) as exc:
+                raise PublishFailedError(
+                    f"Failed on publishing {headers.get('messageId')} message to MQ: "
+                    f"{describe(exc)}") from exc
+            except (aiormq.exceptions.DeliveryError, aiormq.exceptions.AMQPError,
+                    OSError) as exc:
+                attempt += 1
+                limit = settings.amqp_publish_retry_attempts
+                if limit is not None and attempt >= limit:
+                    raise PublishFailedError(
+                        f"Failed on publishing {headers.get('messageId')} message to MQ: "
+                        f"{describe(exc)}") from exc
+                delay_ms = min(settings.amqp_publish_retry_delay_ms * 2 ** (attempt - 1),
+                               settings.amqp_publish_max_retry_delay_ms)
+                self._log.warning("Publish failed, retrying", routingKey=routing_key,
+                               attempt=attempt, error=describe(exc))
+                await asyncio.sleep(delay_ms / 1000)
+                props = _with_retry_header(props, attempt)
+
+
+def _with_retry_header(props: Basic.Properties, attempt: int) -> Basic.Properties:
+    headers = dict(props.headers or {})
+    headers["retry"] = attempt
+    return Basic.Properties(
+        content_type=props.content_type,
+        content_encoding=props.content_encoding,
+        headers=headers,
+        delivery_mode=props.delivery_mode,
+        priority=props.priority,
+        correlation_id=props.correlation_id,
+        reply_to=props.reply_to,
+        expiration=props.expiration,
+        message_id=props.message_id or NO_MESSAGE_ID,
+        timestamp=props.timestamp,
+        message_type=props.message_type,
+        user_id=props.user_id,
+        app_id=props.app_id,
+        cluster_id=props.cluster_id,
+    )

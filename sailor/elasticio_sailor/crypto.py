@@ -1,0 +1,106 @@
+"""Message crypto (spec §7): AES-256-CBC, PKCS#7, key = SHA-256(password), a fixed IV.
+
+Framing: protocol version < 2 carries base64 text of the ciphertext, >= 2 the raw
+ciphertext. The fixed IV and the missing MAC are the platform's wire format, not a
+choice of ours; neighbouring sailors must be able to read what we write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+BLOCK_BYTES = 16
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+class DecryptionError(ValueError):
+    """The body is not ciphertext we can read; the message never contains the body."""
+
+
+def dumps(value: Any) -> str:
+    """JSON exactly as Node's ``JSON.stringify`` writes it (no spaces, UTF-8 kept)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def lenient_b64decode(data: bytes | str) -> bytes:
+    """Base64 decoding that, like Node's, skips characters outside the alphabet."""
+    if isinstance(data, str):
+        data = data.encode("ascii", "ignore")
+    cleaned = _NOT_BASE64.sub(b"", data.split(b"=", 1)[0])
+    usable = len(cleaned) - len(cleaned) % 4 if len(cleaned) % 4 == 1 else len(cleaned)
+    cleaned = cleaned[:usable]
+    return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
+
+
+class MessageCipher:
+    """Encrypts and decrypts message texts; one instance per process (the key is derived once)."""
+
+    def __init__(self, password: str, iv: str) -> None:
+        self._key = hashlib.sha256(password.encode("utf-8")).digest()
+        self._iv = iv.encode("utf-8")
+        if len(self._iv) != BLOCK_BYTES:
+            raise ValueError("the message crypto IV must be exactly 16 bytes long")
+        self._algorithm = algorithms.AES(self._key)
+
+    def _cipher(self) -> Cipher:
+        return Cipher(self._algorithm, modes.CBC(self._iv))
+
+    def encrypt(self, text: str) -> bytes:
+        data = text.encode("utf-8")
+        pad = BLOCK_BYTES - len(data) % BLOCK_BYTES
+        encryptor = self._cipher().encryptor()
+        return encryptor.update(data + bytes((pad,)) * pad) + encryptor.finalize()
+
+    def decrypt(self, data: bytes) -> str:
+        if not data or len(data) % BLOCK_BYTES:
+            raise DecryptionError("ciphertext length is not a positive multiple of 16")
+        decryptor = self._cipher().decryptor()
+        padded = decryptor.update(data) + decryptor.finalize()
+        pad = padded[-1]
+        if not 1 <= pad <= BLOCK_BYTES or padded[-pad:] != bytes((pad,)) * pad:
+            raise DecryptionError("bad padding")
+        try:
+            return padded[:-pad].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecryptionError("plaintext is not UTF-8") from exc
+
+    # --- framing -------------------------------------------------------------------
+
+    def encrypt_b64(self, text: str) -> bytes:
+        return base64.b64encode(self.encrypt(text))
+
+    def decrypt_b64(self, data: bytes | str) -> str:
+        try:
+            raw = lenient_b64decode(data)
+        except (binascii.Error, ValueError) as exc:
+            raise DecryptionError("not base64") from exc
+        return self.decrypt(raw)
+
+    def encode_frame(self, text: str, protocol_version: int) -> bytes:
+        """The AMQP body for ``text``: base64 text below version 2, raw bytes from 2 on."""
+        if protocol_version >= 2:
+            return self.encrypt(text)
+        return self.encrypt_b64(text)
+
+    def decode_frame(self, body: bytes, protocol_version: int) -> str:
+        if protocol_version >= 2:
+            return self.decrypt(body)
+        return self.decrypt_b64(body)
+
+    def encode_json(self, value: Any, protocol_version: int) -> bytes:
+        return self.encode_frame(dumps(value), protocol_version)
+
+    def decode_json(self, body: bytes, protocol_version: int) -> Any:
+        """Decrypt and parse; any failure is a ``DecryptionError`` (spec §8.1)."""
+        text = self.decode_frame(body, protocol_version)
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise DecryptionError("plaintext is not JSON") from exc

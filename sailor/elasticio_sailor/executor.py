@@ -1,0 +1,246 @@
+"""Runs one delivery: decode, call ``process``, route the result, settle (spec §8, §9).
+
+Sync ``process`` functions run in a thread pool at least as large as the prefetch, so
+the event loop (and with it the AMQP heartbeats) never waits for component code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiormq.abc import DeliveredMessage
+
+from .amqp import AmqpClient
+from .context import ExecutionContext
+from .crypto import DecryptionError, MessageCipher
+from .emitter import Delivery, MessageEmitter, StepState
+from .headers import as_text, common_headers, now_ms, protocol_version_of, read_incoming
+from .publisher import Publisher, SailorError
+from .settings import TaskSettings
+
+MIN_WORKER_THREADS = 4
+
+
+class DecodeError(Exception):
+    """The delivery cannot be turned into a message; its text never quotes the body."""
+
+
+class MessageExecutor:
+    def __init__(
+        self,
+        *,
+        settings: TaskSettings,
+        cipher: MessageCipher,
+        amqp: AmqpClient,
+        publisher: Publisher,
+        state: StepState,
+        process: Callable[..., Any] | None,
+        log: Any,
+        component_log: Any,
+    ) -> None:
+        self._settings = settings
+        self._cipher = cipher
+        self._amqp = amqp
+        self._publisher = publisher
+        self._state = state
+        self._process = process if callable(process) else None
+        self._process_is_async = self._process is not None and (
+            inspect.iscoroutinefunction(self._process))
+        self._log = log
+        self._component_log = component_log
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(settings.prefetch, MIN_WORKER_THREADS),
+            thread_name_prefix="process",
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread_id = 0
+        self._in_flight: set[asyncio.Task] = set()
+        self._unsettled = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def on_delivery(self, message: DeliveredMessage) -> None:
+        """The consumer callback: start handling without blocking the channel's reader."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop_thread_id = threading.get_ident()
+        self._unsettled += 1
+        self._idle.clear()
+        task = self._loop.create_task(self.handle(message))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    def _settled(self) -> None:
+        self._unsettled -= 1
+        if self._unsettled <= 0:
+            self._unsettled = 0
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Wait until every delivery received so far has been settled and handled."""
+        await self._idle.wait()
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- one delivery ----------------------------------------------------------------
+
+    def decode(self, message: DeliveredMessage) -> tuple[dict[str, Any], int]:
+        headers = message.header.properties.headers or {}
+        version = protocol_version_of(headers)
+        if not message.body:
+            raise DecodeError("empty message body")
+        try:
+            if self._settings.input_format == "error":
+                payload = self._decode_error_envelope(message.body, headers)
+            else:
+                payload = self._cipher.decode_json(message.body, version)
+        except DecryptionError as exc:
+            raise DecodeError(f"cannot decrypt the message: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise DecodeError("the decrypted message is not a JSON object")
+        if not isinstance(payload.get("headers"), dict):
+            payload["headers"] = {}
+        reply_to = headers.get("reply_to")
+        if reply_to is not None:
+            payload["headers"]["reply_to"] = as_text(reply_to)
+        return payload, version
+
+    def _decode_error_envelope(self, body: bytes, headers: dict[str, Any]) -> dict[str, Any]:
+        """INPUT_FORMAT=error (spec §8.2): plain JSON whose fields are base64 ciphertext."""
+        try:
+            envelope = json.loads(body)
+        except ValueError as exc:
+            raise DecryptionError("the error envelope is not JSON") from exc
+        if not isinstance(envelope, dict):
+            raise DecryptionError("the error envelope is not a JSON object")
+        decoded = {}
+        for field in ("error", "errorInput"):
+            if envelope.get(field) is not None:
+                text = self._cipher.decrypt_b64(envelope[field])
+                try:
+                    decoded[field] = json.loads(text)
+                except ValueError as exc:
+                    raise DecryptionError(f"{field} is not JSON") from exc
+        return {"body": decoded, "headers": {k: as_text(v) for k, v in headers.items()}}
+
+    async def handle(self, message: DeliveredMessage) -> None:
+        start = now_ms()
+        settled = False
+
+        def mark_settled() -> None:
+            nonlocal settled
+            if not settled:
+                settled = True
+                self._settled()
+
+        try:
+            await self._handle(message, start, mark_settled)
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the delivery unsettled
+            self._log.error("Unexpected failure while handling a message", error=type(exc).__name__)
+            if not settled:
+                try:
+                    await self._amqp.reject(message)
+                except Exception:  # noqa: BLE001
+                    self._log.error("Failed to reject the message")
+        finally:
+            mark_settled()
+
+    async def _handle(
+        self, message: DeliveredMessage, start: int, mark_settled: Callable[[], None],
+    ) -> None:
+        delivery_fields = {
+            "deliveryTag": message.delivery.delivery_tag,
+            "redelivered": getattr(message.delivery, "redelivered", None),
+            "exchange": message.exchange,
+            "routingKey": message.routing_key,
+        }
+        amqp_headers = message.header.properties.headers or {}
+        incoming = read_incoming(amqp_headers)
+        ids = {"threadId": incoming.thread_id, "messageId": incoming.message_id,
+               "parentMessageId": incoming.parent_message_id}
+        log = self._log.child(**ids, **delivery_fields)
+        if incoming.message_id is None:
+            log.warning("Message does not have messageId")
+        try:
+            payload, version = self.decode(message)
+        except DecodeError as exc:
+            # bunyan logger, not stdlib logging: no traceback wanted here
+            log.error("Failed to decode the incoming message; rejecting it",  # noqa: TRY400
+                      reason=str(exc))
+            await self._amqp.reject(message)
+            mark_settled()
+            return
+
+        delivery = Delivery(
+            message=message,
+            payload=payload,
+            incoming=incoming,
+            common_headers=common_headers(self._settings, incoming, start),
+            protocol_version=version,
+        )
+        if self._state.is_passthrough:
+            delivery.original_passthrough = copy.deepcopy(payload.get("passthrough") or {})
+            if self._settings.no_self_passthrough:
+                delivery.original_without_passthrough = copy.deepcopy(
+                    {k: v for k, v in payload.items() if k != "passthrough"})
+        emitter = MessageEmitter(
+            delivery,
+            publisher=self._publisher,
+            amqp=self._amqp,
+            state=self._state,
+            settings=self._settings,
+            log=log,
+            on_settled=mark_settled,
+        )
+        await self._run_process(emitter, payload, ids)
+        await emitter.drain()
+
+    async def _run_process(
+        self, emitter: MessageEmitter, payload: dict[str, Any], ids: dict[str, Any],
+    ) -> None:
+        if self._process is None:
+            await emitter.handle("error", SailorError("Process function is not found"))
+            await emitter.handle("end")
+            return
+        context = ExecutionContext(
+            emitter,
+            loop=asyncio.get_running_loop(),
+            loop_thread_id=self._loop_thread_id or threading.get_ident(),
+            logger=self._component_log.child(**ids),
+            flow_variables=self._state.flow_variables,
+            config=self._settings,
+            api_client=self._state.platform_api,
+        )
+        cfg = copy.deepcopy(self._state.config)
+        snapshot = copy.deepcopy(self._state.snapshot)
+        try:
+            if self._process_is_async:
+                result = await self._process(context, payload, cfg, snapshot)
+            else:
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, self._process, context, payload, cfg, snapshot)
+                if inspect.isawaitable(result):
+                    result = await result
+        except Exception as exc:  # noqa: BLE001 - the component's failure is an `error`
+            # Spec §15: logged without the error (its text may quote a body); the
+            # error itself is published, encrypted.
+            context.logger.error(  # noqa: TRY400
+                "Error occurred during trigger or action processing")
+            await emitter.run("error", exc)
+            await emitter.run("end")
+            return
+        if result is not None:
+            await emitter.run("data", result)
+        await emitter.run("end")

@@ -1,0 +1,178 @@
+"""Builds and publishes every kind of outgoing message (spec §10).
+
+One ``Publisher`` per process. It knows the framing and header rules of each message
+type; what to publish when is the emitter's business (``emitter.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from pamqp.commands import Basic
+
+from .amqp import NO_MESSAGE_ID, AmqpClient
+from .crypto import MessageCipher, dumps
+from .headers import ERROR_RESPONSE_HEADER, init_error_headers, now_ms, pop_routing_key
+from .settings import TaskSettings
+
+NOT_AVAILABLE = "Not Available"
+
+
+class SailorError(Exception):
+    """An error the sailor itself raises into the error path; published as ``name: "Error"``."""
+
+    error_name = "Error"
+
+
+class OutgoingSizeError(SailorError):
+    pass
+
+
+def normalize_error(value: Any) -> dict[str, Any]:
+    """The ``{name, message, stack}`` object of an emitted error or rebound (spec §9.3)."""
+    if isinstance(value, BaseException):
+        name = getattr(value, "error_name", None) or type(value).__name__
+        stack = "".join(traceback.format_exception(value)).rstrip("\n") or NOT_AVAILABLE
+        return {"name": name, "message": str(value), "stack": stack}
+    if isinstance(value, Mapping) and "message" in value:
+        return {
+            "name": value.get("name") or "Error",
+            "message": value["message"],
+            "stack": value.get("stack") or NOT_AVAILABLE,
+        }
+    return {"name": "Error", "message": value or NOT_AVAILABLE, "stack": NOT_AVAILABLE}
+
+
+class Publisher:
+    def __init__(self, settings: TaskSettings, cipher: MessageCipher, amqp: AmqpClient) -> None:
+        self._settings = settings
+        self._cipher = cipher
+        self._amqp = amqp
+
+    # --- data --------------------------------------------------------------------
+
+    async def publish_data(self, message: dict[str, Any], common: Mapping[str, Any]) -> None:
+        """``message`` is final (headers defaulted, passthrough applied) apart from routing."""
+        settings = self._settings
+        message_headers = dict(message.get("headers") or {})
+        routing_key = pop_routing_key(message_headers) or settings.data_routing_key
+        message["headers"] = message_headers
+        body = self._cipher.encode_frame(dumps(message), settings.protocol_version)
+        self._check_size(body)
+        headers = dict(common)
+        headers["end"] = now_ms()
+        headers["messageId"] = message.get("id") or common["messageId"]
+        headers["protocolVersion"] = settings.protocol_version
+        await self._amqp.publish(routing_key, body, headers)
+
+    def _check_size(self, body: bytes) -> None:
+        limit = self._settings.outgoing_message_size_limit
+        if len(body) > limit:
+            raise OutgoingSizeError(f"Outgoing message size {len(body)} exceeds limit of {limit}.")
+
+    # --- errors ------------------------------------------------------------------
+
+    def error_input(self, raw_body: bytes, protocol_version: int) -> str:
+        """``errorInput``: base64 ciphertext of the payload as received (spec §10.4).
+
+        For version 2 Node re-encrypts the decrypted payload; with the fixed IV that is
+        exactly the received ciphertext, so encoding the raw bytes gives the same text.
+        """
+        if protocol_version >= 2:
+            return base64.b64encode(raw_body).decode("ascii")
+        return raw_body.decode("utf-8", "replace")
+
+    async def publish_error(
+        self,
+        error: Any,
+        common: Mapping[str, Any],
+        *,
+        error_input: str | None,
+        with_end: bool = True,
+        send_reply: bool = True,
+    ) -> None:
+        """Error envelope on ERROR_ROUTING_KEY, plus the error reply to ``reply_to``."""
+        encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
+        headers = dict(common)
+        if with_end:
+            headers["end"] = now_ms()
+        reply_to = headers.get("reply_to")
+        if send_reply and reply_to and not self._settings.no_error_replies:
+            reply_headers = dict(headers)
+            reply_headers[ERROR_RESPONSE_HEADER] = True
+            await self._amqp.publish(reply_to, encrypted_error.encode("ascii"), reply_headers)
+        envelope: dict[str, str] = {"error": encrypted_error}
+        if error_input is not None:
+            envelope["errorInput"] = error_input
+        await self._amqp.publish(
+            self._settings.error_routing_key, dumps(envelope).encode("utf-8"), headers)
+
+    async def publish_init_error(self, error: BaseException) -> None:
+        """The start-up failure report (spec §10.7): no errorInput, no reply."""
+        encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
+        await self._amqp.publish(
+            self._settings.error_routing_key,
+            dumps({"error": encrypted_error}).encode("utf-8"),
+            init_error_headers(self._settings),
+        )
+
+    # --- rebound -----------------------------------------------------------------
+
+    async def publish_rebound(
+        self, raw_body: bytes, properties: Basic.Properties, iteration: int, reason: Any,
+    ) -> None:
+        """Re-publish the original bytes and properties with a longer TTL (spec §10.5)."""
+        settings = self._settings
+        headers = dict(properties.headers or {})
+        headers["end"] = now_ms()
+        headers["reboundReason"] = normalize_error(reason)["message"]
+        headers["reboundIteration"] = iteration
+        expiration = 2 ** (iteration - 1) * settings.rebound_initial_expiration_ms
+        rebound_properties = Basic.Properties(
+            content_type=properties.content_type,
+            content_encoding=properties.content_encoding,
+            headers=headers,
+            delivery_mode=settings.delivery_mode,
+            priority=properties.priority,
+            correlation_id=properties.correlation_id,
+            reply_to=properties.reply_to,
+            expiration=str(expiration),
+            message_id=properties.message_id or NO_MESSAGE_ID,
+            timestamp=properties.timestamp,
+            message_type=properties.message_type,
+            user_id=properties.user_id,
+            app_id=properties.app_id,
+            cluster_id=properties.cluster_id,
+        )
+        await self._amqp.publish(
+            settings.rebound_routing_key, raw_body, headers, properties=rebound_properties)
+
+    # --- snapshot and httpReply --------------------------------------------------
+
+    async def publish_snapshot(
+        self, snapshot: Any, common: Mapping[str, Any], event: str,
+    ) -> None:
+        """Plain JSON, not encrypted (spec §10.6)."""
+        headers = dict(common)
+        headers["snapshotEvent"] = event
+        await self._amqp.publish(
+            self._settings.snapshot_routing_key, dumps(snapshot).encode("utf-8"), headers)
+
+    async def publish_http_reply(self, reply: Mapping[str, Any], common: Mapping[str, Any]) -> None:
+        reply_to = common.get("reply_to")
+        if not reply_to:
+            raise SailorError(
+                "Component emitted 'httpReply' event but 'reply_to' was not found in AMQP headers")
+        reply = dict(reply)
+        if isinstance(reply.get("headers"), Mapping):
+            reply_headers = dict(reply["headers"])
+            pop_routing_key(reply_headers)
+            reply["headers"] = reply_headers
+        body = self._cipher.encrypt_b64(dumps(reply))
+        self._check_size(body)
+        headers = dict(common)
+        headers["protocolVersion"] = 1
+        await self._amqp.publish(reply_to, body, headers)

@@ -1,0 +1,251 @@
+"""Task-mode lifecycle (spec §5, §13): start-up, hooks, consuming, graceful shutdown.
+
+``main(environ)`` is what ``python -m elasticio_sailor run`` calls; it returns the exit
+code: 0 after a graceful shutdown, 1 for a start-up failure, 255 when disconnecting
+fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import inspect
+import os
+import signal
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .log import configure_logging, get_logger
+from .settings import SettingsError, TaskSettings, load_task_settings
+
+EXIT_OK = 0
+EXIT_STARTUP_FAILED = 1
+EXIT_DISCONNECT_FAILED = 255
+SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    env = dict(os.environ if environ is None else environ)
+    configure_logging(environ=env)
+    log = get_logger("sailor")
+    try:
+        settings = load_task_settings(env)
+    except SettingsError as exc:
+        log.fatal(str(exc))
+        return EXIT_STARTUP_FAILED
+    if settings.hook_shutdown:
+        return run_shutdown_hook(settings, log)
+    try:
+        return asyncio.run(TaskSailor(settings, log).run())
+    except Exception as exc:  # noqa: BLE001 - last resort: never a traceback with secrets
+        log.fatal("Uncaught exception", error=describe(exc))
+        return EXIT_STARTUP_FAILED
+
+
+def describe(exc: BaseException) -> str:
+    """Our own errors in full; foreign ones (component, libraries) by type only, since
+    their text may quote cfg values or message bodies."""
+    from .component_loader import ComponentLoadError
+    from .platform_api import PlatformApiError
+    from .publisher import SailorError
+
+    if isinstance(exc, ComponentLoadError | PlatformApiError | SailorError | SettingsError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
+def is_empty(value: Any) -> bool:
+    """lodash ``isEmpty`` as the startup hook's result is judged by it (spec §5.1)."""
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    if isinstance(value, str | list | tuple | dict):
+        return len(value) == 0
+    return False
+
+
+async def call_hook(function: Callable[..., Any], *args: Any) -> Any:
+    """Run a hook: ``async def`` on the loop, sync ones in a thread (heartbeats keep going)."""
+    if inspect.iscoroutinefunction(function):
+        return await function(*args)
+    result = await asyncio.to_thread(function, *args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def platform_api_for(settings: TaskSettings) -> Any:
+    from .platform_api import PlatformApi
+
+    return PlatformApi(
+        settings.api_uri,
+        settings.api_username,
+        settings.api_key,
+        startup_retry_attempts=settings.api_request_retry_attempts,
+        startup_retry_delay_s=settings.api_request_retry_delay_ms / 1000,
+    )
+
+
+class TaskSailor:
+    def __init__(self, settings: TaskSettings, log: Any) -> None:
+        self._settings = settings
+        self._log = log
+        self._stop = asyncio.Event()
+        self._signal_name: str | None = None
+
+    def _on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        self._log.info("Received %s", name)
+        if self._signal_name is None:
+            self._signal_name = name
+        self._stop.set()
+
+    async def run(self) -> int:
+        from .amqp import AmqpClient, AmqpError
+        from .crypto import MessageCipher
+        from .publisher import Publisher
+
+        loop = asyncio.get_running_loop()
+        for signum in SHUTDOWN_SIGNALS:
+            loop.add_signal_handler(signum, self._on_signal, signum)
+
+        settings, log = self._settings, self._log
+        cipher = MessageCipher(settings.message_crypto_password, settings.message_crypto_iv)
+        amqp = AmqpClient(settings, log)
+        try:
+            await amqp.connect()
+        except AmqpError as exc:
+            log.fatal(str(exc))
+            await _close_quietly(amqp)
+            return EXIT_STARTUP_FAILED
+        publisher = Publisher(settings, cipher, amqp)
+        try:
+            executor = await self._start(amqp, cipher, publisher)
+        except Exception as exc:  # noqa: BLE001 - every start-up failure is reported
+            await self._report_startup_failure(exc, publisher)
+            await _close_quietly(amqp)
+            return EXIT_STARTUP_FAILED
+
+        await self._stop.wait()
+        await amqp.stop_consuming()
+        await executor.wait_idle()
+        executor.shutdown()
+        log.info("Disconnecting...")
+        try:
+            await amqp.close()
+        except Exception as exc:  # noqa: BLE001
+            log.error("Failed to disconnect", error=describe(exc))  # noqa: TRY400
+            return EXIT_DISCONNECT_FAILED
+        log.info("Successfully disconnected")
+        return EXIT_OK
+
+    async def _report_startup_failure(self, exc: BaseException, publisher: Any) -> None:
+        try:
+            await publisher.publish_init_error(exc)
+        except Exception as publish_exc:  # noqa: BLE001
+            self._log.error("Failed to publish the init error report",
+                            error=describe(publish_exc))
+        self._log.fatal("Start-up failed", error=describe(exc))
+
+    async def _start(self, amqp: Any, cipher: Any, publisher: Any) -> Any:
+        """Spec §5.1 steps 3-6: step data, component, hooks, consume."""
+        from .component_loader import ComponentLoader, component_root
+        from .emitter import StepState
+        from .executor import MessageExecutor
+
+        settings, log = self._settings, self._log
+        api = platform_api_for(settings)
+        step = await asyncio.to_thread(api.get_step_data, settings.flow_id, settings.step_id)
+        loader = ComponentLoader(component_root(Path.cwd(), settings.component_path))
+        loader.component_json  # noqa: B018 - read once at start-up; raises when unusable
+        config = step.get("config") or {}
+        module = await asyncio.to_thread(loader.load_module, settings.function)
+
+        if settings.startup_required:
+            await self._run_startup_hook(module, config, api)
+        init = getattr(module, "init", None)
+        if callable(init):
+            await call_hook(init, copy.deepcopy(config))
+        else:
+            log.warning("invokeModuleFunction - init is not found")
+
+        state = StepState(
+            config=config,
+            snapshot=step.get("snapshot") or {},
+            is_passthrough=step.get("is_passthrough") is True,
+            flow_variables=step.get("variables") or {},
+            platform_api=api,
+        )
+        executor = MessageExecutor(
+            settings=settings,
+            cipher=cipher,
+            amqp=amqp,
+            publisher=publisher,
+            state=state,
+            process=getattr(module, "process", None),
+            log=log,
+            component_log=get_logger("component"),
+        )
+        await amqp.consume(settings.listen_messages_on, executor.on_delivery)
+        log.info("Fully initialized and waiting for messages")
+        return executor
+
+    async def _run_startup_hook(self, module: Any, config: dict[str, Any], api: Any) -> None:
+        from .platform_api import PlatformApiError
+
+        settings, log = self._settings, self._log
+        startup = getattr(module, "startup", None)
+        if callable(startup):
+            result = await call_hook(startup, copy.deepcopy(config))
+            state = {} if is_empty(result) else result
+        else:
+            log.warning("invokeModuleFunction - startup is not found")
+            state = {}
+        try:
+            await asyncio.to_thread(api.post_startup_data, settings.flow_id, state)
+        except PlatformApiError as exc:
+            if exc.status_code != 409:
+                raise
+            log.warning("Startup data already exists; deleting it and storing it again")
+            await asyncio.to_thread(api.delete_startup_data, settings.flow_id)
+            # Fix of a Node quirk (spec §17): the retry stores the normalised state,
+            # not the raw result.
+            await asyncio.to_thread(api.post_startup_data, settings.flow_id, state)
+
+
+async def _close_quietly(amqp: Any) -> None:
+    with contextlib.suppress(Exception):  # already failing; the exit code says it
+        await amqp.close()
+
+
+def run_shutdown_hook(settings: TaskSettings, log: Any) -> int:
+    """Spec §5.2: no AMQP; step data, ``shutdown(cfg, startup_data)``, delete startup data."""
+    from .component_loader import ComponentLoader, component_root
+
+    # The hook is expected to finish; the platform kills the pod after a grace period.
+    for signum in SHUTDOWN_SIGNALS:
+        signal.signal(signum, lambda s, _f: log.info("Received %s", signal.Signals(s).name))
+    try:
+        api = platform_api_for(settings)
+        step = api.get_step_data(settings.flow_id, settings.step_id)
+        loader = ComponentLoader(component_root(Path.cwd(), settings.component_path))
+        loader.component_json  # noqa: B018
+        module = loader.load_module(settings.function)
+        startup_data = api.get_startup_data(settings.flow_id)
+        shutdown = getattr(module, "shutdown", None)
+        if callable(shutdown):
+            result = shutdown(copy.deepcopy(step.get("config") or {}), startup_data)
+            if inspect.isawaitable(result):
+                asyncio.run(_await(result))
+        else:
+            log.warning("invokeModuleFunction - shutdown is not found")
+        api.delete_startup_data(settings.flow_id)
+    except Exception as exc:  # noqa: BLE001
+        log.fatal("Shutdown hook failed", error=describe(exc))
+        return EXIT_STARTUP_FAILED
+    return EXIT_OK
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable

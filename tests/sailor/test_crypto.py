@@ -1,0 +1,81 @@
+"""Message crypto against the spec's test vectors (§7.2) and framing rules (§7.3)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+from elasticio_sailor.crypto import DecryptionError, MessageCipher, dumps, lenient_b64decode
+
+PASSWORD = "testCryptoPassword"
+IV = "iv=any16_symbols"
+VECTORS = [
+    ('{"body":{"a":1},"headers":{}}', "lcZM0DNsrFz2wA11l4+ckFdlnf1uBt6kRNG3yXoVu4A="),
+    (
+        '{"name":"Error","message":"boom","stack":"Error: boom"}',
+        "+PAlXNRj+5HdYNSuw3cyrcwe2/G86AfL5nfMe6TSI1dNkz3kxJXX30D4otEMXimDZRy8Z1MoXHGyDCL0ayRwVg==",
+    ),
+    ('{"greeting":"größe"}', "lurBc7b/Aeg5FV0GI/g6S5S7mTeee9qMgVVCq3xfCNE="),
+]
+
+
+@pytest.fixture
+def cipher() -> MessageCipher:
+    return MessageCipher(PASSWORD, IV)
+
+
+def test_key_is_sha256_of_password() -> None:
+    assert hashlib.sha256(PASSWORD.encode()).hexdigest() == (
+        "199c41243a183f4696aad0fbe4cf44490111bf9f73767aaa31016a9b6a1ec0d2")
+
+
+@pytest.mark.parametrize(("plaintext", "ciphertext_b64"), VECTORS)
+def test_vectors_encrypt(cipher: MessageCipher, plaintext: str, ciphertext_b64: str) -> None:
+    assert cipher.encrypt_b64(plaintext).decode() == ciphertext_b64
+    assert cipher.encrypt(plaintext) == base64.b64decode(ciphertext_b64)
+
+
+@pytest.mark.parametrize(("plaintext", "ciphertext_b64"), VECTORS)
+def test_vectors_decrypt(cipher: MessageCipher, plaintext: str, ciphertext_b64: str) -> None:
+    assert cipher.decrypt_b64(ciphertext_b64) == plaintext
+    assert cipher.decrypt(base64.b64decode(ciphertext_b64)) == plaintext
+
+
+def test_dumps_matches_json_stringify() -> None:
+    assert dumps({"body": {"a": 1}, "headers": {}}) == VECTORS[0][0]
+    assert dumps({"greeting": "größe"}) == VECTORS[2][0]
+
+
+def test_framing_by_protocol_version(cipher: MessageCipher) -> None:
+    value = {"body": {"a": 1}, "headers": {}}
+    v1 = cipher.encode_json(value, 1)
+    v2 = cipher.encode_json(value, 2)
+    assert v1 == VECTORS[0][1].encode()
+    assert v2 == base64.b64decode(VECTORS[0][1])
+    assert cipher.decode_json(v1, 1) == value
+    assert cipher.decode_json(v2, 2) == value
+
+
+def test_base64_decoding_is_lenient() -> None:
+    encoded = VECTORS[0][1]
+    assert lenient_b64decode(encoded[:10] + "\n" + encoded[10:]) == base64.b64decode(encoded)
+    assert lenient_b64decode(encoded.rstrip("=")) == base64.b64decode(encoded)
+
+
+@pytest.mark.parametrize("body", [b"this is not base64 ciphertext", b"", b"AAAA", b"x" * 32])
+def test_garbage_is_a_decryption_error(cipher: MessageCipher, body: bytes) -> None:
+    with pytest.raises(DecryptionError):
+        cipher.decode_json(body, 1)
+    with pytest.raises(DecryptionError):
+        cipher.decode_json(body, 2)
+
+
+def test_non_json_plaintext_is_a_decryption_error(cipher: MessageCipher) -> None:
+    with pytest.raises(DecryptionError):
+        cipher.decode_json(cipher.encrypt_b64("not json"), 1)
+
+
+def test_wrong_iv_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="16 bytes"):
+        MessageCipher(PASSWORD, "short")
