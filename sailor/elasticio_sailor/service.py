@@ -99,7 +99,7 @@ async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: 
     _ = loader.component_json  # read for every method, as Node does (error result if broken)
     context = ServiceContext(asyncio.get_running_loop(), cfg, environ, log)
     if method == "verifyCredentials":
-        return await _verify_credentials(loader, context, cfg)
+        return await verify_credentials(loader, context, cfg)
     name = environ["ELASTICIO_ACTION_OR_TRIGGER"]
     function_name = (
         "getMetaModel" if method == "getMetaModel" else environ["ELASTICIO_GET_MODEL_METHOD"]
@@ -115,7 +115,8 @@ async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: 
         await context.wait_for_emits()
 
 
-async def _verify_credentials(loader: ComponentLoader, context: ServiceContext, cfg: Any) -> Any:
+async def verify_credentials(loader: ComponentLoader, context: Any, cfg: Any) -> Any:
+    """The verifyCredentials result body (§12.2); ``context`` needs ``wait_for_emits``."""
     try:
         verify = loader.load_verifier()
     except ComponentLoadError as exc:

@@ -1,0 +1,235 @@
+"""``python -m elasticio_sailor exec``: one message through a component function, locally.
+
+No broker, no platform: every event the function emits is printed as one JSON line
+``{"event": ..., "payload": ...}`` on stdout, in order; logs go to stderr. The return
+and raise rules are those of task mode (a returned message is ``data`` + ``end``,
+``None`` is ``end``, an exception is ``error`` + ``end``). Exit codes: 0 success,
+1 an error was emitted (or the credentials were not verified), 2 bad usage.
+
+Secrets stay out of files and shell history: a cfg string value ``"env:NAME"`` is
+replaced by the value of the environment variable ``NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+from types import ModuleType
+from typing import IO, Any
+
+from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError
+from elasticio_sailor.log import configure_logging, get_logger, register_secret
+from elasticio_sailor.service import call_component, error_message, verify_credentials
+
+ENV_REFERENCE_PREFIX = "env:"
+EXIT_OK, EXIT_ERROR_EMITTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or input files: reported on stderr, exit code 2."""
+
+
+def main(args: argparse.Namespace) -> int:
+    configure_logging(stream=sys.stderr)
+    try:
+        return asyncio.run(_run(args, sys.stdout))
+    except (UsageError, ComponentLoadError) as exc:
+        sys.stderr.write(f"exec: {exc}\n")
+        return EXIT_USAGE
+
+
+async def _run(args: argparse.Namespace, out: IO[str]) -> int:
+    modes = [bool(args.select_model), bool(args.meta_model), bool(args.verify_credentials)]
+    if sum(modes) > 1:
+        raise UsageError("use only one of --select-model, --meta-model, --verify-credentials")
+    if not args.verify_credentials and not args.function:
+        raise UsageError("name the action or trigger to run")
+    cfg = resolve_env_references(read_json_argument(args.cfg, "--cfg", default={}))
+    loader = ComponentLoader(Path(args.component))
+    context = LocalContext(asyncio.get_running_loop(), out)
+    label = "verifyCredentials" if args.verify_credentials else args.function
+    progress = asyncio.create_task(report_progress(label, context, args.progress_interval))
+    try:
+        if args.verify_credentials:
+            result = await verify_credentials(loader, context, cfg)
+            context.record("result", result)
+            return EXIT_OK if result.get("verified") is not False else EXIT_ERROR_EMITTED
+        if args.select_model or args.meta_model:
+            name = args.select_model or "getMetaModel"
+            return await _run_service_function(loader, context, args.function, name, cfg)
+        msg = read_message(args.msg)
+        snapshot = read_json_argument(args.snapshot, "--snapshot", default={}, inline=False)
+        module = loader.load_module(args.function)
+        await _run_process(module, context, msg, cfg, snapshot)
+        return EXIT_ERROR_EMITTED if context.error_count else EXIT_OK
+    finally:
+        progress.cancel()
+
+
+async def _run_process(
+    module: ModuleType, context: LocalContext, msg: Any, cfg: Any, snapshot: Any
+) -> None:
+    process = getattr(module, "process", None)
+    if not callable(process):
+        context.record("error", RuntimeError("Process function is not found"))
+        context.record("end")
+        return
+    try:
+        result = await call_component(process, context, msg, cfg, snapshot)
+    except Exception as exc:  # noqa: BLE001 - the component's failure is an `error` event
+        context.record("error", exc)
+    else:
+        if result is not None:
+            context.record("data", result)
+    context.record("end")
+
+
+async def _run_service_function(
+    loader: ComponentLoader, context: LocalContext, name: str, function_name: str, cfg: Any
+) -> int:
+    function = getattr(loader.load_module(name), function_name, None)
+    if not callable(function):
+        raise UsageError(f'Method "{function_name}" is not found in "{name}" action or trigger')
+    try:
+        result = await call_component(function, context, cfg)
+    except Exception as exc:  # noqa: BLE001 - reported like the service mode's error result
+        context.record("error", exc)
+        return EXIT_ERROR_EMITTED
+    context.record("result", result)
+    return EXIT_OK
+
+
+class LocalContext:
+    """``self`` for a locally run function: ``emit`` prints the event. Like task mode, it
+    returns an awaitable on the event loop (``async def``) and blocks in a worker thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, out: IO[str]) -> None:
+        self._loop = loop
+        self._out = out
+        self._lock = threading.Lock()
+        self.logger = get_logger("component")
+        self.error_count = 0
+        self.event_count = 0
+        self.ended = False
+
+    def emit(self, event: str, payload: Any = None) -> Any:
+        self.record(event, payload, from_component=True)
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            done = self._loop.create_future()
+            done.set_result(None)
+            return done
+        return None
+
+    def record(self, event: str, payload: Any = None, *, from_component: bool = False) -> None:
+        """Print one event line (the first ``end`` only)."""
+        with self._lock:
+            if event == "end":
+                if self.ended:
+                    if from_component:
+                        get_logger("sailor").warn(
+                            "processMessage emit end was called more than once"
+                        )
+                    return
+                self.ended = True
+            if event == "error":
+                self.error_count += 1
+            self.event_count += 1
+            line = {"event": event} if payload is None else {"event": event, "payload": payload}
+            self._out.write(json.dumps(line, ensure_ascii=False, default=_jsonable) + "\n")
+            self._out.flush()
+
+    @staticmethod
+    def get_flow_variables() -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def get_config() -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def get_api_client() -> None:
+        return None
+
+    async def wait_for_emits(self) -> None:
+        """Events are printed when emitted; nothing is ever pending."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseException):
+        return {
+            "name": type(value).__name__,
+            "message": error_message(value),
+            "stack": "".join(traceback.format_exception(value)).rstrip("\n"),
+        }
+    return str(value)
+
+
+async def report_progress(label: str, context: LocalContext, interval_s: float) -> None:
+    """A line on stderr every ``interval_s`` seconds while the function runs."""
+    if interval_s <= 0:
+        return
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(interval_s)
+        elapsed = time.monotonic() - started
+        sys.stderr.write(
+            f"exec: still waiting for {label} ({elapsed:.0f} s, "
+            f"{context.event_count} events so far)\n"
+        )
+        sys.stderr.flush()
+
+
+def read_json_argument(value: str | None, option: str, *, default: Any, inline: bool = True) -> Any:
+    """JSON from a file, from stdin (``-``) or, when ``inline``, the argument itself."""
+    if value is None:
+        return default
+    text = value if inline and value.lstrip().startswith(("{", "[")) else None
+    if text is None:
+        try:
+            text = sys.stdin.read() if value == "-" else Path(value).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{option}: cannot read {value}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: not valid JSON ({exc})") from None
+
+
+def read_message(value: str | None) -> dict[str, Any]:
+    """The incoming message, completed like the platform's: ``id``, ``headers``,
+    ``attachments`` default to a new id and empty objects."""
+    msg = read_json_argument(value, "--msg", default={"body": {}}, inline=False)
+    if not isinstance(msg, dict) or "body" not in msg:
+        raise UsageError('--msg: expected a message object with a "body" field')
+    msg.setdefault("id", str(uuid.uuid4()))
+    msg.setdefault("headers", {})
+    msg.setdefault("attachments", {})
+    return msg
+
+
+def resolve_env_references(cfg: Any, environ: dict[str, str] | None = None) -> Any:
+    """Replace ``"env:NAME"`` string values with ``environ[NAME]`` (registered as secrets)."""
+    env = os.environ if environ is None else environ
+    if isinstance(cfg, dict):
+        return {key: resolve_env_references(value, env) for key, value in cfg.items()}
+    if isinstance(cfg, list):
+        return [resolve_env_references(item, env) for item in cfg]
+    if isinstance(cfg, str) and cfg.startswith(ENV_REFERENCE_PREFIX):
+        name = cfg[len(ENV_REFERENCE_PREFIX) :]
+        if name not in env:
+            raise UsageError(f"--cfg refers to environment variable {name}, which is not set")
+        register_secret(env[name])
+        return env[name]
+    return cfg

@@ -1,0 +1,2 @@
+async def process(self, msg, cfg, snapshot):
+    raise TypeError("Failure on purpose")

@@ -1,0 +1,2 @@
+def process(self, msg, cfg, snapshot):
+    return {"body": {"tick": True}}
