@@ -25,3 +25,10 @@ def listModelsWithKeys(self, cfg):
     self.emit("updateKeys", {"oauth": {"access_token": "refreshed-token"}})
     self.emit("data", {"body": {"ignored": True}})
     return {"a": "A"}
+
+
+def loadedModules(self, cfg):
+    """Which task-mode-only libraries service mode has imported (none, ideally)."""
+    import sys
+
+    return {"loaded": [name for name in ("aiormq", "pamqp", "cryptography") if name in sys.modules]}
