@@ -153,7 +153,10 @@ class _Downloader:
         except Exception as err:
             if isinstance(err, AttachmentError) or not getattr(err, "is_user_error", False):
                 raise  # ours or the storage's failure (5xx, network) stays what it is
-            raise AttachmentError(f"{path}: {err}") from err
+            reason = str(err)
+            if shown not in reason:
+                reason = f"could not download the {kind} {shown}: {reason}"
+            raise AttachmentError(f"{path}: {reason}") from err
         if len(data) > allowed:
             which = (
                 f"the {kind} limit of {limit // MIB} MiB"

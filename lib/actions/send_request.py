@@ -29,7 +29,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     validate_input(body)
     if body.get("model") not in (None, config.model):
         self.logger.warning(
-            "The message names model %r; the configured model %r is used",
+            "The message names model %j; the configured model %j is used",
             str(body["model"])[:64], config.model,
         )
 
@@ -62,8 +62,8 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
         )
     except RetryLaterError as err:
         self.logger.warning(
-            "The server asked to wait %.0f s; the message is rebounded to be retried later",
-            err.retry_after_s,
+            "The server asked to wait %d s; the message is rebounded to be retried later",
+            round(err.retry_after_s),
         )
         self.emit("rebound", err)
         return None
