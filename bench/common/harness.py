@@ -176,8 +176,15 @@ async def _await_outputs(collector: Any, process: SailorProcess, timeout_s: floa
 RunCase = Callable[[Bench, str, dict[str, Any]], Awaitable[RunResult]]
 
 
+def describe_throughput(result: RunResult) -> str:
+    return (f"{result.msg_per_s:8.1f} msg/s  {result.cpu_ms_per_msg or 0:6.2f} ms CPU/msg  "
+            f"peak {result.peak_rss_mb:6.1f} MB")
+
+
 async def interleave(bench: Bench, cases: Sequence[dict[str, Any]], reps: int,
-                     run_case: RunCase) -> list[RunResult]:
+                     run_case: RunCase,
+                     describe: Callable[[RunResult], str] = describe_throughput,
+                     ) -> list[RunResult]:
     """for each repetition, for each case: every available sailor in turn (A B A B)."""
     results = []
     for rep in range(1, reps + 1):
@@ -189,10 +196,8 @@ async def interleave(bench: Bench, cases: Sequence[dict[str, Any]], reps: int,
                 result.extra["rep"] = rep
                 results.append(result)
                 if result.ok:
-                    print(f"  rep {rep} {case['label']:<24} {kind:<6} "
-                          f"{result.msg_per_s:8.1f} msg/s  "
-                          f"{result.cpu_ms_per_msg or 0:6.2f} ms CPU/msg  "
-                          f"peak {result.peak_rss_mb:6.1f} MB", flush=True)
+                    print(f"  rep {rep} {case['label']:<26} {kind:<6} {describe(result)}",
+                          flush=True)
     return results
 
 

@@ -17,10 +17,8 @@ def summary(values: Sequence[float]) -> tuple[float, float, float] | None:
 def fmt(stat: tuple[float, float, float] | None, digits: int) -> str:
     if stat is None:
         return "—"
-    med, low, high = stat
-    if low == high:
-        return f"{med:.{digits}f}"
-    return f"{med:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+    med, low, high = (f"{value:.{digits}f}" for value in stat)
+    return med if low == high else f"{med} ({low}-{high})"
 
 
 def table(rows: list[tuple[str, str, Any, Any, int]]) -> str:
