@@ -1,0 +1,5 @@
+"""Async action that raises."""
+
+
+async def process(self, msg, cfg, snapshot):
+    raise TypeError("Failure on purpose")

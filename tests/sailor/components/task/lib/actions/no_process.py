@@ -1,0 +1,3 @@
+"""A module without a `process` function."""
+
+VALUE = 1
