@@ -228,12 +228,12 @@ class OpenAIClient:
         shown = url_for_humans(url)
         try:
             response = self._send(self._download_session, "GET", url, timeout_s=timeout_s,
-                                  stream=True, headers=headers, logger=logger, what=shown)
+                                  stream=True, headers=headers, logger=logger,
+                                  what=f"Download of {shown}")
         except DownloadError:
             raise
-        except OpenAIError as exc:
-            error = DownloadError(f"Could not download {shown}: {exc.message}",
-                                  status=exc.status)
+        except OpenAIError as exc:  # no answer: connection, timeout, invalid URL
+            error = DownloadError(exc.message, status=exc.status)
             error.is_user_error = exc.is_user_error
             raise error from None
         with response:
@@ -283,7 +283,7 @@ class OpenAIClient:
                     return response
                 response_headers = response.headers
                 with response:
-                    error, retryable = self._status_error(response, session)
+                    error, retryable = self._status_error(response, session, what)
                 if not retryable:
                     raise error
                 too_long = policy.too_long_wait_s(response_headers)
@@ -298,13 +298,13 @@ class OpenAIClient:
             policy.sleep(delay)
 
     def _status_error(
-        self, response: requests.Response, session: requests.Session
+        self, response: requests.Response, session: requests.Session, what: str
     ) -> tuple[OpenAIError, bool]:
         """The typed error for an HTTP error answer, and whether to retry it."""
         status = response.status_code
         if session is self._download_session:
-            error: OpenAIError = DownloadError(f"HTTP {status} {response.reason or ''}".strip(),
-                                               status=status)
+            reason = f"HTTP {status} {response.reason or ''}".strip()
+            error: OpenAIError = DownloadError(f"{what} failed: {reason}", status=status)
             error.is_user_error = status < 500 and status not in NOT_USER_STATUSES
             return error, should_retry(status, response.headers)
         error = error_from_response(status, response.content, response.headers, self._secrets)
