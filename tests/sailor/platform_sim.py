@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import aiormq
+from elasticio_sailor.crypto import MessageCipher, dumps
 from pamqp.commands import Basic
 
-from elasticio_sailor.crypto import MessageCipher, dumps
 from tests.sailor.recording_server import RecordingServer, start_recording_server
 
 COMPONENTS = Path(__file__).parent / "components"

@@ -1,0 +1,79 @@
+"""Data messages, checklist items 20-24 (spec §10.2, §18)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.sailor.platform_sim import PlatformSim
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def sim(broker):
+    platform = PlatformSim(broker.url)
+    yield platform
+    platform.close()
+
+
+def test_20_echo_publishes_one_base64_data_message(sim) -> None:
+    sim.publish_input({"body": {}})
+    run = sim.start_sailor("const")
+    [data] = sim.wait_published(1)
+    assert run.stop() == 0
+    assert data.routing_key == sim.routing_keys["data"]
+    assert data.properties.content_type == "application/json"
+    assert data.properties.content_encoding == "utf8"
+    assert data.properties.delivery_mode == 1
+    assert data.properties.message_id is None
+    text = data.body.decode("ascii")
+    assert sim.cipher.decrypt(base64.b64decode(text, validate=True)) == (
+        '{"body":{"x":1},"headers":{}}')
+    assert sim.input_depth() == 0
+    assert sim.rejected_count() == 0
+
+
+def test_21_protocol_version_2_output_is_raw(sim) -> None:
+    sim.publish_input({"body": {}})
+    run = sim.start_sailor("const", ELASTICIO_PROTOCOL_VERSION="2")
+    [data] = sim.wait_published(1)
+    assert run.stop() == 0
+    assert data.headers["protocolVersion"] == 2
+    assert json.loads(sim.cipher.decrypt(data.body)) == {"body": {"x": 1}, "headers": {}}
+
+
+def test_22_persistent_messages(sim) -> None:
+    sim.publish_input({"body": {}})
+    run = sim.start_sailor("const", ELASTICIO_AMQP_PERSISTENT_MESSAGES="true")
+    [data] = sim.wait_published(1)
+    assert run.stop() == 0
+    assert data.properties.delivery_mode == 2
+
+
+def test_23_routing_key_from_message_headers(sim) -> None:
+    reply = {"body": {"y": 2}, "headers": {"X-EIO-Routing-Key": "custom-key", "x-kept": "v"}}
+    sim.publish_input({"body": {"reply": reply}})
+    run = sim.start_sailor("const")
+    [data] = sim.wait_published(1)
+    assert run.stop() == 0
+    assert data.routing_key == "custom-key"
+    assert data.decoded() == {"body": {"y": 2}, "headers": {"x-kept": "v"}}
+
+
+def test_24_outgoing_size_limit(sim) -> None:
+    payload = {"body": {"greeting": "too big once echoed"}}
+    sim.publish_input(payload)
+    run = sim.start_sailor("echo", ELASTICIO_OUTGOING_MESSAGE_SIZE_LIMIT="100")
+    [error] = sim.wait_published(1)
+    assert sim.wait_until(lambda: sim.rejected_count() == 1)
+    assert run.stop() == 0
+    assert error.routing_key == sim.routing_keys["error"]
+    envelope = error.envelope()
+    assert envelope["error"]["name"] == "Error"
+    assert envelope["error"]["message"].startswith("Outgoing message size ")
+    assert envelope["error"]["message"].endswith(" exceeds limit of 100.")
+    assert envelope["errorInput"] == payload
+    assert sim.published_to("data") == []
