@@ -47,20 +47,20 @@ def to_json_schema(schema: Any) -> Any:
         return [to_json_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: to_json_schema(value) for key, value in schema.items()}
-    props = out.get("properties")
+    out = {
+        key: to_json_schema(value)
+        for key, value in schema.items()
+        if not (key == "required" and isinstance(value, bool))  # a flag for the parent
+    }
+    props = schema.get("properties")
     if isinstance(props, dict):
-        required = list(out["required"]) if isinstance(out.get("required"), list) else []
-        for name, sub in props.items():
-            flag = sub.pop("required", None) if isinstance(sub, dict) else None
-            if flag is True and name not in required:
-                required.append(name)
-            elif flag is not None and not isinstance(flag, bool):
-                sub["required"] = flag  # a list: standard JSON Schema, keep it
+        required = list(schema["required"]) if isinstance(schema.get("required"), list) else []
+        required += [
+            name for name, sub in props.items()
+            if isinstance(sub, dict) and sub.get("required") is True and name not in required
+        ]
         if required:
             out["required"] = required
-        else:
-            out.pop("required", None)
     return out
 
 

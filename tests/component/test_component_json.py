@@ -1,0 +1,106 @@
+"""component.json by the platform's rules, resolved the way our sailor resolves it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from elasticio_sailor.component_loader import ComponentLoader
+from jsonschema import Draft202012Validator
+
+from lib.validation import to_json_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPONENT = json.loads((ROOT / "component.json").read_text(encoding="utf-8"))
+# The view classes the platform documents (plus the platform's special ones).
+KNOWN_VIEW_CLASSES = {
+    "TextFieldView", "TextAreaView", "CheckBoxView", "SelectView", "MultiSelectView",
+    "PasswordFieldView", "OAuthFieldView", "HTTPAuthView", "RESTAPIView", "CodeFieldView",
+    "JSONataView", "TextFieldWithNoteView", "SelectPropertyView",
+}
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+FUNCTIONS = {**COMPONENT.get("triggers", {}), **COMPONENT.get("actions", {})}
+
+
+def all_fields() -> list[tuple[str, str, dict]]:
+    found = [("credentials", name, f) for name, f in COMPONENT["credentials"]["fields"].items()]
+    for function_id, definition in FUNCTIONS.items():
+        found += [(function_id, name, f) for name, f in definition.get("fields", {}).items()]
+    return found
+
+
+def test_top_level() -> None:
+    assert COMPONENT["title"] == "ChatGPT"
+    assert COMPONENT["version"] == "1.0.0"
+    assert COMPONENT["description"]
+    assert "triggers" not in COMPONENT  # no triggers: the key is left out, not empty
+    assert set(COMPONENT["actions"]) == {"sendRequest"}
+
+
+def test_credentials() -> None:
+    fields = COMPONENT["credentials"]["fields"]
+    assert fields["apiKey"]["viewClass"] == "PasswordFieldView"
+    assert fields["apiKey"]["required"] is True
+    assert fields["baseUrl"]["label"] == "API base URL"
+    assert fields["baseUrl"]["required"] is False
+    assert fields["baseUrl"]["placeholder"] == "https://api.openai.com/v1"
+
+
+def test_send_request_fields() -> None:
+    action = COMPONENT["actions"]["sendRequest"]
+    assert action["title"] == "Send Request"
+    assert action["main"] == "./lib/actions/send_request.py"
+    fields = action["fields"]
+    assert set(fields) == {"model", "organization", "project", "requestTimeout"}
+    assert fields["model"] | {"viewClass": "SelectView", "model": "getModels",
+                              "required": True} == fields["model"]
+    for optional in ("organization", "project", "requestTimeout"):
+        assert fields[optional]["required"] is False
+    assert "900" in fields["requestTimeout"]["note"]  # the named maximum is documented
+
+
+@pytest.mark.parametrize(("where", "name", "field"), all_fields())
+def test_every_field(where: str, name: str, field: dict) -> None:
+    assert ID_PATTERN.match(name), name
+    assert field["viewClass"] in KNOWN_VIEW_CLASSES
+    assert isinstance(field["label"], str)
+    assert field["label"]
+    assert isinstance(field.get("required", False), bool)
+    if field["viewClass"] == "SelectView":
+        assert isinstance(field["model"], str | dict)
+
+
+@pytest.mark.parametrize("function_id", list(FUNCTIONS))
+def test_every_function_resolves(function_id: str) -> None:
+    assert ID_PATTERN.match(function_id)
+    definition = FUNCTIONS[function_id]
+    main = definition["main"]
+    assert main.startswith("./")
+    assert main.endswith(".py")
+    assert (ROOT / main).is_file()
+    module = ComponentLoader(ROOT).load_module(function_id)
+    assert callable(module.process)
+    for field in definition.get("fields", {}).values():
+        if field["viewClass"] in ("SelectView", "MultiSelectView") and isinstance(
+            field["model"], str
+        ):
+            assert callable(getattr(module, field["model"], None)), field["model"]
+
+
+@pytest.mark.parametrize("function_id", list(FUNCTIONS))
+def test_every_schema_file_parses_and_is_a_schema(function_id: str) -> None:
+    metadata = FUNCTIONS[function_id]["metadata"]
+    assert set(metadata) <= {"in", "out"}
+    for path in metadata.values():
+        assert path.startswith("./")
+        schema = json.loads((ROOT / path).read_text(encoding="utf-8"))
+        assert schema["type"] == "object"
+        Draft202012Validator.check_schema(to_json_schema(schema))
+
+
+def test_the_verifier_loads() -> None:
+    verifier = ComponentLoader(ROOT).load_verifier()
+    assert verifier is not None
+    assert verifier.__name__ == "verify"

@@ -1,0 +1,101 @@
+"""verifyCredentials: one GET /models; verified, or the API's reason."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+
+from lib.errors import ConfigError
+from lib.openai.errors import APIConnectionError, AuthenticationError, NotFoundError
+from tests.component.action_support import (
+    API_KEY,
+    MODELS_URL,
+    FakeSelf,
+    api_error,
+    fresh_clients,  # noqa: F401 - fixture
+    model_entry,
+)
+
+pytestmark = pytest.mark.usefixtures("fresh_clients")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_verify():
+    spec = importlib.util.spec_from_file_location("verify_credentials_under_test",
+                                                  ROOT / "verifyCredentials.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.verify
+
+
+verify = load_verify()
+
+
+@responses.activate
+def test_verified_with_one_call() -> None:
+    responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": [
+        model_entry("gpt-4o")]})
+    me = FakeSelf()
+    assert verify(me, {"apiKey": API_KEY}) == {"verified": True}
+    assert len(responses.calls) == 1
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert API_KEY not in me.logger.text()
+
+
+@responses.activate
+def test_custom_base_url() -> None:
+    url = "https://acme.openai.azure.com/openai/v1/models"
+    responses.add(responses.GET, url, json={"object": "list", "data": []})
+    assert verify(FakeSelf(), {"apiKey": API_KEY,
+                               "baseUrl": "https://acme.openai.azure.com/openai/v1/"}) == {
+        "verified": True}
+
+
+@responses.activate
+def test_wrong_key() -> None:
+    responses.add(responses.GET, MODELS_URL, status=401, json=api_error(
+        f"Incorrect API key provided: {API_KEY}.", error_type="invalid_request_error",
+        code="invalid_api_key"))
+    with pytest.raises(AuthenticationError) as caught:
+        verify(FakeSelf(), {"apiKey": API_KEY})
+    assert "Incorrect API key provided" in str(caught.value)
+    assert API_KEY not in str(caught.value)
+    assert len(responses.calls) == 1  # not retried
+
+
+@responses.activate
+def test_wrong_organization() -> None:
+    responses.add(responses.GET, MODELS_URL, status=401, json=api_error(
+        "You must be a member of an organization to use the API. Please contact us through "
+        "our help center at help.openai.com.", error_type="invalid_request_error",
+        code="no_such_organization"))
+    with pytest.raises(AuthenticationError, match="member of an organization"):
+        verify(FakeSelf(), {"apiKey": API_KEY, "organization": "org-wrong"})
+    assert responses.calls[0].request.headers["OpenAI-Organization"] == "org-wrong"
+
+
+@responses.activate
+def test_unreachable_base_url() -> None:
+    url = "https://llm.invalid/v1/models"
+    responses.add(responses.GET, url, body=requests.ConnectionError("Name or service not known"))
+    with pytest.raises(APIConnectionError) as caught:
+        verify(FakeSelf(), {"apiKey": API_KEY, "baseUrl": "https://llm.invalid/v1"})
+    assert "llm.invalid" in str(caught.value)
+
+
+@responses.activate
+def test_base_url_that_is_no_api() -> None:
+    url = "https://example.com/models"
+    responses.add(responses.GET, url, status=404, body="<html>Not Found</html>")
+    with pytest.raises(NotFoundError):
+        verify(FakeSelf(), {"apiKey": API_KEY, "baseUrl": "https://example.com"})
+
+
+def test_missing_key() -> None:
+    with pytest.raises(ConfigError, match="API Key is required"):
+        verify(FakeSelf(), {"apiKey": "  "})
