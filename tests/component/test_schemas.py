@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -125,3 +128,19 @@ def _without_nulls(value):
     if isinstance(value, list):
         return [_without_nulls(v) for v in value]
     return value
+
+
+def readme_examples() -> list[dict]:
+    """The JSON examples of the README's Input Metadata section."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("#### Input Metadata"):text.index("#### Output Metadata")]
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL)]
+
+
+def test_readme_examples_are_valid_here_and_for_the_api() -> None:
+    examples = readme_examples()
+    assert len(examples) == 6  # JSON mode, Structured Outputs, tools, image, PDF, streaming
+    for example in examples:
+        validate_input(example)
+        if '"file_url"' not in json.dumps(example):
+            validate("CreateChatCompletionRequest", build_request_body(example, "gpt-5-mini"))
