@@ -473,3 +473,12 @@ def test_network_failure_is_ours_not_the_users() -> None:
         run({"messages": [{"role": "user", "content": "x"}]})
     assert not caught.value.is_user_error
     assert len(responses.calls) == 3  # retried twice, without sleeping
+
+
+def test_the_parsed_configuration_never_prints_the_key() -> None:
+    from lib.config import parse_action_config
+
+    config = parse_action_config(cfg(requestTimeout=" 120 "))
+    assert config.timeout_s == 120
+    assert API_KEY not in repr(config)
+    assert API_KEY not in str(config)
