@@ -327,3 +327,14 @@ class PlatformSim:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def sailor_connections(broker: Any) -> list[str]:
+    """The ``connection_name`` client properties of open connections that have one."""
+    out = broker.ctl("list_connections", "client_properties", "--quiet", "--no-table-headers")
+    names = []
+    for line in out.splitlines():
+        marker = '{"connection_name","'
+        if marker in line:
+            names.append(line.split(marker, 1)[1].split('"', 1)[0])
+    return names

@@ -1,0 +1,70 @@
+"""Graceful shutdown and concurrency, checklist items 44-45 (spec §13) and issue 3 item 4."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.sailor.platform_sim import PlatformSim, sailor_connections
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def sim(broker):
+    platform = PlatformSim(broker.url)
+    yield platform
+    platform.close()
+
+
+def test_44_sigterm_while_processing(sim) -> None:
+    sim.publish_input({"body": {"i": 1, "sleep": 1.0}})
+    sim.publish_input({"body": {"i": 2, "sleep": 1.0}})
+    run = sim.start_sailor("slow")
+    assert sim.wait_until(lambda: sim.input_depth() == 1)
+    run.terminate()
+    assert run.wait() == 0
+    [data] = sim.published
+    assert data.decoded()["body"] == {"i": 1, "sleep": 1.0, "slow": True}
+    assert sim.input_depth() == 1
+    assert sim.rejected_count() == 0
+    messages = [r.get("msg") for r in run.records()]
+    assert messages.index("Received SIGTERM") < messages.index("Successfully disconnected")
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_45_signal_while_idle(sim, broker, sig: str) -> None:
+    import signal
+
+    run = sim.start_sailor("echo")
+    assert sorted(n.rsplit("-", 1)[1] for n in sailor_connections(broker)) == ["read", "write"]
+    started = time.monotonic()
+    run.terminate(getattr(signal, sig))
+    assert run.wait() == 0
+    assert time.monotonic() - started < 1.0
+    assert sailor_connections(broker) == []
+
+
+def test_prefetch_runs_sync_process_concurrently(sim) -> None:
+    """Prefetch 4 with a blocking sync process: 4 messages of 1 s finish in about 1 s."""
+    for i in range(4):
+        sim.publish_input({"body": {"i": i, "sleep": 1.0}})
+    run = sim.start_sailor("slow", ELASTICIO_RABBITMQ_PREFETCH_SAILOR="4")
+    started = time.monotonic()
+    sim.wait_published(4, timeout=10)
+    elapsed = time.monotonic() - started
+    assert run.stop() == 0
+    assert len(sim.published) == 4
+    assert elapsed < 2.5
+
+
+def test_blocking_process_keeps_heartbeats_flowing(sim, broker) -> None:
+    """A process blocking for several heartbeat intervals does not cost the connection."""
+    sim.publish_input({"body": {"sleep": 4.0}})
+    run = sim.start_sailor("slow", ELASTICIO_AMQP_URI=broker.url + "?heartbeat=1")
+    [data] = sim.wait_published(1, timeout=15)
+    assert data.decoded()["body"]["slow"] is True
+    assert run.stop() == 0
+    assert sim.input_depth() == 0
+    assert sim.rejected_count() == 0
