@@ -293,8 +293,9 @@ class OpenAIClient:
                 raise error
             delay = policy.delay_s(retries_taken, response_headers)
             retries_taken += 1
-            logger.warning("%s failed (%s); retry %d of %d in %.2f s", what, error,
-                           retries_taken, policy.max_retries, delay)
+            # only %s with text: works with stdlib logging and the sailor's Node-style logger
+            logger.warning("%s failed (%s); retry %s of %s in %s s", what, str(error),
+                           str(retries_taken), str(policy.max_retries), f"{delay:.2f}")
             policy.sleep(delay)
 
     def _status_error(
