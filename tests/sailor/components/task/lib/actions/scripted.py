@@ -1,26 +1,33 @@
 """Emits the events listed in the input body: {"emit": [[event, payload], ...]}.
 
 With "sync": true the events are emitted from the worker thread (blocking emit);
-otherwise from an async function with `await`.
+otherwise from an async function with `await`. The payload "$snapshot" stands for a
+data message carrying the snapshot `process` received.
 """
 
 
-def _events(msg):
-    return [(item[0], item[1] if len(item) > 1 else None) for item in msg["body"]["emit"]]
+def _events(msg, snapshot):
+    events = []
+    for item in msg["body"]["emit"]:
+        payload = item[1] if len(item) > 1 else None
+        if payload == "$snapshot":
+            payload = {"body": {"snapshot": snapshot}}
+        events.append((item[0], payload))
+    return events
 
 
-def _process_sync(self, msg):
-    for event, payload in _events(msg):
+def _process_sync(self, msg, snapshot):
+    for event, payload in _events(msg, snapshot):
         self.emit(event, payload)
 
 
-async def _process_async(self, msg):
-    for event, payload in _events(msg):
+async def _process_async(self, msg, snapshot):
+    for event, payload in _events(msg, snapshot):
         await self.emit(event, payload)
 
 
 def process(self, msg, cfg, snapshot):
     if msg["body"].get("sync"):
-        _process_sync(self, msg)
+        _process_sync(self, msg, snapshot)
         return None
-    return _process_async(self, msg)
+    return _process_async(self, msg, snapshot)
