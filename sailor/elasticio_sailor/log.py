@@ -9,6 +9,7 @@ of every later record (message, fields, error stack).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sys
@@ -348,3 +349,23 @@ class Logger:
 def get_logger(name: str = "sailor", **fields: Any) -> Logger:
     """The ``sailor`` (runtime) or ``component`` logger, optionally with bound fields."""
     return Logger(name, fields)
+
+
+class _StdlibBridge(logging.Handler):
+    """Forwards records of the standard ``logging`` module (aiormq, urllib3, …) as
+    bunyan lines, redacted like ours, instead of plain text on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = {logging.DEBUG: DEBUG, logging.INFO: INFO, logging.WARNING: WARN}.get(
+            record.levelno, ERROR if record.levelno < logging.CRITICAL else FATAL
+        )
+        if level >= _state.level:
+            get_logger("sailor").log(level, record.getMessage(), logger=record.name)
+
+
+def install_stdlib_bridge(level: int = logging.WARNING) -> None:
+    """Route the standard library's log records at ``level`` and above through this module."""
+    root = logging.getLogger()
+    if not any(isinstance(handler, _StdlibBridge) for handler in root.handlers):
+        root.addHandler(_StdlibBridge())
+    root.setLevel(level)

@@ -18,7 +18,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError, component_root
-from elasticio_sailor.log import Logger, configure_logging, get_logger, register_secret
+from elasticio_sailor.log import (
+    Logger,
+    configure_logging,
+    get_logger,
+    install_stdlib_bridge,
+    register_secret,
+)
 
 SERVICE_METHODS = ("verifyCredentials", "getMetaModel", "selectModel")
 RESULT_TIMEOUT_S = 30.0
@@ -41,6 +47,7 @@ class ServiceError(Exception):
 def main(method: str, environ: Mapping[str, str], cwd: str | Path | None = None) -> int:
     """Run one service method; the exit code for the process."""
     configure_logging(environ=dict(environ))
+    install_stdlib_bridge()
     log = get_logger("sailor")
     result_url = environ.get("ELASTICIO_POST_RESULT_URL")
     if not result_url:

@@ -149,3 +149,20 @@ def test_lines_do_not_interleave_across_threads(stream):
     for thread in threads:
         thread.join()
     assert len(records(stream)) == 800
+
+
+def test_stdlib_records_are_bridged_and_redacted(stream):
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    log.install_stdlib_bridge()
+    try:
+        logging.getLogger("urllib3.test").warning("retrying with api-key-MARKER")
+        logging.getLogger("urllib3.test").info("below the bridge level")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    (record,) = records(stream)
+    assert (record["level"], record["logger"]) == (40, "urllib3.test")
+    assert record["msg"] == "retrying with ***"

@@ -255,3 +255,15 @@ def test_58_service_output_is_bunyan_json(platform):
         assert record["ELASTICIO_API_USERNAME"] == "ref-user@example.com"
     component = [r for r in records if r["name"] == "component"]
     assert component[0]["msg"] == "getMetaModel called with 1 cfg keys"
+
+
+def test_component_path_is_joined_to_the_working_directory(platform):
+    env = service_env(
+        platform,
+        ELASTICIO_COMPONENT_PATH="/service_basic",
+        ELASTICIO_ACTION_OR_TRIGGER="echo",
+        ELASTICIO_GET_MODEL_METHOD="listModels",
+    )
+    done = run_cli(["service", "selectModel"], env, COMPONENTS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert posted_result(platform)["status"] == "success"
