@@ -1,0 +1,62 @@
+"""The README's main-job command: every shipped example through the local runner."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import pytest
+
+from tests.component.openapi_contract import validate
+from tests.openai_standin import OpenAIStandIn
+from tests.sailor.recording_server import run_cli
+
+API_KEY = "sk-local-SECRET-key"
+EXAMPLE_MESSAGES = ["hello.json", "json_mode.json", "tools.json", "image.json", "stream.json"]
+
+
+@pytest.fixture(scope="module")
+def openai():
+    with OpenAIStandIn(api_key=API_KEY, validator=validate) as standin:
+        yield standin
+        assert standin.violations == []
+
+
+def events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("example", EXAMPLE_MESSAGES)
+def test_example_runs_through_send_request(example, openai, repo_root):
+    cfg = json.loads((repo_root / "examples/cfg-local.json").read_text())
+    cfg["baseUrl"] = openai.url
+    done = run_cli(["exec", "sendRequest", "--msg", f"examples/{example}",
+                    "--cfg", json.dumps(cfg)], {"OPENAI_API_KEY": API_KEY}, repo_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert API_KEY not in done.stdout + done.stderr
+    kinds = [e["event"] for e in events(done.stdout)]
+    assert kinds == ["data", "end"]
+    answer = events(done.stdout)[0]["payload"]["body"]
+    assert answer["object"] == "chat.completion"
+    sent = openai.chat_requests()[-1].body
+    expected = json.loads((repo_root / "examples" / example).read_text())["body"]
+    assert sent["messages"] == expected["messages"]
+
+
+def test_example_configs_take_the_key_from_the_environment(repo_root):
+    for name in ("cfg.json", "cfg-local.json"):
+        cfg = json.loads((repo_root / "examples" / name).read_text())
+        assert cfg["apiKey"] == "env:OPENAI_API_KEY"
+
+
+def test_readme_main_job_command_names_shipped_files(repo_root):
+    readme = (repo_root / "README.md").read_text()
+    section = readme.split("### Quick start", 1)[1]
+    main_job = re.findall(r"```[a-z]*\n(.*?)```", section, flags=re.DOTALL)[1]
+    command = next(line for line in main_job.splitlines()
+                   if "elasticio_sailor exec" in line)
+    words = shlex.split(command.replace("…", "x"))
+    assert words[0] == "OPENAI_API_KEY=x"
+    for flag in ("--msg", "--cfg"):
+        assert (repo_root / words[words.index(flag) + 1]).is_file()
