@@ -119,12 +119,15 @@ class AmqpClient:
 
     @staticmethod
     async def ack(message: DeliveredMessage) -> None:
-        await message.channel.basic_ack(message.delivery.delivery_tag)
+        # wait=False: the frame is queued in order (before any later close), there is
+        # nothing to gain from waiting for the socket write of every ack.
+        await message.channel.basic_ack(message.delivery.delivery_tag, wait=False)
 
     @staticmethod
     async def reject(message: DeliveredMessage) -> None:
         """Reject without requeue: the sailor never requeues (spec §6.2)."""
-        await message.channel.basic_reject(message.delivery.delivery_tag, requeue=False)
+        await message.channel.basic_reject(
+            message.delivery.delivery_tag, requeue=False, wait=False)
 
     # --- publishing --------------------------------------------------------------
 
