@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.broker import Broker, start_broker
+from tests.sailor.platform_sim import PlatformSim
+from tests.sailor.recording_server import RecordingServer, start_recording_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +28,20 @@ def broker() -> Broker:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def sim(broker: Broker) -> PlatformSim:
+    """One step's world (exchange, queues, platform API) on the shared broker."""
+    platform = PlatformSim(broker.url)
+    yield platform
+    platform.close()
+
+
+@pytest.fixture
+def platform() -> RecordingServer:
+    """A local HTTP server that plays the platform API and records every request."""
+    state, server = start_recording_server()
+    yield state
+    server.shutdown()
+    server.server_close()

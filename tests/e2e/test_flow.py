@@ -15,7 +15,7 @@ import pytest
 from tests.component.openapi_contract import validate
 from tests.openai_standin import OpenAIStandIn, Reply, completion, rate_limited
 from tests.sailor.platform_sim import PlatformSim
-from tests.sailor.recording_server import run_cli, start_recording_server
+from tests.sailor.recording_server import run_cli
 
 API_KEY = "sk-e2e-SECRET-key"
 MODEL = "gpt-4o-mini"
@@ -172,14 +172,6 @@ def test_invalid_input_is_an_error_naming_the_field_and_is_rejected(flow, openai
     assert sim.wait_until(lambda: sim.rejected_count() == 1)
     assert sim.published_to("data") == []
     assert openai.chat_requests() == []
-
-
-@pytest.fixture
-def platform():
-    state, server = start_recording_server()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def run_service(platform, repo_root, method: str, cfg: dict, **env) -> dict:

@@ -7,17 +7,9 @@ import uuid
 
 import pytest
 
-from tests.sailor.recording_server import COMPONENTS, run_cli, start_recording_server
+from tests.sailor.recording_server import COMPONENTS, run_cli
 
 MARKER = "PLANTED-MARKER"
-
-
-@pytest.fixture
-def platform():
-    state, server = start_recording_server()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def secret_env(platform, **overrides: str) -> dict[str, str]:

@@ -6,17 +6,9 @@ import json
 
 import pytest
 
-from tests.sailor.recording_server import COMPONENTS, log_records, run_cli, start_recording_server
+from tests.sailor.recording_server import COMPONENTS, log_records, run_cli
 
 API_KEY = "ref-api-key-SECRET"
-
-
-@pytest.fixture
-def platform():
-    state, server = start_recording_server()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def service_env(platform, **overrides: str | None) -> dict[str, str]:

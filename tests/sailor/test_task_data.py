@@ -7,16 +7,7 @@ import json
 
 import pytest
 
-from tests.sailor.platform_sim import PlatformSim
-
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def sim(broker):
-    platform = PlatformSim(broker.url)
-    yield platform
-    platform.close()
 
 
 def test_20_echo_publishes_one_base64_data_message(sim) -> None:

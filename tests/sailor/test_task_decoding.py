@@ -9,13 +9,6 @@ from tests.sailor.platform_sim import PlatformSim
 pytestmark = pytest.mark.broker
 
 
-@pytest.fixture
-def sim(broker):
-    platform = PlatformSim(broker.url)
-    yield platform
-    platform.close()
-
-
 def received(sim: PlatformSim) -> dict:
     [data] = sim.wait_published(1)
     return data.decoded()["body"]["received"]

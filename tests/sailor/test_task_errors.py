@@ -6,20 +6,11 @@ import json
 
 import pytest
 
-from tests.sailor.platform_sim import PlatformSim
-
 pytestmark = pytest.mark.broker
 
 COMMON_WITH_END = {
     "stepId", "threadId", "messageId", "parentMessageId", "execId", "taskId", "workspaceId",
     "containerId", "userId", "compId", "function", "start", "end"}
-
-
-@pytest.fixture
-def sim(broker):
-    platform = PlatformSim(broker.url)
-    yield platform
-    platform.close()
 
 
 def test_27_async_process_raises(sim) -> None:

@@ -12,13 +12,6 @@ from tests.sailor.platform_sim import API_KEY, API_USERNAME, DEFAULT_STEP_DATA, 
 pytestmark = pytest.mark.broker
 
 
-@pytest.fixture
-def sim(broker):
-    platform = PlatformSim(broker.url)
-    yield platform
-    platform.close()
-
-
 def make_sim(broker, **step_data):
     return PlatformSim(broker.url, step_data={**DEFAULT_STEP_DATA, **step_data})
 

@@ -6,16 +6,7 @@ import uuid
 
 import pytest
 
-from tests.sailor.platform_sim import PlatformSim
-
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def sim(broker):
-    platform = PlatformSim(broker.url)
-    yield platform
-    platform.close()
 
 
 def is_uuid4(value: str) -> bool:

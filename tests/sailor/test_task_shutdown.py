@@ -6,16 +6,9 @@ import time
 
 import pytest
 
-from tests.sailor.platform_sim import PlatformSim, sailor_connections
+from tests.sailor.platform_sim import sailor_connections
 
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def sim(broker):
-    platform = PlatformSim(broker.url)
-    yield platform
-    platform.close()
 
 
 def test_44_sigterm_while_processing(sim) -> None:

@@ -12,17 +12,9 @@ from tests.sailor.platform_sim import (
     COMPONENTS,
     FLOW_ID,
     STEP_ID,
-    PlatformSim,
 )
 
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def sim(broker):
-    platform = PlatformSim(broker.url)
-    yield platform
-    platform.close()
 
 
 def fatal_messages(run) -> list[str]:
