@@ -35,6 +35,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--prefetch", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--limit", choices=("lifted", "default", "both"), default="both")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--body-bytes", type=int, default=0,
+                        help="pad the message body's text to about this many bytes "
+                             "(default: a ~100-byte body)")
 
 
 def cases(args: Any) -> list[dict[str, Any]]:
@@ -45,6 +48,7 @@ def cases(args: Any) -> list[dict[str, Any]]:
             "prefetch": prefetch,
             "messages": args.messages if limit == "lifted" else args.limited_messages,
             "env": {"ELASTICIO_DATA_RATE_LIMIT": LIFTED_RATE_LIMIT} if limit == "lifted" else {},
+            "body": body(args.body_bytes),
         }
         for limit in limits
         for prefetch in args.prefetch
@@ -53,7 +57,13 @@ def cases(args: Any) -> list[dict[str, Any]]:
 
 async def run_case(bench: Bench, kind: str, case: dict[str, Any]) -> RunResult:
     return await bench.run(kind, case["label"], "noop", messages=case["messages"],
-                           prefetch=case["prefetch"], body=BODY, extra_env=case["env"])
+                           prefetch=case["prefetch"], body=case["body"], extra_env=case["env"])
+
+
+def body(size: int) -> dict[str, Any]:
+    if size <= len(BODY["text"]):
+        return BODY
+    return {**BODY, "text": (BODY["text"] + " ") * (size // (len(BODY["text"]) + 1) + 1)}
 
 
 async def main() -> None:

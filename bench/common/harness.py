@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -134,6 +135,8 @@ class Bench:
             result.msg_per_s = messages / max(collector.last_output_at - start, 1e-6)
             if cpu_end is not None and process.cpu_at_init is not None:
                 result.cpu_ms_per_msg = (cpu_end - process.cpu_at_init) * 1000 / messages
+                result.extra["cpu_startup_s"] = process.cpu_at_init
+                result.extra["cpu_total_s"] = cpu_end
             result.peak_rss_mb = memory.get("VmHWM", 0) / 1024
             result.idle_rss_mb = (process.rss_at_init_kb or 0) / 1024
             result.init_s = process.initialized_at - process.spawned_at
@@ -206,6 +209,8 @@ def parse_args(description: str, add: Callable[[argparse.ArgumentParser], None])
     parser.add_argument("--sailor", choices=("node", "python", "both"), default="both")
     add(parser)
     args = parser.parse_args()
+    # a SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the broker and sailor are stopped
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     args.sailors = list(SAILORS) if args.sailor == "both" else [args.sailor]
     return args
 
