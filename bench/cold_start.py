@@ -33,7 +33,7 @@ async def main() -> None:
     args = parse_args(__doc__, add_arguments)
     info = machine()
     case = {"label": "cold start"}
-    async with Bench(args.sailors) as bench:
+    async with Bench(args.sailors, cpu_hogs=args.cpu_hogs) as bench:
         await bench.check()
         results = await interleave(bench, [case], args.reps, run_case, describe)
     path = save("cold_start", {**info, "args": vars(args)}, results)

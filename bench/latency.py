@@ -64,7 +64,8 @@ async def main() -> None:
     the_cases = cases(args)
     delay_s = args.delay_ms / 1000
     with ChatServer(args.delay_ms) as chat:
-        async with Bench(args.sailors, config={"baseUrl": chat.url}) as bench:
+        bench = Bench(args.sailors, config={"baseUrl": chat.url}, cpu_hogs=args.cpu_hogs)
+        async with bench:
             await bench.check()
             results = await interleave(bench, the_cases, args.reps, run_case)
     for result in results:

@@ -70,7 +70,7 @@ async def main() -> None:
     args = parse_args(__doc__, add_arguments)
     info = machine()
     the_cases = cases(args)
-    async with Bench(args.sailors) as bench:
+    async with Bench(args.sailors, cpu_hogs=args.cpu_hogs) as bench:
         await bench.check()
         results = await interleave(bench, the_cases, args.reps, run_case)
     path = save("throughput", {**info, "args": vars(args)}, results)

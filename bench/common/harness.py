@@ -62,8 +62,11 @@ class RunResult:
 
 
 class Bench:
-    def __init__(self, sailors: Sequence[str], config: dict[str, Any] | None = None) -> None:
+    def __init__(self, sailors: Sequence[str], config: dict[str, Any] | None = None,
+                 cpu_hogs: int = 0) -> None:
         self.sailors = list(sailors)
+        self.cpu_hogs = cpu_hogs
+        self._hogs: list[subprocess.Popen] = []
         self.unavailable: dict[str, str] = {}
         self.crypto = MessageCrypto(CRYPTO_PASSWORD, CRYPTO_IV)
         self.platform = PlatformStandIn(API_USERNAME, API_KEY, config)
@@ -76,9 +79,19 @@ class Bench:
         self.broker = await asyncio.to_thread(start_broker)
         self.platform.__enter__()
         self.rig = await Rig(self.broker.url, self.crypto).__aenter__()
+        self._start_hogs()
         return self
 
+    def _start_hogs(self) -> None:
+        if self.cpu_hogs:
+            print(f"running {self.cpu_hogs} busy-loop processes as background load", flush=True)
+            self._hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                          for _ in range(self.cpu_hogs)]
+
     async def __aexit__(self, *exc: object) -> None:
+        for hog in self._hogs:
+            hog.kill()
+            hog.wait()
         if self._running is not None:
             self._running.kill()
         if self.rig is not None:
@@ -207,6 +220,9 @@ async def interleave(bench: Bench, cases: Sequence[dict[str, Any]], reps: int,
 def parse_args(description: str, add: Callable[[argparse.ArgumentParser], None]) -> Any:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--sailor", choices=("node", "python", "both"), default="both")
+    parser.add_argument("--cpu-hogs", type=int, default=0,
+                        help="busy-loop processes to run meanwhile, to mimic a shared machine "
+                             "(the issue's Node figures match about 2 on 2 cores)")
     add(parser)
     args = parser.parse_args()
     # a SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the broker and sailor are stopped
