@@ -16,6 +16,7 @@ from typing import Any
 
 from aiormq.abc import DeliveredMessage
 
+from . import object_storage
 from .amqp import AmqpClient, AmqpError
 from .headers import IncomingIds
 from .publisher import Publisher, SailorError
@@ -30,6 +31,8 @@ class StepState:
     is_passthrough: bool
     flow_variables: dict[str, Any]
     platform_api: Any = None
+    object_storage: Any = None  # object_storage.ObjectStorage (spec §11)
+    auto_resolve_references: bool = True  # the definition's autoResolveObjectReferences
 
 
 @dataclass
@@ -117,7 +120,9 @@ class MessageEmitter:
 
     # --- events -------------------------------------------------------------------
 
-    def _build_data_message(self, payload: Any) -> dict[str, Any]:
+    async def _build_data_message(self, payload: Any) -> dict[str, Any]:
+        """Spec §10.3 and §11.2, in Node's order: the inherited passthrough, then
+        lightweight offloading (or inlining), then the step's own passthrough entry."""
         if not isinstance(payload, Mapping):
             raise SailorError(
                 f"Emitted data must be a message object, got {type(payload).__name__}")
@@ -125,26 +130,32 @@ class MessageEmitter:
         if not isinstance(message.get("headers"), Mapping):
             message["headers"] = {}
         if self._state.is_passthrough:
-            message["passthrough"] = self._passthrough_for(message)
+            message["passthrough"] = self._inherited_passthrough()
+        if self._settings.emit_lightweight_message:
+            await object_storage.offload_outgoing(
+                message, self._state.object_storage,
+                self._settings.object_storage_size_threshold)
+        elif object_storage.passthrough_to_inline(message):
+            await object_storage.inline_passthrough(message, self._state.object_storage)
+        if self._state.is_passthrough and not self._settings.no_self_passthrough:
+            own = {key: value for key, value in message.items() if key != "passthrough"}
+            message["passthrough"][self._settings.step_id] = own
         return message
 
-    def _passthrough_for(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Spec §10.3: the step's own output, or (NO_SELF_PASSTRHOUGH) the upstream input."""
+    def _inherited_passthrough(self) -> dict[str, Any]:
+        """Spec §10.3: the incoming passthrough, plus (NO_SELF_PASSTRHOUGH) the upstream input."""
         delivery = self._delivery
         passthrough = dict(delivery.original_passthrough or {})
         if self._settings.no_self_passthrough:
             upstream_step = delivery.incoming.step_id
             if upstream_step is not None:
                 passthrough[upstream_step] = delivery.original_without_passthrough
-        else:
-            own = {key: value for key, value in message.items() if key != "passthrough"}
-            passthrough[self._settings.step_id] = own
         return passthrough
 
     async def _on_data(self, payload: Any) -> None:
         # Failures become an `error` (spec §9.3): they count, the emit itself succeeds.
         try:
-            message = self._build_data_message(payload)
+            message = await self._build_data_message(payload)
             await self._publisher.publish_data(message, self._delivery.common_headers)
         except Exception as exc:  # noqa: BLE001 - every failure goes the error path
             await self._on_error(exc)
@@ -158,6 +169,7 @@ class MessageEmitter:
                 delivery.common_headers,
                 error_input=self._publisher.error_input(
                     delivery.message.body, delivery.protocol_version),
+                throttled=True,
             )
         except Exception as exc:  # noqa: BLE001 - nothing more to do than log it
             self._log.error("Failed to publish an error message", error=_safe(exc))
@@ -246,6 +258,6 @@ def _consume_exception(task: asyncio.Future) -> None:
 def _safe(exc: BaseException) -> str:
     """A log field for ``exc``: our own messages in full, foreign ones by type only
     (their text may quote a message body or a response)."""
-    if isinstance(exc, SailorError | AmqpError):
+    if isinstance(exc, SailorError | AmqpError | object_storage.ObjectStorageError):
         return f"{type(exc).__name__}: {exc}"
     return type(exc).__name__

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiormq.abc import DeliveredMessage
 
+from . import object_storage
 from .amqp import AmqpClient
 from .context import ExecutionContext
 from .crypto import DecryptionError, MessageCipher
@@ -190,6 +191,12 @@ class MessageExecutor:
             common_headers=common_headers(self._settings, incoming, start),
             protocol_version=version,
         )
+        needs_resolving = (self._state.auto_resolve_references
+                           and object_storage.has_references(payload))
+        if needs_resolving and not await self._resolve_references(delivery, log):
+            await self._amqp.reject(message)
+            mark_settled()
+            return
         if self._state.is_passthrough:
             delivery.original_passthrough = copy.deepcopy(payload.get("passthrough") or {})
             if self._settings.no_self_passthrough:
@@ -206,6 +213,20 @@ class MessageExecutor:
         )
         await self._run_process(emitter, payload, ids)
         await emitter.drain()
+
+    async def _resolve_references(self, delivery: Delivery, log: Any) -> bool:
+        """Spec §8.4 step 5 / §11.1: fetch lightweight bodies before ``process`` runs.
+        On failure the error is published (not throttled); the caller rejects the input."""
+        try:
+            await object_storage.resolve_incoming(delivery.payload, self._state.object_storage)
+        except object_storage.ObjectStorageError as exc:
+            log.error(str(exc), reason=str(exc.__cause__ or ""))  # noqa: TRY400
+            await self._publisher.publish_error(
+                exc, delivery.common_headers,
+                error_input=self._publisher.error_input(
+                    delivery.message.body, delivery.protocol_version))
+            return False
+        return True
 
     async def _run_process(
         self, emitter: MessageEmitter, payload: dict[str, Any], ids: dict[str, Any],
@@ -239,8 +260,17 @@ class MessageExecutor:
             context.logger.error(  # noqa: TRY400
                 "Error occurred during trigger or action processing")
             await emitter.run("error", exc)
-            await emitter.run("end")
+            await self._end_automatically(emitter)
             return
         if result is not None:
             await emitter.run("data", result)
-        await emitter.run("end")
+        await self._end_automatically(emitter)
+
+    @staticmethod
+    async def _end_automatically(emitter: MessageEmitter) -> None:
+        """The ``end`` that returning implies. A component that already emitted ``end``
+        itself and then returns is normal in Python, so this ``end`` is skipped rather
+        than logged as a second one (only a second explicit ``end`` warns)."""
+        await emitter.drain()
+        if not emitter.ended:
+            await emitter.handle("end")

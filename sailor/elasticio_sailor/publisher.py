@@ -16,6 +16,8 @@ from pamqp.commands import Basic
 from .amqp import NO_MESSAGE_ID, AmqpClient
 from .crypto import MessageCipher, dumps
 from .headers import ERROR_RESPONSE_HEADER, init_error_headers, now_ms, pop_routing_key
+from .log import TRACE, get_logger
+from .rate_limit import Throttles
 from .settings import TaskSettings
 
 NOT_AVAILABLE = "Not Available"
@@ -51,6 +53,18 @@ class Publisher:
         self._settings = settings
         self._cipher = cipher
         self._amqp = amqp
+        self._throttles = Throttles.from_settings(settings)
+        self._log = get_logger("sailor")
+
+    async def _publish(
+        self, routing_key: str, body: bytes, headers: dict[str, Any],
+        properties: Basic.Properties | None = None,
+    ) -> None:
+        """Every publish goes here: a trace record (never the body, spec §15), then AMQP."""
+        if self._log.enabled_for(TRACE):
+            self._log.trace("Pushing to exchange", exchange=self._settings.publish_messages_to,
+                            routingKey=routing_key, messageSize=len(body), headers=headers)
+        await self._amqp.publish(routing_key, body, headers, properties=properties)
 
     # --- data --------------------------------------------------------------------
 
@@ -62,11 +76,12 @@ class Publisher:
         message["headers"] = message_headers
         body = self._cipher.encode_frame(dumps(message), settings.protocol_version)
         self._check_size(body)
+        await self._throttles.data.wait()
         headers = dict(common)
         headers["end"] = now_ms()
         headers["messageId"] = message.get("id") or common["messageId"]
         headers["protocolVersion"] = settings.protocol_version
-        await self._amqp.publish(routing_key, body, headers)
+        await self._publish(routing_key, body, headers)
 
     def _check_size(self, body: bytes) -> None:
         limit = self._settings.outgoing_message_size_limit
@@ -93,8 +108,13 @@ class Publisher:
         error_input: str | None,
         with_end: bool = True,
         send_reply: bool = True,
+        throttled: bool = False,
     ) -> None:
-        """Error envelope on ERROR_ROUTING_KEY, plus the error reply to ``reply_to``."""
+        """Error envelope on ERROR_ROUTING_KEY, plus the error reply to ``reply_to``.
+
+        ``throttled``: errors emitted through the emitter wait for ERROR_RATE_LIMIT (the
+        reply does not); errors the sailor reports outside the emitter do not wait.
+        """
         encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
         headers = dict(common)
         if with_end:
@@ -103,17 +123,19 @@ class Publisher:
         if send_reply and reply_to and not self._settings.no_error_replies:
             reply_headers = dict(headers)
             reply_headers[ERROR_RESPONSE_HEADER] = True
-            await self._amqp.publish(reply_to, encrypted_error.encode("ascii"), reply_headers)
+            await self._publish(reply_to, encrypted_error.encode("ascii"), reply_headers)
         envelope: dict[str, str] = {"error": encrypted_error}
         if error_input is not None:
             envelope["errorInput"] = error_input
-        await self._amqp.publish(
+        if throttled:
+            await self._throttles.error.wait()
+        await self._publish(
             self._settings.error_routing_key, dumps(envelope).encode("utf-8"), headers)
 
     async def publish_init_error(self, error: BaseException) -> None:
         """The start-up failure report (spec §10.7): no errorInput, no reply."""
         encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
-        await self._amqp.publish(
+        await self._publish(
             self._settings.error_routing_key,
             dumps({"error": encrypted_error}).encode("utf-8"),
             init_error_headers(self._settings),
@@ -147,7 +169,7 @@ class Publisher:
             app_id=properties.app_id,
             cluster_id=properties.cluster_id,
         )
-        await self._amqp.publish(
+        await self._publish(
             settings.rebound_routing_key, raw_body, headers, properties=rebound_properties)
 
     # --- snapshot and httpReply --------------------------------------------------
@@ -155,10 +177,12 @@ class Publisher:
     async def publish_snapshot(
         self, snapshot: Any, common: Mapping[str, Any], event: str,
     ) -> None:
-        """Plain JSON, not encrypted (spec §10.6)."""
+        """Plain JSON, not encrypted (spec §10.6); only ``snapshot`` waits for its throttle."""
         headers = dict(common)
         headers["snapshotEvent"] = event
-        await self._amqp.publish(
+        if event == "snapshot":
+            await self._throttles.snapshot.wait()
+        await self._publish(
             self._settings.snapshot_routing_key, dumps(snapshot).encode("utf-8"), headers)
 
     async def publish_http_reply(self, reply: Mapping[str, Any], common: Mapping[str, Any]) -> None:
@@ -175,4 +199,4 @@ class Publisher:
         self._check_size(body)
         headers = dict(common)
         headers["protocolVersion"] = 1
-        await self._amqp.publish(reply_to, body, headers)
+        await self._publish(reply_to, body, headers)

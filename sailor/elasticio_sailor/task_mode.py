@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .log import configure_logging, get_logger
+from .log import configure_logging, get_logger, install_stdlib_bridge
 from .settings import SettingsError, TaskSettings, load_task_settings
 
 EXIT_OK = 0
@@ -29,6 +29,7 @@ SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def main(environ: Mapping[str, str] | None = None) -> int:
     env = dict(os.environ if environ is None else environ)
     configure_logging(environ=env)
+    install_stdlib_bridge()  # aiormq/urllib3 warnings as redacted JSON lines
     log = get_logger("sailor")
     try:
         settings = load_task_settings(env)
@@ -153,6 +154,7 @@ class TaskSailor:
         from .component_loader import ComponentLoader, component_root
         from .emitter import StepState
         from .executor import MessageExecutor
+        from .object_storage import ObjectStorage
 
         settings, log = self._settings, self._log
         api = platform_api_for(settings)
@@ -161,6 +163,7 @@ class TaskSailor:
         loader.component_json  # noqa: B018 - read once at start-up; raises when unusable
         config = step.get("config") or {}
         module = await asyncio.to_thread(loader.load_module, settings.function)
+        definition = loader.definition(settings.function)
 
         if settings.startup_required:
             await self._run_startup_hook(module, config, api)
@@ -176,6 +179,11 @@ class TaskSailor:
             is_passthrough=step.get("is_passthrough") is True,
             flow_variables=step.get("variables") or {},
             platform_api=api,
+            object_storage=ObjectStorage(
+                settings.object_storage_uri, settings.object_storage_token, cipher,
+                flow_id=settings.flow_id, step_id=settings.step_id),
+            # Node: defaults to true, then tests the definition's value for truthiness.
+            auto_resolve_references=bool(definition.get("autoResolveObjectReferences", True)),
         )
         executor = MessageExecutor(
             settings=settings,

@@ -53,6 +53,7 @@ class Published:
     body: bytes
     properties: Basic.Properties
     cipher: MessageCipher
+    received_at: float = field(default_factory=time.monotonic)  # when the collector got it
 
     @property
     def headers(self) -> dict[str, Any]:

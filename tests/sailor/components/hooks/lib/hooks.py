@@ -1,0 +1,28 @@
+"""Sync hooks. startup returns cfg["startupResult"] (default {"webhookId": "wh-123"});
+init also writes a warning through the standard `logging` module."""
+
+import logging
+
+from lib.callback import report
+
+init_calls = 0
+
+
+def startup(cfg):
+    report(cfg, "startup")
+    return cfg.get("startupResult", {"webhookId": "wh-123"})
+
+
+def init(cfg):
+    global init_calls
+    init_calls += 1
+    logging.getLogger("hooks.component").warning("stdlib warning from %s", "init")
+    report(cfg, "init")
+
+
+def shutdown(cfg, startup_data):
+    report(cfg, "shutdown", startupData=startup_data)
+
+
+def process(self, msg, cfg, snapshot):
+    return {"body": {"initCalls": init_calls, "got": msg["body"]}}

@@ -1,0 +1,5 @@
+"""Returns msg.body.reply as the output message."""
+
+
+async def process(self, msg, cfg, snapshot):
+    return msg["body"]["reply"]
