@@ -1,6 +1,10 @@
 """AMQP for task mode (spec §6): a read connection that consumes, a write connection that
 publishes with confirms. The sailor declares nothing; every name comes from the settings.
 
+Both survive the broker closing them: the consumer is started again on a new channel
+(and connection) when its channel closes or the broker cancels it, and a publish on a
+lost connection is retried on a new one.
+
 The broker URI carries credentials: it is never logged, and connection errors are
 reported by type only.
 """
@@ -8,6 +12,7 @@ reported by type only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -67,6 +72,10 @@ class AmqpClient:
         self._publish_channel: AbstractChannel | None = None
         self._publish_channel_lock = asyncio.Lock()
         self._consumer_tag: str | None = None
+        self._queue = ""
+        self._on_delivery: DeliveryCallback | None = None
+        self._consumer_watch: asyncio.Task | None = None
+        self._stopping = False
 
     # --- connections -------------------------------------------------------------
 
@@ -105,13 +114,87 @@ class AmqpClient:
 
     # --- consuming ---------------------------------------------------------------
 
-    async def consume(self, queue: str, on_delivery: DeliveryCallback) -> None:
-        """Start consuming with manual acks; ``on_delivery`` must not block."""
-        assert self._consume_channel is not None
-        result = await self._consume_channel.basic_consume(queue, on_delivery, no_ack=False)
+    async def consume(
+        self, queue: str, on_delivery: DeliveryCallback,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
+        """Start consuming with manual acks; ``on_delivery`` must not block.
+
+        The consumer is kept alive (spec §6.2): when its channel or connection closes, or
+        the broker cancels it, the queue is consumed again on a new channel. When that
+        fails 1 + AMQP_RECONNECT_ATTEMPTS times, ``on_lost`` is called.
+        """
+        self._queue = queue
+        self._on_delivery = on_delivery
+        lost = await self._start_consumer()
+        self._consumer_watch = asyncio.create_task(self._keep_consuming(lost, on_lost))
+
+    async def _start_consumer(self) -> asyncio.Event:
+        """basic.consume on a usable channel; the event is set when this consumer is lost."""
+        channel = self._consume_channel
+        if channel is None or channel.is_closed:
+            connection = self._read_connection
+            if connection is None or connection.is_closed:
+                connection = self._read_connection = await self._connect("read")
+            channel = await connection.channel(publisher_confirms=False)
+            await channel.basic_qos(prefetch_count=self._settings.prefetch)
+            self._consume_channel = channel
+        lost = asyncio.Event()
+        channel.closing.add_done_callback(lambda _closed: lost.set())
+
+        def on_cancel(frame: Basic.Cancel) -> None:
+            if frame.consumer_tag == self._consumer_tag:
+                lost.set()
+
+        channel.on_consumer_cancel_callbacks.add(on_cancel)
+        assert self._on_delivery is not None
+        result = await channel.basic_consume(self._queue, self._on_delivery, no_ack=False)
         self._consumer_tag = result.consumer_tag
+        return lost
+
+    async def _keep_consuming(
+        self, lost: asyncio.Event, on_lost: Callable[[], None] | None,
+    ) -> None:
+        # Spec §17: Node only logs a broker-side consumer cancel and stays idle; here a
+        # cancel is handled like a closed channel: consume again, or (when that keeps
+        # failing) stop with a non-zero exit code so that the platform restarts the pod.
+        while True:
+            await lost.wait()
+            if self._stopping:
+                return
+            self._log.warning("The consumer was lost (channel closed or consumer cancelled); "
+                              "consuming again")
+            try:
+                lost = await self._restart_consumer()
+            except AmqpError as exc:
+                self._log.fatal(str(exc))
+                if on_lost is not None:
+                    on_lost()
+                return
+            self._log.info("Consuming again")
+
+    async def _restart_consumer(self) -> asyncio.Event:
+        attempts = 1 + max(self._settings.amqp_reconnect_attempts, 0)
+        last_error: BaseException | None = None
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(self._settings.amqp_reconnect_timeout_ms / 1000)
+            try:
+                return await self._start_consumer()
+            except (TimeoutError, OSError, AmqpError, aiormq.exceptions.AMQPError) as exc:
+                last_error = exc
+                self._log.warning("Consuming again failed", attempt=attempt + 1,
+                                  error=describe(exc))
+        raise AmqpError(f"Failed to consume the input queue again: {describe(last_error)}")
 
     async def stop_consuming(self) -> None:
+        """Cancel the consumer for good: no new deliveries, no more re-consuming."""
+        self._stopping = True
+        watch = self._consumer_watch
+        if watch is not None and not watch.done():
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         channel, tag = self._consume_channel, self._consumer_tag
         self._consumer_tag = None
         if channel is not None and tag is not None and not channel.is_closed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ class MessageEmitter:
         state: StepState,
         settings: Any,
         log: Any,
-        on_settled: Callable[[], None],
+        settle: Callable[[bool], Awaitable[None]],
     ) -> None:
         self._delivery = delivery
         self._publisher = publisher
@@ -68,7 +68,7 @@ class MessageEmitter:
         self._state = state
         self._settings = settings
         self._log = log
-        self._on_settled = on_settled
+        self._settle = settle
         self._tail: asyncio.Future | None = None
         self.error_count = 0
         self.ended = False
@@ -179,16 +179,8 @@ class MessageEmitter:
             self._log.warning("processMessage emit end was called more than once")
             return
         self.ended = True
-        message = self._delivery.message
-        try:
-            if self.error_count:
-                await self._amqp.reject(message)
-            else:
-                await self._amqp.ack(message)
-        except Exception as exc:  # noqa: BLE001 - the delivery is lost with its channel
-            self._log.error("Failed to settle the message", error=_safe(exc))
-        finally:
-            self._on_settled()
+        # ack without errors, else reject; the executor also settles held duplicates
+        await self._settle(not self.error_count)
 
     async def _on_rebound(self, reason: Any) -> None:
         """Rebound never counts as an error, not even above the limit (spec §10.5)."""

@@ -11,7 +11,7 @@ import copy
 import inspect
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,12 +21,14 @@ from . import object_storage
 from .amqp import AmqpClient
 from .context import ExecutionContext
 from .crypto import DecryptionError, MessageCipher
+from .dedup import Admission, DeliveryDedup
 from .emitter import Delivery, MessageEmitter, StepState
 from .headers import as_text, common_headers, now_ms, protocol_version_of, read_incoming
 from .publisher import Publisher, SailorError
 from .settings import TaskSettings
 
 MIN_WORKER_THREADS = 4
+FINISHED_IDS_PER_PREFETCH = 16
 
 
 class DecodeError(Exception):
@@ -66,6 +68,8 @@ class MessageExecutor:
         self._unsettled = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._dedup = DeliveryDedup(
+            max(1024, FINISHED_IDS_PER_PREFETCH * settings.prefetch))
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -76,12 +80,32 @@ class MessageExecutor:
             self._loop_thread_id = threading.get_ident()
         self._unsettled += 1
         self._idle.clear()
-        task = self._loop.create_task(self.handle(message))
+        message_id = _message_id_of(message)
+        if message_id is None:
+            self._track(self.handle(message))
+            return
+        admission = self._dedup.admit(
+            message_id, message, redelivered=bool(message.delivery.redelivered))
+        if admission is Admission.PROCESS:
+            self._track(self.handle(message, message_id))
+        elif admission is Admission.HELD:
+            self._log.warning(
+                "Duplicate message detected; it is settled when the first delivery "
+                "has been processed", messageId=message_id,
+                deliveryTag=message.delivery.delivery_tag)
+        else:
+            self._log.warning(
+                "Redelivered message was already processed; settling it as before",
+                messageId=message_id, deliveryTag=message.delivery.delivery_tag)
+            self._track(self._settle_deliveries((message,), self._dedup.outcome(message_id)))
+
+    def _track(self, coro: Any) -> None:
+        task = self._loop.create_task(coro)
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    def _settled(self) -> None:
-        self._unsettled -= 1
+    def _settled(self, count: int = 1) -> None:
+        self._unsettled -= count
         if self._unsettled <= 0:
             self._unsettled = 0
             self._idle.set()
@@ -95,7 +119,7 @@ class MessageExecutor:
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    # --- one delivery ----------------------------------------------------------------
+    # --- decoding --------------------------------------------------------------------
 
     def decode(self, message: DeliveredMessage) -> tuple[dict[str, Any], int]:
         headers = message.header.properties.headers or {}
@@ -136,30 +160,62 @@ class MessageExecutor:
                     raise DecryptionError(f"{field} is not JSON") from exc
         return {"body": decoded, "headers": {k: as_text(v) for k, v in headers.items()}}
 
-    async def handle(self, message: DeliveredMessage) -> None:
+    # --- settlement --------------------------------------------------------------------
+
+    async def _settle_deliveries(self, deliveries: Iterable[DeliveredMessage], ok: bool) -> None:
+        """Ack (``ok``) or reject each delivery; each counts as settled, even if lost."""
+        for message in deliveries:
+            try:
+                await self._settle_one(message, ok)
+            finally:
+                self._settled()
+
+    async def _settle_one(self, message: DeliveredMessage, ok: bool) -> bool:
+        tag = message.delivery.delivery_tag
+        if message.channel.is_closed:
+            # The broker requeues it and delivers it again; dedup settles that copy.
+            self._log.warning("Cannot settle the message: its channel is closed",
+                              deliveryTag=tag)
+            return False
+        try:
+            if ok:
+                await self._amqp.ack(message)
+            else:
+                await self._amqp.reject(message)
+        except Exception as exc:  # noqa: BLE001 - the delivery is lost with its channel
+            self._log.error("Failed to settle the message", deliveryTag=tag,
+                            error=type(exc).__name__)
+            return False
+        return True
+
+    # --- one delivery ----------------------------------------------------------------
+
+    async def handle(self, message: DeliveredMessage, message_id: str | None = None) -> None:
+        """Process one admitted delivery; settle it (and its held copies) exactly once."""
         start = now_ms()
         settled = False
 
-        def mark_settled() -> None:
+        async def settle(ok: bool) -> None:
             nonlocal settled
-            if not settled:
-                settled = True
-                self._settled()
+            if settled:
+                return
+            settled = True
+            copies = self._dedup.finish(message_id, ok) if message_id is not None else []
+            await self._settle_deliveries((message, *copies), ok)
 
         try:
-            await self._handle(message, start, mark_settled)
+            await self._handle(message, start, settle)
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the delivery unsettled
             self._log.error("Unexpected failure while handling a message", error=type(exc).__name__)
-            if not settled:
-                try:
-                    await self._amqp.reject(message)
-                except Exception:  # noqa: BLE001
-                    self._log.error("Failed to reject the message")
+            await settle(False)
         finally:
-            mark_settled()
+            if not settled:  # cancelled: only the bookkeeping, the broker requeues them
+                settled = True
+                copies = self._dedup.finish(message_id, False) if message_id is not None else []
+                self._settled(1 + len(copies))
 
     async def _handle(
-        self, message: DeliveredMessage, start: int, mark_settled: Callable[[], None],
+        self, message: DeliveredMessage, start: int, settle: Callable[[bool], Awaitable[None]],
     ) -> None:
         delivery_fields = {
             "deliveryTag": message.delivery.delivery_tag,
@@ -180,8 +236,7 @@ class MessageExecutor:
             # bunyan logger, not stdlib logging: no traceback wanted here
             log.error("Failed to decode the incoming message; rejecting it",  # noqa: TRY400
                       reason=str(exc))
-            await self._amqp.reject(message)
-            mark_settled()
+            await settle(False)
             return
 
         delivery = Delivery(
@@ -194,8 +249,7 @@ class MessageExecutor:
         needs_resolving = (self._state.auto_resolve_references
                            and object_storage.has_references(payload))
         if needs_resolving and not await self._resolve_references(delivery, log):
-            await self._amqp.reject(message)
-            mark_settled()
+            await settle(False)
             return
         if self._state.is_passthrough:
             delivery.original_passthrough = copy.deepcopy(payload.get("passthrough") or {})
@@ -209,7 +263,7 @@ class MessageExecutor:
             state=self._state,
             settings=self._settings,
             log=log,
-            on_settled=mark_settled,
+            settle=settle,
         )
         await self._run_process(emitter, payload, ids)
         await emitter.drain()
@@ -274,3 +328,10 @@ class MessageExecutor:
         await emitter.drain()
         if not emitter.ended:
             await emitter.handle("end")
+
+
+def _message_id_of(message: DeliveredMessage) -> str | None:
+    headers = message.header.properties.headers
+    if not headers:
+        return None
+    return as_text(headers.get("messageId")) or None

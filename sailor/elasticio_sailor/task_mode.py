@@ -1,8 +1,8 @@
 """Task-mode lifecycle (spec §5, §13): start-up, hooks, consuming, graceful shutdown.
 
 ``main(environ)`` is what ``python -m elasticio_sailor run`` calls; it returns the exit
-code: 0 after a graceful shutdown, 1 for a start-up failure, 255 when disconnecting
-fails.
+code: 0 after a graceful shutdown, 1 for a start-up failure or when the input queue can
+no longer be consumed, 255 when disconnecting fails.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .settings import SettingsError, TaskSettings, load_task_settings
 EXIT_OK = 0
 EXIT_STARTUP_FAILED = 1
 EXIT_DISCONNECT_FAILED = 255
+EXIT_CONSUMER_LOST = 1  # §17: the platform restarts the pod (Node stays idle)
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -94,12 +95,18 @@ class TaskSailor:
         self._log = log
         self._stop = asyncio.Event()
         self._signal_name: str | None = None
+        self._exit_code = EXIT_OK
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
         self._log.info("Received %s", name)
         if self._signal_name is None:
             self._signal_name = name
+        self._stop.set()
+
+    def _on_consumer_lost(self) -> None:
+        """Consuming again failed for good: shut down gracefully, exit non-zero."""
+        self._exit_code = EXIT_CONSUMER_LOST
         self._stop.set()
 
     async def run(self) -> int:
@@ -139,7 +146,7 @@ class TaskSailor:
             log.error("Failed to disconnect", error=describe(exc))  # noqa: TRY400
             return EXIT_DISCONNECT_FAILED
         log.info("Successfully disconnected")
-        return EXIT_OK
+        return self._exit_code
 
     async def _report_startup_failure(self, exc: BaseException, publisher: Any) -> None:
         try:
@@ -195,7 +202,8 @@ class TaskSailor:
             log=log,
             component_log=get_logger("component"),
         )
-        await amqp.consume(settings.listen_messages_on, executor.on_delivery)
+        await amqp.consume(settings.listen_messages_on, executor.on_delivery,
+                           on_lost=self._on_consumer_lost)
         log.info("Fully initialized and waiting for messages")
         return executor
 
