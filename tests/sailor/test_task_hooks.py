@@ -201,3 +201,29 @@ def test_stdlib_logging_becomes_json_lines(sim) -> None:
     assert warning["level"] == 40
     assert warning["logger"] == "hooks.component"
     assert warning["name"] == "sailor"
+
+
+@pytest.mark.broker
+def test_trace_records_describe_each_publish_without_the_body(sim) -> None:
+    """§15: exchange, routing key, size and AMQP headers at trace level, never the body."""
+    sim.publish_input({"body": {"emit": [["data", {"body": {"secretText": "BODY-MARKER"}}],
+                                         ["snapshot", {"cursor": "SNAPSHOT-MARKER"}]]}})
+    run = sim.start_sailor("scripted", LOG_LEVEL="trace")
+    assert len(sim.wait_published(2)) == 2
+    assert run.stop() == 0
+    pushes = [r for r in run.records() if r.get("msg") == "Pushing to exchange"]
+    assert {r["routingKey"] for r in pushes} == {
+        sim.routing_keys["data"], sim.routing_keys["snapshot"]}
+    for record in pushes:
+        assert record["level"] == 10
+        assert record["exchange"] == sim.exchange
+        assert record["messageSize"] > 0
+        assert record["headers"]["taskId"] == FLOW_ID
+    assert "BODY-MARKER" not in run.output()
+    assert "SNAPSHOT-MARKER" not in run.output()
+
+    sim.publish_input({"body": {"emit": [["data", {"body": {}}]]}})
+    run = sim.start_sailor("scripted")  # info: no trace records at all
+    assert len(sim.wait_published(3)) == 3
+    assert run.stop() == 0
+    assert not [r for r in run.records() if r.get("level") == 10]

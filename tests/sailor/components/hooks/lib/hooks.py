@@ -5,7 +5,7 @@ import logging
 
 from lib.callback import report
 
-init_calls = 0
+calls = {"init": 0}
 
 
 def startup(cfg):
@@ -14,8 +14,7 @@ def startup(cfg):
 
 
 def init(cfg):
-    global init_calls
-    init_calls += 1
+    calls["init"] += 1
     logging.getLogger("hooks.component").warning("stdlib warning from %s", "init")
     report(cfg, "init")
 
@@ -25,4 +24,4 @@ def shutdown(cfg, startup_data):
 
 
 def process(self, msg, cfg, snapshot):
-    return {"body": {"initCalls": init_calls, "got": msg["body"]}}
+    return {"body": {"initCalls": calls["init"], "got": msg["body"]}}
