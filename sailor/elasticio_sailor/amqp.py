@@ -249,7 +249,8 @@ class AmqpClient:
         """Publish to PUBLISH_MESSAGES_TO and wait for the broker's confirm.
 
         A nack or a failed publish is retried after ``min(delay * 2^n, max)`` ms with a
-        ``retry: n`` header; a closed channel fails at once (spec §6.3).
+        ``retry: n`` header, on a new connection when the old one was lost; a channel
+        closed on a live connection fails at once (spec §6.3).
         """
         settings = self._settings
         props = properties if properties is not None else self.properties(headers)
@@ -267,23 +268,33 @@ class AmqpClient:
                 return  # noqa: TRY300 - the retry loop needs the return inside the try
             except (aiormq.exceptions.ChannelInvalidStateError,
                     aiormq.exceptions.ChannelClosed) as exc:
-                raise PublishFailedError(
-                    f"Failed on publishing {headers.get('messageId')} message to MQ: "
-                    f"{describe(exc)}") from exc
-            except (aiormq.exceptions.DeliveryError, aiormq.exceptions.AMQPError,
-                    OSError) as exc:
-                attempt += 1
-                limit = settings.amqp_publish_retry_attempts
-                if limit is not None and attempt >= limit:
+                if not self._write_connection_lost():
                     raise PublishFailedError(
                         f"Failed on publishing {headers.get('messageId')} message to MQ: "
                         f"{describe(exc)}") from exc
-                delay_ms = min(settings.amqp_publish_retry_delay_ms * 2 ** (attempt - 1),
-                               settings.amqp_publish_max_retry_delay_ms)
-                self._log.warning("Publish failed, retrying", routingKey=routing_key,
-                               attempt=attempt, error=describe(exc))
-                await asyncio.sleep(delay_ms / 1000)
-                props = _with_retry_header(props, attempt)
+                # Spec §17: Node fails at once on any closed channel; a channel closed
+                # because its connection was lost is retried on a new connection, like
+                # the connection errors below, so that the output is not lost.
+                error = exc
+            except (aiormq.exceptions.DeliveryError, aiormq.exceptions.AMQPError,
+                    AmqpError, OSError) as exc:
+                error = exc
+            attempt += 1
+            limit = settings.amqp_publish_retry_attempts
+            if limit is not None and attempt >= limit:
+                raise PublishFailedError(
+                    f"Failed on publishing {headers.get('messageId')} message to MQ: "
+                    f"{describe(error)}") from error
+            delay_ms = min(settings.amqp_publish_retry_delay_ms * 2 ** (attempt - 1),
+                           settings.amqp_publish_max_retry_delay_ms)
+            self._log.warning("Publish failed, retrying", routingKey=routing_key,
+                              attempt=attempt, error=describe(error))
+            await asyncio.sleep(delay_ms / 1000)
+            props = _with_retry_header(props, attempt)
+
+    def _write_connection_lost(self) -> bool:
+        connection = self._write_connection
+        return connection is None or connection.is_closed
 
 
 def _with_retry_header(props: Basic.Properties, attempt: int) -> Basic.Properties:
