@@ -81,3 +81,20 @@ def declare_input_queue(sim: PlatformSim) -> None:
         await sim._channel.queue_bind(sim.input_queue, sim.exchange, sim.input_routing_key)
 
     sim.run(_declare())
+
+
+def close_sailor_consumer_channel(broker: Broker) -> None:
+    """The broker closes only the channel of the sailor's consumer (the connection stays).
+
+    Done by handing the server-side channel process a ``channel.close`` as if the client
+    had sent it: the broker closes the channel and tells the client with ``close-ok``.
+    """
+    [read_pid] = sailor_connection_pids(broker, "read")
+    out = broker.ctl("list_channels", "pid", "connection", "--quiet", "--no-table-headers")
+    channels = [line.split()[0] for line in out.splitlines()
+                if line.split()[1:2] == [read_pid]]
+    assert len(channels) == 1, out
+    # rabbitmqctl prints <node.creation.id.serial>; on the node itself it is <0.id.serial>
+    local_pid = "<0.{}.{}>".format(*channels[0].strip("<>").rsplit(".", 2)[1:])
+    broker.ctl("eval", f'rabbit_channel:do(list_to_pid("{local_pid}"), '
+                       "{'channel.close', 320, <<\"closed by a test\">>, 0, 0}).")

@@ -11,9 +11,11 @@ import pytest
 
 from tests.sailor.broker_faults import (
     close_sailor_connections,
+    close_sailor_consumer_channel,
     declare_input_queue,
     delete_input_queue,
     reattach,
+    sailor_connection_pids,
     wait_for_sailor_connections,
 )
 
@@ -45,6 +47,20 @@ def test_46_consumer_connection_closed_while_idle(sim, broker, role) -> None:
     assert run.stop() == 0
     assert sim.input_depth() == 0
     assert "Consuming again" in messages(run)
+
+
+def test_46_consumer_channel_closed_while_idle(sim, broker) -> None:
+    """Only the channel closes (the connection stays): a new channel, same connection."""
+    run = sim.start_sailor("echo")
+    read_connection = sailor_connection_pids(broker, "read")
+    close_sailor_consumer_channel(broker)
+    assert sim.wait_until(lambda: "Consuming again" in messages(run), timeout=10)
+    assert sailor_connection_pids(broker, "read") == read_connection
+    sim.publish_input({"body": {"i": 1}})
+    [data] = sim.wait_published(1)
+    assert data.decoded()["body"]["received"]["body"] == {"i": 1}
+    assert run.stop() == 0
+    assert sim.input_depth() == 0
 
 
 def test_broker_consumer_cancel_consumes_again(sim) -> None:
