@@ -119,8 +119,9 @@ class Bench:
                 print(f"{kind} sailor: ok (initialized in {result.init_s:.2f} s)", flush=True)
             else:
                 self.unavailable[kind] = result.error or "failed"
-                print(f"{kind} sailor: NOT AVAILABLE, its side is skipped:\n"
-                      f"  {result.error}".replace("\n", "\n  "), flush=True)
+                reason = (result.error or "failed").replace("\n", "\n    ")
+                print(f"{kind} sailor: NOT AVAILABLE, its side is skipped:\n    {reason}",
+                      flush=True)
 
     async def run(self, kind: str, case: str, function: str, *, messages: int, prefetch: int,
                   body: dict[str, Any], extra_env: dict[str, str] | None = None,
