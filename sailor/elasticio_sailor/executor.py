@@ -80,24 +80,24 @@ class MessageExecutor:
             self._loop_thread_id = threading.get_ident()
         self._unsettled += 1
         self._idle.clear()
-        message_id = _message_id_of(message)
-        if message_id is None:
+        key = _dedup_key_of(message)
+        if key is None:
             self._track(self.handle(message))
             return
         admission = self._dedup.admit(
-            message_id, message, redelivered=bool(message.delivery.redelivered))
+            key, message, redelivered=bool(message.delivery.redelivered))
         if admission is Admission.PROCESS:
-            self._track(self.handle(message, message_id))
+            self._track(self.handle(message, key))
         elif admission is Admission.HELD:
             self._log.warning(
                 "Duplicate message detected; it is settled when the first delivery "
-                "has been processed", messageId=message_id,
+                "has been processed", dedupKey=key,
                 deliveryTag=message.delivery.delivery_tag)
         else:
             self._log.warning(
                 "Redelivered message was already processed; settling it as before",
-                messageId=message_id, deliveryTag=message.delivery.delivery_tag)
-            self._track(self._settle_deliveries((message,), self._dedup.outcome(message_id)))
+                dedupKey=key, deliveryTag=message.delivery.delivery_tag)
+            self._track(self._settle_deliveries((message,), self._dedup.outcome(key)))
 
     def _track(self, coro: Any) -> None:
         task = self._loop.create_task(coro)
@@ -190,7 +190,7 @@ class MessageExecutor:
 
     # --- one delivery ----------------------------------------------------------------
 
-    async def handle(self, message: DeliveredMessage, message_id: str | None = None) -> None:
+    async def handle(self, message: DeliveredMessage, dedup_key: str | None = None) -> None:
         """Process one admitted delivery; settle it (and its held copies) exactly once."""
         start = now_ms()
         settled = False
@@ -200,7 +200,7 @@ class MessageExecutor:
             if settled:
                 return
             settled = True
-            copies = self._dedup.finish(message_id, ok) if message_id is not None else []
+            copies = self._dedup.finish(dedup_key, ok) if dedup_key is not None else []
             await self._settle_deliveries((message, *copies), ok)
 
         try:
@@ -211,7 +211,7 @@ class MessageExecutor:
         finally:
             if not settled:  # cancelled: only the bookkeeping, the broker requeues them
                 settled = True
-                copies = self._dedup.finish(message_id, False) if message_id is not None else []
+                copies = self._dedup.finish(dedup_key, False) if dedup_key is not None else []
                 self._settled(1 + len(copies))
 
     async def _handle(
@@ -330,8 +330,18 @@ class MessageExecutor:
             await emitter.handle("end")
 
 
-def _message_id_of(message: DeliveredMessage) -> str | None:
+def _dedup_key_of(message: DeliveredMessage) -> str | None:
+    """The ``messageId`` header; for a rebounded message with its ``reboundIteration``.
+
+    A rebound re-publishes the input with the same messageId (spec §10.5); with a short
+    REBOUND_INITIAL_EXPIRATION it can come back while the original is still ending.
+    Node would take it for a duplicate and drop it (§17); it is a new delivery.
+    """
     headers = message.header.properties.headers
     if not headers:
         return None
-    return as_text(headers.get("messageId")) or None
+    message_id = as_text(headers.get("messageId"))
+    if not message_id:
+        return None
+    iteration = headers.get("reboundIteration")
+    return message_id if iteration is None else f"{message_id}#rebound{iteration}"

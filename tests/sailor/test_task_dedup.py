@@ -69,6 +69,21 @@ def test_48_same_channel_duplicate_of_a_failing_message_rejects_both(sim) -> Non
 
 
 @pytest.mark.broker
+def test_rebounded_copy_is_not_a_duplicate(sim) -> None:
+    """A rebound comes back with the input's messageId and a reboundIteration header;
+    even while the original is still in process it is a new message (§17)."""
+    message_id = str(uuid.uuid4())
+    sim.publish_input({"body": {"i": 1, "sleep": 0.5}}, messageId=message_id)
+    sim.publish_input({"body": {"i": 2, "sleep": 0.5}}, messageId=message_id,
+                      reboundIteration=1)
+    run = sim.start_sailor("slow", ELASTICIO_RABBITMQ_PREFETCH_SAILOR="2")
+    assert len(sim.wait_published(2)) == 2
+    assert run.stop() == 0
+    assert sim.input_depth() == 0
+    assert not any(m.startswith(DUPLICATE_LINE) for m in messages(run))
+
+
+@pytest.mark.broker
 def test_messages_without_message_id_are_not_deduplicated(sim) -> None:
     for i in (1, 2):
         sim.publish_input({"body": {"i": i}}, messageId=None)
