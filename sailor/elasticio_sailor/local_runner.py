@@ -26,8 +26,9 @@ from types import ModuleType
 from typing import IO, Any
 
 from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError
+from elasticio_sailor.invoke import call_component
 from elasticio_sailor.log import configure_logging, get_logger, register_secret
-from elasticio_sailor.service import call_component, error_message, verify_credentials
+from elasticio_sailor.service import error_message, verify_credentials
 
 ENV_REFERENCE_PREFIX = "env:"
 EXIT_OK, EXIT_ERROR_EMITTED, EXIT_USAGE = 0, 1, 2

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 
 from .crypto import DecryptionError, MessageCipher, dumps
+from .jsvalues import is_empty
 
 OBJECT_ID_HEADER = "x-ipaas-object-storage-id"
 # Node's client: 3 attempts on network errors and HTTP >= 500, ~100 ms then 200 ms apart.
@@ -211,15 +212,6 @@ async def offload_outgoing(
                 "headers": {**(entry.get("headers") or {}), OBJECT_ID_HEADER: object_id},
             }
         message["passthrough"] = new_passthrough
-
-
-def is_empty(value: Any) -> bool:
-    """lodash ``isEmpty``: ``None``, numbers, booleans and empty containers."""
-    if value is None or isinstance(value, bool | int | float):
-        return True
-    if isinstance(value, str | list | tuple | dict):
-        return len(value) == 0
-    return False
 
 
 def passthrough_to_inline(message: Mapping[str, Any]) -> bool:

@@ -8,7 +8,6 @@ result), 1 otherwise. The cfg is never logged.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError, component_root
+from elasticio_sailor.invoke import call_component
 from elasticio_sailor.log import (
     Logger,
     configure_logging,
@@ -143,17 +143,6 @@ async def verify_credentials(loader: ComponentLoader, context: Any, cfg: Any) ->
     if outcome is False:
         return {"verified": False}  # Python only: Node would wait for a callback forever
     return {"verified": True}
-
-
-async def call_component(function: Callable[..., Any], *args: Any) -> Any:
-    """Await an ``async def`` function; run a sync one in a worker thread (where
-    ``self.emit`` blocks until the event is handled)."""
-    if inspect.iscoroutinefunction(function):
-        return await function(*args)
-    result = await asyncio.to_thread(function, *args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 class ServiceContext:

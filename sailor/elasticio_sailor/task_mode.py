@@ -13,10 +13,12 @@ import copy
 import inspect
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .invoke import call_component
+from .jsvalues import is_empty
 from .log import configure_logging, get_logger, install_stdlib_bridge
 from .settings import SettingsError, TaskSettings, load_task_settings
 
@@ -56,25 +58,6 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ComponentLoadError | PlatformApiError | SailorError | SettingsError):
         return f"{type(exc).__name__}: {exc}"
     return type(exc).__name__
-
-
-def is_empty(value: Any) -> bool:
-    """lodash ``isEmpty`` as the startup hook's result is judged by it (spec §5.1)."""
-    if value is None or isinstance(value, bool | int | float):
-        return True
-    if isinstance(value, str | list | tuple | dict):
-        return len(value) == 0
-    return False
-
-
-async def call_hook(function: Callable[..., Any], *args: Any) -> Any:
-    """Run a hook: ``async def`` on the loop, sync ones in a thread (heartbeats keep going)."""
-    if inspect.iscoroutinefunction(function):
-        return await function(*args)
-    result = await asyncio.to_thread(function, *args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 def platform_api_for(settings: TaskSettings) -> Any:
@@ -176,7 +159,7 @@ class TaskSailor:
             await self._run_startup_hook(module, config, api)
         init = getattr(module, "init", None)
         if callable(init):
-            await call_hook(init, copy.deepcopy(config))
+            await call_component(init, copy.deepcopy(config))
         else:
             log.warning("invokeModuleFunction - init is not found")
 
@@ -213,7 +196,7 @@ class TaskSailor:
         settings, log = self._settings, self._log
         startup = getattr(module, "startup", None)
         if callable(startup):
-            result = await call_hook(startup, copy.deepcopy(config))
+            result = await call_component(startup, copy.deepcopy(config))
             state = {} if is_empty(result) else result
         else:
             log.warning("invokeModuleFunction - startup is not found")
