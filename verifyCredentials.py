@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from lib.config import parse_connection
-from lib.openai.client import get_client
 
 VERIFY_TIMEOUT_S = 30.0
 
@@ -13,12 +12,7 @@ VERIFY_TIMEOUT_S = 30.0
 def verify(self: Any, credentials: dict[str, Any]) -> dict[str, bool]:
     """`{"verified": True}`, or an exception whose message is the API's reason."""
     connection = parse_connection(credentials)
-    client = get_client(
-        api_key=connection.api_key,
-        base_url=connection.base_url,
-        organization=connection.organization,
-        project=connection.project,
-    )
+    client = connection.client()
     models = client.list_models(timeout_s=VERIFY_TIMEOUT_S, logger=self.logger)
     self.logger.info("Credentials verified: %s lists %d models", connection.base_url, len(models))
     return {"verified": True}

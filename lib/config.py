@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lib.errors import ConfigError
+from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 60.0
 # Reasoning models can think for many minutes; beyond a quarter of an hour a step that
 # waits for one answer blocks its whole queue, so we stop there.
@@ -35,6 +35,11 @@ class Connection:
             f"Connection(base_url={self.base_url!r}, organization={self.organization!r}, "
             f"project={self.project!r})"
         )
+
+    def client(self) -> OpenAIClient:
+        """The process-wide client for these credentials (pooled connections)."""
+        return get_client(api_key=self.api_key, base_url=self.base_url,
+                          organization=self.organization, project=self.project)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lib.config import MODELS_TIMEOUT_S, parse_base_url, parse_connection
-from lib.openai.client import get_client
 
 OPENAI_HOST = "api.openai.com"
 CHAT_PREFIX = re.compile(r"^(gpt-|chatgpt-|o\d)", re.IGNORECASE)
@@ -104,12 +103,7 @@ def select_models(models: Iterable[Any], base_url: str) -> dict[str, str]:
 def getModels(self: Any, cfg: dict[str, Any]) -> dict[str, str]:  # noqa: N802 - platform name
     """Select model of the Model field: the chat models the credentials can use."""
     connection = parse_connection(cfg)
-    client = get_client(
-        api_key=connection.api_key,
-        base_url=connection.base_url,
-        organization=connection.organization,
-        project=connection.project,
-    )
+    client = connection.client()
     models = client.list_models(timeout_s=MODELS_TIMEOUT_S, logger=self.logger)
     selected = select_models(models, parse_base_url(connection.base_url))
     self.logger.info("The server lists %d models, %d offered", len(models), len(selected))

@@ -14,7 +14,6 @@ from lib.attachments import inline_attachments
 from lib.config import parse_action_config
 from lib.models import getModels  # noqa: F401 - the select model of the Model field
 from lib.object_storage import object_storage_from
-from lib.openai.client import get_client
 from lib.openai.errors import RetryLaterError
 from lib.output import build_output
 from lib.request_body import build_request_body
@@ -34,12 +33,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
         )
 
     connection = config.connection
-    client = get_client(
-        api_key=connection.api_key,
-        base_url=connection.base_url,
-        organization=connection.organization,
-        project=connection.project,
-    )
+    client = connection.client()
     storage = object_storage_from(os.environ)
 
     def fetch(url: str, max_bytes: int) -> tuple[bytes, str | None]:
