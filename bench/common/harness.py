@@ -27,7 +27,15 @@ from . import procstat
 from .amqp_rig import Rig, Topology
 from .crypto import MessageCrypto
 from .platform_api import PlatformStandIn
-from .sailors import REPO_ROOT, SAILORS, SCRATCH, SailorProcess, SailorUnavailableError, base_env
+from .sailors import (
+    REPO_ROOT,
+    SAILORS,
+    SCRATCH,
+    SailorProcess,
+    SailorUnavailableError,
+    base_env,
+    set_baseline,
+)
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -220,7 +228,13 @@ async def interleave(bench: Bench, cases: Sequence[dict[str, Any]], reps: int,
 
 def parse_args(description: str, add: Callable[[argparse.ArgumentParser], None]) -> Any:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--sailor", choices=("node", "python", "both"), default="both")
+    parser.add_argument("--sailor", nargs="+", default=["both"],
+                        choices=("node", "python", "both", "minimal", "base"),
+                        help="node, python, both (= node python; the default), minimal "
+                             "(bench/minimal_loop.py: decrypt, publish with confirm, ack — "
+                             "the ceiling), base (our sailor at --baseline REV, for A/B)")
+    parser.add_argument("--baseline", default="HEAD",
+                        help="git revision of our sailor that --sailor base runs (HEAD)")
     parser.add_argument("--cpu-hogs", type=int, default=0,
                         help="busy-loop processes to run meanwhile, to mimic a shared machine "
                              "(the issue's Node figures match about 2 on 2 cores)")
@@ -228,7 +242,13 @@ def parse_args(description: str, add: Callable[[argparse.ArgumentParser], None])
     args = parser.parse_args()
     # a SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the broker and sailor are stopped
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    args.sailors = list(SAILORS) if args.sailor == "both" else [args.sailor]
+    args.sailors = []
+    for kind in args.sailor:
+        for one in (SAILORS if kind == "both" else (kind,)):
+            if one not in args.sailors:
+                args.sailors.append(one)
+    if "base" in args.sailors:
+        set_baseline(args.baseline)
     return args
 
 

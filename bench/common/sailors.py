@@ -34,6 +34,25 @@ NODE_PEER = SCRATCH / "node-peer"
 NODE_COMPONENT = BENCH_DIR / "node_component"
 PY_COMPONENT = BENCH_DIR / "py_component"
 SAILORS = ("node", "python")
+MINIMAL_LOOP = BENCH_DIR / "minimal_loop.py"
+BASELINE: dict[str, str] = {}  # {"rev": ..., "path": ...} once set_baseline() ran
+
+
+def set_baseline(rev: str) -> Path:
+    """Export ``sailor/elasticio_sailor`` at git ``rev`` to .bench/baseline/<sha>/ for
+    ``--sailor base`` (run with PYTHONPATH in front of the editable install)."""
+    sha = subprocess.run(["git", "rev-parse", "--short=10", rev], cwd=REPO_ROOT,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    target = SCRATCH / "baseline" / sha
+    if not (target / "elasticio_sailor" / "__init__.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha, "sailor/elasticio_sailor"],
+                                 cwd=REPO_ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "--strip-components=1", "-C", str(target)],
+                       input=archive, check=True)
+    BASELINE.update(rev=sha, path=str(target))
+    print(f"base sailor: {rev} = {sha} from {target}", flush=True)
+    return target
 
 
 class SailorUnavailableError(RuntimeError):
@@ -73,10 +92,12 @@ def command(kind: str) -> tuple[list[str], Path]:
         if node is None:
             raise SailorUnavailableError("node is not on PATH")
         return [node, "./node_modules/elasticio-sailor-nodejs/run.js"], root
-    if kind == "python":
+    if kind in ("python", "base", "minimal"):
         python = REPO_ROOT / ".venv" / "bin" / "python"
         if not python.exists():
             python = Path(sys.executable)
+        if kind == "minimal":
+            return [str(python), str(MINIMAL_LOOP)], PY_COMPONENT
         return [str(python), "-m", "elasticio_sailor", "run"], PY_COMPONENT
     raise ValueError(f"unknown sailor {kind!r}")
 
@@ -93,11 +114,23 @@ class SailorProcess:
     rss_at_init_kb: int | None = None
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
     lines: int = 0
+    profiled: bool = False
     _process: subprocess.Popen | None = None
     _init: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         argv, cwd = command(self.kind)
+        if self.kind == "base":
+            self.env = {**self.env, "PYTHONPATH": BASELINE["path"]}
+        profile = os.environ.get("BENCH_PYSPY")  # a folder: profile the Python side(s)
+        pyspy = Path(argv[0]).parent / "py-spy"
+        if profile and self.kind != "node" and pyspy.exists():
+            # py-spy becomes the parent: the CPU and RSS figures of such a run are py-spy's
+            out = Path(profile) / f"{self.kind}-{int(time.time() * 1000)}.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self.profiled = True
+            argv = [str(pyspy), "record", "-r", "200", "-f", "raw",
+                    "-o", str(out), "--", *argv]
         self.spawned_at = time.time()
         self._process = subprocess.Popen(
             argv, cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -144,7 +177,8 @@ class SailorProcess:
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM, wait for a graceful exit (SIGKILL after ``timeout``); the exit code."""
         if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
+            # py-spy writes its profile on SIGINT (and then ends the sailor)
+            self._process.send_signal(signal.SIGINT if self.profiled else signal.SIGTERM)
             try:
                 self._process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
