@@ -258,12 +258,16 @@ class AmqpClient:
         while True:
             try:
                 channel = await self._channel_for_publish()
+                # wait=False: no drain future and no writer.drain() per publish; the
+                # confirm, awaited here, comes after the write anyway, and it fails
+                # like the drain would when the channel or connection is lost.
                 await channel.basic_publish(
                     body,
                     exchange=settings.publish_messages_to,
                     routing_key=routing_key,
                     properties=props,
                     mandatory=True,
+                    wait=False,
                 )
                 return  # noqa: TRY300 - the retry loop needs the return inside the try
             except (aiormq.exceptions.ChannelInvalidStateError,
