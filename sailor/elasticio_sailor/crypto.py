@@ -39,6 +39,17 @@ def lenient_b64decode(data: bytes | str) -> bytes:
     return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
 
 
+def _b64decode(data: bytes | str) -> bytes:
+    """Canonical base64 (what every sailor sends) in one C call; anything else the
+    lenient way, which gives the same bytes for canonical input."""
+    if isinstance(data, bytes):
+        try:
+            return binascii.a2b_base64(data, strict_mode=True)
+        except binascii.Error:
+            pass
+    return lenient_b64decode(data)
+
+
 class MessageCipher:
     """Encrypts and decrypts message texts; one instance per process (the key is derived once)."""
 
@@ -48,9 +59,11 @@ class MessageCipher:
         if len(self._iv) != BLOCK_BYTES:
             raise ValueError("the message crypto IV must be exactly 16 bytes long")
         self._algorithm = algorithms.AES(self._key)
+        # immutable and thread-safe: each encryptor()/decryptor() is a fresh context
+        self._cipher_object = Cipher(self._algorithm, modes.CBC(self._iv))
 
     def _cipher(self) -> Cipher:
-        return Cipher(self._algorithm, modes.CBC(self._iv))
+        return self._cipher_object
 
     def encrypt(self, text: str) -> bytes:
         data = text.encode("utf-8")
@@ -78,7 +91,7 @@ class MessageCipher:
 
     def decrypt_b64(self, data: bytes | str) -> str:
         try:
-            raw = lenient_b64decode(data)
+            raw = _b64decode(data)
         except (binascii.Error, ValueError) as exc:
             raise DecryptionError("not base64") from exc
         return self.decrypt(raw)

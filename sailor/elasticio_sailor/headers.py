@@ -7,8 +7,8 @@ long string, ``bool`` as a boolean (spec §6.3: numbers must never become string
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +25,14 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
 def new_message_id() -> str:
-    return str(uuid.uuid4())
+    """``str(uuid.uuid4())`` (the same 16 random bytes and bits) without the ``UUID`` object."""
+    text = "%032x" % (int.from_bytes(os.urandom(16)) & _UUID_CLEAR | _UUID4_SET)
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def as_text(value: Any) -> Any:
