@@ -1,12 +1,13 @@
 """The ceiling: a minimal loop that only decrypts, publishes with confirm and acks.
 
 Not a sailor: no component, no dedup, no throttles, no logging per message, no thread
-pool. It reads the same ``ELASTICIO_*`` variables as a sailor, consumes the same queue
-with the same prefetch on a read connection and, per delivery, as a task on the loop:
-decrypts (base64 → AES-256-CBC → JSON), adds the no-op's field, encrypts, publishes the
-result with a publisher confirm on a write connection, then acks. The harness runs it as
-``--sailor minimal`` and measures it exactly like the sailors, so our sailor's figures
-can be read as a share of what this machine and broker allow.
+pool. Like the sailor, it runs on uvloop when that is installed. It reads the same
+``ELASTICIO_*`` variables as a sailor, consumes the same queue with the same prefetch on
+a read connection and, per delivery, as a task on the loop: decrypts (base64 → AES-256-CBC
+→ JSON), adds the no-op's field, encrypts, publishes the result (with the header set a
+sailor sends) with a publisher confirm on a write connection, then acks. The harness
+runs it as ``--sailor minimal`` and measures it exactly like the sailors, so our
+sailor's figures can be read as a share of what this machine and broker allow.
 
     .venv/bin/python bench/throughput.py --sailor python minimal --limit lifted
 """
@@ -30,6 +31,10 @@ env = os.environ
 KEY = hashlib.sha256(env["ELASTICIO_MESSAGE_CRYPTO_PASSWORD"].encode()).digest()
 IV = env["ELASTICIO_MESSAGE_CRYPTO_IV"].encode()
 CIPHER = Cipher(algorithms.AES(KEY), modes.CBC(IV))
+IDENTITY = {name: env.get(f"ELASTICIO_{var}") for name, var in (
+    ("execId", "EXEC_ID"), ("taskId", "FLOW_ID"), ("workspaceId", "WORKSPACE_ID"),
+    ("containerId", "CONTAINER_ID"), ("userId", "USER_ID"), ("stepId", "STEP_ID"),
+    ("compId", "COMP_ID"), ("function", "FUNCTION"))}
 
 
 def decrypt(body: bytes) -> dict:
@@ -60,10 +65,15 @@ async def main() -> None:
         start = time.time_ns() // 1_000_000
         payload = decrypt(message.body)
         payload["body"]["handledBy"] = "noop"
-        headers = {"messageId": str(uuid.uuid4()), "start": start,
-                   "end": time.time_ns() // 1_000_000, "protocolVersion": 1}
+        incoming = message.header.properties.headers or {}
+        # the header set a sailor must send (spec §10.1), so pamqp encodes the same table
+        headers = {"stepId": incoming.get("stepId"), "threadId": incoming.get("threadId"),
+                   "messageId": str(uuid.uuid4()), "parentMessageId": incoming.get("messageId"),
+                   **IDENTITY, "start": start, "end": time.time_ns() // 1_000_000,
+                   "protocolVersion": 1}
         await publish_channel.basic_publish(
             encrypt(payload), exchange=exchange, routing_key=routing_key, mandatory=True,
+            wait=False,  # as the sailor: the confirm is awaited, not the socket write
             properties=Basic.Properties(content_type="application/json",
                                         content_encoding="utf8", headers=headers,
                                         delivery_mode=1))
@@ -87,5 +97,16 @@ async def main() -> None:
     await write.close()
 
 
+def loop_factory():  # the sailor's rule: uvloop when installed, unless SAILOR_EVENT_LOOP=asyncio
+    if env.get("SAILOR_EVENT_LOOP", "").strip().lower() != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            return None
+        return uvloop.new_event_loop
+    return None
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(main())

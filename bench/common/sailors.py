@@ -12,6 +12,7 @@ Both are started the way the platform starts them: cwd = component root, setting
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import shutil
@@ -41,6 +42,10 @@ BASELINE: dict[str, str] = {}  # {"rev": ..., "path": ...} once set_baseline() r
 def set_baseline(rev: str) -> Path:
     """Export ``sailor/elasticio_sailor`` at git ``rev`` to .bench/baseline/<sha>/ for
     ``--sailor base`` (run with PYTHONPATH in front of the editable install)."""
+    if Path(rev).is_dir():  # a folder that holds an elasticio_sailor package (experiments)
+        BASELINE.update(rev=rev, path=str(Path(rev).resolve()))
+        print(f"base sailor: from {rev}", flush=True)
+        return Path(rev)
     sha = subprocess.run(["git", "rev-parse", "--short=10", rev], cwd=REPO_ROOT,
                          capture_output=True, text=True, check=True).stdout.strip()
     target = SCRATCH / "baseline" / sha
@@ -176,20 +181,31 @@ class SailorProcess:
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM, wait for a graceful exit (SIGKILL after ``timeout``); the exit code."""
+        children = _children(self.pid) if self.profiled else []
         if self._process.poll() is None:
-            # py-spy writes its profile on SIGINT (and then ends the sailor)
+            # py-spy writes its profile on SIGINT; the profiled process gets a SIGTERM after
             self._process.send_signal(signal.SIGINT if self.profiled else signal.SIGTERM)
             try:
                 self._process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
         return self._process.returncode
 
     def kill(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def base_env(amqp_url: str, *, api_url: str, username: str, api_key: str, password: str,
