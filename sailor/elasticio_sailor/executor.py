@@ -12,6 +12,7 @@ import inspect
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiormq.abc import DeliveredMessage
@@ -25,7 +26,6 @@ from .emitter import Delivery, MessageEmitter, StepState
 from .headers import as_text, common_headers, now_ms, protocol_version_of, read_incoming
 from .publisher import Publisher, SailorError
 from .settings import TaskSettings
-from .worker_pool import WorkerPool
 
 MIN_WORKER_THREADS = 4
 FINISHED_IDS_PER_PREFETCH = 16
@@ -58,8 +58,10 @@ class MessageExecutor:
             inspect.iscoroutinefunction(self._process))
         self._log = log
         self._component_log = component_log
-        self._pool = WorkerPool(
-            max(settings.prefetch, MIN_WORKER_THREADS), thread_name_prefix="process")
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(settings.prefetch, MIN_WORKER_THREADS),
+            thread_name_prefix="process",
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id = 0
         self._in_flight: set[asyncio.Task] = set()
@@ -115,7 +117,7 @@ class MessageExecutor:
             await asyncio.wait(set(self._in_flight))
 
     def shutdown(self) -> None:
-        self._pool.shutdown()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- decoding --------------------------------------------------------------------
 
@@ -302,7 +304,8 @@ class MessageExecutor:
             if self._process_is_async:
                 result = await self._process(context, payload, cfg, snapshot)
             else:
-                result = await self._pool.run(self._process, context, payload, cfg, snapshot)
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, self._process, context, payload, cfg, snapshot)
                 if inspect.isawaitable(result):
                     result = await result
         except Exception as exc:  # noqa: BLE001 - the component's failure is an `error`

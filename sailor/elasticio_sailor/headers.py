@@ -8,7 +8,6 @@ long string, ``bool`` as a boolean (spec §6.3: numbers must never become string
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,43 +29,9 @@ _UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
 
 
-_IDS_PER_DRAW = 256
-
-
-class _RandomPool:
-    """``os.urandom`` drawn 16 x 256 bytes at a time, like the Node ``uuid`` package's pool.
-
-    One getrandom() per message was ~3 % of the event loop's time at prefetch 10: the
-    call releases the GIL, and a worker thread that takes it meanwhile makes the loop
-    wait. Thread-safe; a forked child draws its own bytes.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._bytes = b""
-        self._offset = 0
-
-    def take16(self) -> bytes:
-        with self._lock:
-            if self._offset >= len(self._bytes):
-                self._bytes = os.urandom(16 * _IDS_PER_DRAW)
-                self._offset = 0
-            offset = self._offset
-            self._offset = offset + 16
-            return self._bytes[offset:offset + 16]
-
-
-_random = _RandomPool()
-
-
 def new_message_id() -> str:
-    """``str(uuid.uuid4())`` (16 bytes from os.urandom, the same version and variant
-    bits) without building a ``UUID`` object."""
-    text = "%032x" % (int.from_bytes(_random.take16()) & _UUID_CLEAR | _UUID4_SET)
+    """``str(uuid.uuid4())`` (the same 16 random bytes and bits) without the ``UUID`` object."""
+    text = "%032x" % (int.from_bytes(os.urandom(16)) & _UUID_CLEAR | _UUID4_SET)
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
