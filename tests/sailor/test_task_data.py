@@ -10,9 +10,10 @@ import pytest
 pytestmark = pytest.mark.broker
 
 
-def test_20_echo_publishes_one_base64_data_message(sim) -> None:
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+def test_20_echo_publishes_one_base64_data_message(sim, event_loop) -> None:
     sim.publish_input({"body": {}})
-    run = sim.start_sailor("const")
+    run = sim.start_sailor("const", SAILOR_EVENT_LOOP=event_loop)
     [data] = sim.wait_published(1)
     assert run.stop() == 0
     assert data.routing_key == sim.routing_keys["data"]
