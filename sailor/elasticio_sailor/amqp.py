@@ -301,22 +301,13 @@ class AmqpClient:
         return connection is None or connection.is_closed
 
 
+def copy_properties(props: Basic.Properties, **changes: Any) -> Basic.Properties:
+    """``props`` with ``changes`` applied (a missing message id stays suppressed)."""
+    fields = {name: getattr(props, name) for name in Basic.Properties.attributes()}
+    fields.update(changes)
+    fields["message_id"] = fields["message_id"] or NO_MESSAGE_ID
+    return Basic.Properties(**fields)
+
+
 def _with_retry_header(props: Basic.Properties, attempt: int) -> Basic.Properties:
-    headers = dict(props.headers or {})
-    headers["retry"] = attempt
-    return Basic.Properties(
-        content_type=props.content_type,
-        content_encoding=props.content_encoding,
-        headers=headers,
-        delivery_mode=props.delivery_mode,
-        priority=props.priority,
-        correlation_id=props.correlation_id,
-        reply_to=props.reply_to,
-        expiration=props.expiration,
-        message_id=props.message_id or NO_MESSAGE_ID,
-        timestamp=props.timestamp,
-        message_type=props.message_type,
-        user_id=props.user_id,
-        app_id=props.app_id,
-        cluster_id=props.cluster_id,
-    )
+    return copy_properties(props, headers={**(props.headers or {}), "retry": attempt})

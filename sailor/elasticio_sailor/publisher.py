@@ -13,7 +13,7 @@ from typing import Any
 
 from pamqp.commands import Basic
 
-from .amqp import NO_MESSAGE_ID, AmqpClient
+from .amqp import AmqpClient, copy_properties
 from .crypto import MessageCipher, dumps
 from .headers import ERROR_RESPONSE_HEADER, init_error_headers, now_ms, pop_routing_key
 from .log import TRACE, get_logger
@@ -155,22 +155,9 @@ class Publisher:
         headers["reboundReason"] = normalize_error(reason)["message"]
         headers["reboundIteration"] = iteration
         expiration = 2 ** (iteration - 1) * settings.rebound_initial_expiration_ms
-        rebound_properties = Basic.Properties(
-            content_type=properties.content_type,
-            content_encoding=properties.content_encoding,
-            headers=headers,
-            delivery_mode=settings.delivery_mode,
-            priority=properties.priority,
-            correlation_id=properties.correlation_id,
-            reply_to=properties.reply_to,
-            expiration=str(expiration),
-            message_id=properties.message_id or NO_MESSAGE_ID,
-            timestamp=properties.timestamp,
-            message_type=properties.message_type,
-            user_id=properties.user_id,
-            app_id=properties.app_id,
-            cluster_id=properties.cluster_id,
-        )
+        rebound_properties = copy_properties(
+            properties, headers=headers, delivery_mode=settings.delivery_mode,
+            expiration=str(expiration))
         await self._publish(
             settings.rebound_routing_key, raw_body, headers, properties=rebound_properties)
 
