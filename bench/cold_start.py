@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from common.harness import Bench, RunResult, interleave, machine, parse_args, save
-from common.stats import metric_rows, table
+from common.harness import Bench, RunResult, interleave, machine, parse_args, report
 
 
 def add_arguments(parser: Any) -> None:
@@ -36,18 +35,12 @@ async def main() -> None:
     async with Bench(args.sailors, cpu_hogs=args.cpu_hogs) as bench:
         await bench.check()
         results = await interleave(bench, [case], args.reps, run_case, describe)
-    path = save("cold_start", {**info, "args": vars(args)}, results)
-    print(f"\ncold start — {args.reps} interleaved reps, {info['date']}, {info['cpus']} CPUs, "
-          f"load at start {info['loadavg_at_start'][0]:.1f}")
-    rows = metric_rows(results, [case["label"]], [
+    report("cold_start", "cold start", info=info, args=args, bench=bench, results=results,
+           cases=[case["label"]], metrics=[
         ("spawn -> init line, s", lambda r: r.init_s, 2),
         ("spawn -> 1st output, s", lambda r: r.first_output_s, 2),
         ("idle RSS MB", lambda r: r.idle_rss_mb, 0),
     ])
-    print(table(rows))
-    for kind, reason in bench.unavailable.items():
-        print(f"\n{kind} sailor not measured: {reason.splitlines()[0]}")
-    print(f"\nraw results: {path}")
 
 
 if __name__ == "__main__":

@@ -21,9 +21,8 @@ from common.harness import (
     interleave,
     machine,
     parse_args,
-    save,
+    report,
 )
-from common.stats import metric_rows, table
 
 BODY = {"prompt": "Say pong."}
 
@@ -71,19 +70,13 @@ async def main() -> None:
     for result in results:
         if result.ok:
             result.extra["pct_of_limit"] = 100 * result.msg_per_s * delay_s / result.prefetch
-    path = save("latency", {**info, "args": vars(args)}, results)
-    print(f"\nlatency-bound ({args.delay_ms} ms per call) — {args.reps} interleaved reps, "
-          f"{info['date']}, {info['cpus']} CPUs, load at start {info['loadavg_at_start'][0]:.1f}")
-    rows = metric_rows(results, [c["label"] for c in the_cases], [
-        ("msg/s", lambda r: r.msg_per_s, 1),
-        ("% of prefetch/delay", lambda r: r.extra["pct_of_limit"], 0),
-        ("CPU ms/msg", lambda r: r.cpu_ms_per_msg, 2),
-        ("peak RSS MB", lambda r: r.peak_rss_mb, 0),
-    ])
-    print(table(rows))
-    for kind, reason in bench.unavailable.items():
-        print(f"\n{kind} sailor not measured: {reason.splitlines()[0]}")
-    print(f"\nraw results: {path}")
+    report("latency", f"latency-bound ({args.delay_ms} ms per call)", info=info, args=args,
+           bench=bench, results=results, cases=[c["label"] for c in the_cases], metrics=[
+               ("msg/s", lambda r: r.msg_per_s, 1),
+               ("% of prefetch/delay", lambda r: r.extra["pct_of_limit"], 0),
+               ("CPU ms/msg", lambda r: r.cpu_ms_per_msg, 2),
+               ("peak RSS MB", lambda r: r.peak_rss_mb, 0),
+           ])
 
 
 if __name__ == "__main__":

@@ -19,9 +19,8 @@ from common.harness import (
     interleave,
     machine,
     parse_args,
-    save,
+    report,
 )
-from common.stats import metric_rows, table
 
 BODY = {"text": "The quick brown fox jumps over the lazy dog.", "count": 42, "flag": True}
 
@@ -73,18 +72,12 @@ async def main() -> None:
     async with Bench(args.sailors, cpu_hogs=args.cpu_hogs) as bench:
         await bench.check()
         results = await interleave(bench, the_cases, args.reps, run_case)
-    path = save("throughput", {**info, "args": vars(args)}, results)
-    print(f"\nno-op throughput — {args.reps} interleaved reps, {info['date']}, "
-          f"{info['cpus']} CPUs, load at start {info['loadavg_at_start'][0]:.1f}")
-    rows = metric_rows(results, [c["label"] for c in the_cases], [
-        ("msg/s", lambda r: r.msg_per_s, 0),
-        ("CPU ms/msg", lambda r: r.cpu_ms_per_msg, 2),
-        ("peak RSS MB", lambda r: r.peak_rss_mb, 0),
-    ])
-    print(table(rows))
-    for kind, reason in bench.unavailable.items():
-        print(f"\n{kind} sailor not measured: {reason.splitlines()[0]}")
-    print(f"\nraw results: {path}")
+    report("throughput", "no-op throughput", info=info, args=args, bench=bench,
+           results=results, cases=[c["label"] for c in the_cases], metrics=[
+               ("msg/s", lambda r: r.msg_per_s, 0),
+               ("CPU ms/msg", lambda r: r.cpu_ms_per_msg, 2),
+               ("peak RSS MB", lambda r: r.peak_rss_mb, 0),
+           ])
 
 
 if __name__ == "__main__":

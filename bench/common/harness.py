@@ -272,3 +272,18 @@ def save(name: str, info: dict[str, Any], results: list[RunResult]) -> str:
     path.write_text(json.dumps({"machine": info, "results": [asdict(r) for r in results]},
                                indent=1, default=str))
     return str(path)
+
+
+def report(name: str, title: str, *, info: dict[str, Any], args: Any, bench: Bench,
+           results: list[RunResult], cases: Sequence[str],
+           metrics: Sequence[tuple[str, Callable[[RunResult], float], int]]) -> None:
+    """Save the raw results and print the benchmark's table with its ratios."""
+    from .stats import metric_rows, table
+
+    path = save(name, {**info, "args": vars(args)}, results)
+    print(f"\n{title} — {args.reps} interleaved reps, {info['date']}, {info['cpus']} CPUs, "
+          f"load at start {info['loadavg_at_start'][0]:.1f}")
+    print(table(metric_rows(results, cases, metrics)))
+    for kind, reason in bench.unavailable.items():
+        print(f"\n{kind} sailor not measured: {reason.splitlines()[0]}")
+    print(f"\nraw results: {path}")
