@@ -45,6 +45,24 @@ DEFAULT_STEP_DATA = {
 READY_LINE = "Fully initialized and waiting for messages"
 
 
+def step_identity_env(api_url: str, function: str, *, api_username: str = API_USERNAME,
+                      api_key: str = API_KEY) -> dict[str, str]:
+    """The §2.1 variables: who the step is and where the platform API is (no AMQP)."""
+    return {
+        "ELASTICIO_FLOW_ID": FLOW_ID,
+        "ELASTICIO_EXEC_ID": "exec-0001",
+        "ELASTICIO_STEP_ID": STEP_ID,
+        "ELASTICIO_CONTAINER_ID": "c0ffee00-0000-4000-8000-000000000001",
+        "ELASTICIO_WORKSPACE_ID": "5f1a2b3c4d5e6f7081920002",
+        "ELASTICIO_USER_ID": "5f1a2b3c4d5e6f7081920001",
+        "ELASTICIO_COMP_ID": "5f1a2b3c4d5e6f7081920003",
+        "ELASTICIO_FUNCTION": function,
+        "ELASTICIO_API_URI": api_url,
+        "ELASTICIO_API_USERNAME": api_username,
+        "ELASTICIO_API_KEY": api_key,
+    }
+
+
 @dataclass
 class Published:
     """One message the sailor published, as the collector queue received it."""
@@ -274,17 +292,7 @@ class PlatformSim:
 
     def env(self, function: str, **overrides: str | None) -> dict[str, str]:
         env = {
-            "ELASTICIO_FLOW_ID": FLOW_ID,
-            "ELASTICIO_EXEC_ID": "exec-0001",
-            "ELASTICIO_STEP_ID": STEP_ID,
-            "ELASTICIO_CONTAINER_ID": "c0ffee00-0000-4000-8000-000000000001",
-            "ELASTICIO_WORKSPACE_ID": "5f1a2b3c4d5e6f7081920002",
-            "ELASTICIO_USER_ID": "5f1a2b3c4d5e6f7081920001",
-            "ELASTICIO_COMP_ID": "5f1a2b3c4d5e6f7081920003",
-            "ELASTICIO_FUNCTION": function,
-            "ELASTICIO_API_URI": self.api.url,
-            "ELASTICIO_API_USERNAME": API_USERNAME,
-            "ELASTICIO_API_KEY": API_KEY,
+            **step_identity_env(self.api.url, function),
             "ELASTICIO_AMQP_URI": self.broker_url,
             "ELASTICIO_LISTEN_MESSAGES_ON": self.input_queue,
             "ELASTICIO_PUBLISH_MESSAGES_TO": self.exchange,

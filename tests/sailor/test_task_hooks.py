@@ -14,6 +14,7 @@ from tests.sailor.platform_sim import (
     DEFAULT_STEP_DATA,
     FLOW_ID,
     STEP_ID,
+    step_identity_env,
 )
 from tests.sailor.recording_server import log_records, run_cli
 
@@ -125,17 +126,8 @@ def test_08_startup_data_failure_aborts_start_up(sim) -> None:
 def shutdown_env(platform: Any, function: str = "hooks") -> dict[str, str]:
     """§2.1 variables only: no AMQP, no crypto (they are not required in this mode)."""
     return {
-        "ELASTICIO_FLOW_ID": FLOW_ID,
-        "ELASTICIO_EXEC_ID": "exec-0001",
-        "ELASTICIO_STEP_ID": STEP_ID,
-        "ELASTICIO_CONTAINER_ID": "c0ffee00-0000-4000-8000-000000000001",
-        "ELASTICIO_WORKSPACE_ID": "5f1a2b3c4d5e6f7081920002",
-        "ELASTICIO_USER_ID": "5f1a2b3c4d5e6f7081920001",
-        "ELASTICIO_COMP_ID": "5f1a2b3c4d5e6f7081920003",
-        "ELASTICIO_FUNCTION": function,
-        "ELASTICIO_API_URI": platform.url,
-        "ELASTICIO_API_USERNAME": "user@example.com",
-        "ELASTICIO_API_KEY": API_KEY,
+        **step_identity_env(platform.url, function, api_username="user@example.com",
+                            api_key=API_KEY),
         "ELASTICIO_HOOK_SHUTDOWN": "1",
     }
 
