@@ -175,10 +175,14 @@ def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
                 value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, dict):
-        return {key: _redact(item, secrets) for key, item in value.items()}
+        return {_redact(key, secrets) if isinstance(key, str) else key: _redact(item, secrets)
+                for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redact(item, secrets) for item in value]
-    return value
+    if value is None or isinstance(value, int | float):
+        return value
+    # Anything else is written as str(value) (json.dumps default=str): redact that text.
+    return _redact(str(value), secrets)
 
 
 def format_printf(template: object, args: tuple[Any, ...]) -> str:
