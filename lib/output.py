@@ -35,7 +35,10 @@ def with_parsed(response: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(message, dict):
             continue
         content = message.get("content")
-        if not isinstance(content, str):
+        no_text = not (isinstance(content, str) and content.strip())
+        if not isinstance(content, str) or (
+                no_text and (message.get("refusal") or message.get("tool_calls")
+                             or message.get("function_call"))):
             message["parsed"] = None
             continue
         try:
