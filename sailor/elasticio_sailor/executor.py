@@ -308,7 +308,10 @@ class MessageExecutor:
                     self._pool, self._process, context, payload, cfg, snapshot)
                 if inspect.isawaitable(result):
                     result = await result
-        except Exception as exc:  # noqa: BLE001 - the component's failure is an `error`
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001
+            # The component's failure is an `error`, sys.exit() in process included:
+            # it must not end the sailor with every message in hand (SIGINT and SIGTERM
+            # are handled by the loop, so a KeyboardInterrupt here is the component's).
             # Spec §15: logged without the error (its text may quote a body); the
             # error itself is published, encrypted.
             context.logger.error(  # noqa: TRY400
