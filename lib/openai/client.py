@@ -101,14 +101,17 @@ def media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower() or None
 
 
-def decode_json_object(body: bytes, status: int, request_id: str | None) -> dict[str, Any]:
-    """A successful answer's JSON object; anything else is an `OpenAIError`."""
+def decode_json_object(
+    body: bytes, status: int, request_id: str | None, secrets: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A successful answer's JSON object; anything else is an `OpenAIError` (its snippet
+    of the body without `secrets`: a misconfigured server may echo the request)."""
     try:
         document = json.loads(body)
     except ValueError:
         document = None
     if not isinstance(document, dict):
-        snippet = body[:80].decode("utf-8", "replace")
+        snippet = redact(body[:4096].decode("utf-8", "replace"), secrets)[:80]
         raise OpenAIError(
             f"The server answered with something that is not a JSON object: {snippet!r}; "
             "check the base URL",
@@ -192,14 +195,16 @@ class OpenAIClient:
         )
         request_id = request_id_from(response.headers)
         if not stream:
-            return decode_json_object(response.content, response.status_code, request_id)
+            return decode_json_object(response.content, response.status_code, request_id,
+                                      self._secrets)
         with response:
             if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
                 # a compatible server that ignored `stream: true`
-                return decode_json_object(response.content, response.status_code, request_id)
+                return decode_json_object(response.content, response.status_code, request_id,
+                                          self._secrets)
             chunks = self._guarded_chunks(response, timeout_s, request_id)
             events = read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic)
-            return assemble_chat_completion(events, request_id)
+            return assemble_chat_completion(events, request_id, self._secrets)
 
     def list_models(
         self, *, timeout_s: float = DEFAULT_LIST_TIMEOUT_S, logger: Any = None
@@ -208,7 +213,8 @@ class OpenAIClient:
         response = self._send(self._session, "GET", f"{self.base_url}/models",
                               timeout_s=timeout_s, logger=logger)
         request_id = request_id_from(response.headers)
-        document = decode_json_object(response.content, response.status_code, request_id)
+        document = decode_json_object(response.content, response.status_code, request_id,
+                                      self._secrets)
         models = document.get("data")
         if not isinstance(models, list):
             raise OpenAIError("The model list answer has no 'data' list; check the base URL",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lib.openai.errors import APITimeoutError, StreamError, error_from_event
+from lib.openai.errors import APITimeoutError, StreamError, error_from_event, redact
 
 DONE = "[DONE]"
 ERROR_EVENT = "error"
@@ -101,7 +101,9 @@ def read_events(
         yield event
 
 
-def parse_event(event: ServerSentEvent, request_id: str | None) -> dict[str, Any] | None:
+def parse_event(
+    event: ServerSentEvent, request_id: str | None, secrets: Iterable[str] = ()
+) -> dict[str, Any] | None:
     """The chunk an event carries; None for `[DONE]`; raises `StreamError` on error events."""
     if event.data == DONE:
         return None
@@ -109,10 +111,11 @@ def parse_event(event: ServerSentEvent, request_id: str | None) -> dict[str, Any
         data = json.loads(event.data)
     except ValueError:
         raise StreamError(
-            f"The stream sent data that is not JSON: {event.data[:80]!r}", request_id=request_id
+            f"The stream sent data that is not JSON: {redact(event.data, secrets)[:80]!r}",
+            request_id=request_id,
         ) from None
     if event.event == ERROR_EVENT or (isinstance(data, dict) and "error" in data):
-        raise error_from_event(data, request_id)
+        raise error_from_event(data, request_id, secrets)
     if not isinstance(data, dict):
         raise StreamError("The stream sent a chunk that is not an object", request_id=request_id)
     return data
@@ -265,13 +268,14 @@ class ChatCompletionAssembler:
 
 
 def assemble_chat_completion(
-    events: Iterable[ServerSentEvent], request_id: str | None = None
+    events: Iterable[ServerSentEvent], request_id: str | None = None,
+    secrets: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Read events up to `[DONE]` and return the assembled completion."""
     assembler = ChatCompletionAssembler()
     done = False
     for event in events:
-        chunk = parse_event(event, request_id)
+        chunk = parse_event(event, request_id, secrets)
         if chunk is None:
             done = True
             break
