@@ -88,9 +88,19 @@ def _is_internal_host(host: str, extra_hosts: Iterable[str]) -> bool:
     return not address.is_global
 
 
+def _split_url(url: str) -> Any:
+    """``urlsplit`` with the port checked; a malformed URL is the user's error."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError when out of range
+    except ValueError as exc:
+        raise AttachmentError(f"invalid URL ({exc})") from None
+    return parts
+
+
 def needs_download(url: str, *, internal_hosts: Iterable[str] = ()) -> bool:
     """Whether an ``image_url.url`` must be downloaded and sent inline (see module doc)."""
-    parts = urlsplit(url.strip())
+    parts = _split_url(url.strip())
     scheme = parts.scheme.lower()
     if scheme == "data":
         return False
@@ -191,7 +201,7 @@ def _inline_file(part: dict[str, Any], path: str, dl: _Downloader, index: int) -
     filename = file.get("filename")
     if isinstance(url, str) and url.strip():
         url = url.strip()
-        if urlsplit(url).scheme.lower() == "data":
+        if _split_url(url).scheme.lower() == "data":
             file["file_data"] = url
         else:
             needs_download(url)  # refuses file:, ftp:, ...
