@@ -71,7 +71,8 @@ def parse_base_url(value: str | None) -> str:
         )
     if parts.username or parts.password:
         raise ConfigError("API base URL must not contain a user name or password")
-    return value.rstrip("/")
+    # a pasted endpoint URL: the client appends /chat/completions (and /models) itself
+    return value.rstrip("/").removesuffix("/chat/completions")
 
 
 def parse_connection(cfg: dict[str, Any]) -> Connection:
