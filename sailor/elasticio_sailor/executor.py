@@ -24,6 +24,7 @@ from .crypto import DecryptionError, MessageCipher
 from .dedup import Admission, DeliveryDedup
 from .emitter import Delivery, MessageEmitter, StepState
 from .headers import as_text, common_headers, now_ms, protocol_version_of, read_incoming
+from .jsvalues import is_truthy
 from .publisher import Publisher, SailorError
 from .settings import TaskSettings
 
@@ -319,7 +320,7 @@ class MessageExecutor:
             await emitter.run("error", exc)
             await self._end_automatically(emitter)
             return
-        if result is not None:
+        if is_truthy(result):  # spec §9.2: a falsy result ends without data
             await emitter.run("data", result)
         await self._end_automatically(emitter)
 

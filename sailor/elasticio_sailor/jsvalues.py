@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -12,3 +13,15 @@ def is_empty(value: Any) -> bool:
     if isinstance(value, str | list | tuple | dict):
         return len(value) == 0
     return False
+
+
+def is_truthy(value: Any) -> bool:
+    """JavaScript truthiness: ``None``, ``False``, 0, NaN and ``""`` are falsy; every
+    object and array, empty ones included, is truthy."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float):
+        return value != 0 and not math.isnan(value)
+    if isinstance(value, str):
+        return value != ""
+    return True

@@ -69,3 +69,17 @@ def test_24_outgoing_size_limit(sim) -> None:
     assert envelope["error"]["message"].endswith(" exceeds limit of 100.")
     assert envelope["errorInput"] == payload
     assert sim.published_to("data") == []
+
+
+@pytest.mark.parametrize("falsy", [False, 0, "", None])
+def test_falsy_result_ends_without_data(sim, falsy) -> None:
+    """Spec §9.2: only a truthy result (JavaScript's sense) becomes a data message."""
+    sim.publish_input({"body": {"reply": falsy}})
+    sim.publish_input({"body": {}})
+    run = sim.start_sailor("const")
+    [data] = sim.wait_published(1)
+    assert sim.wait_until(lambda: sim.input_depth() == 0)
+    assert run.stop() == 0
+    assert data.decoded() == {"body": {"x": 1}, "headers": {}}
+    assert sim.published == [data]
+    assert sim.rejected_count() == 0
