@@ -70,9 +70,16 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
         pending += chunk
         *lines, pending = pending.split(b"\n")
         for line in lines:
-            yield line.removesuffix(b"\r").decode("utf-8")
+            yield _utf8_line(line)
     if pending:
-        yield pending.removesuffix(b"\r").decode("utf-8")
+        yield _utf8_line(pending)
+
+
+def _utf8_line(line: bytes) -> str:
+    try:
+        return line.removesuffix(b"\r").decode("utf-8")
+    except UnicodeDecodeError:
+        raise StreamError("The stream sent bytes that are not UTF-8 text") from None
 
 
 def read_events(

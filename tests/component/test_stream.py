@@ -321,3 +321,8 @@ def test_unknown_string_deltas_are_concatenated() -> None:
     assert message["reasoning_content"] == "Thinking."
     assert message["content"] == "Done"
 
+
+
+def test_bytes_that_are_not_utf8_are_a_stream_error() -> None:
+    with pytest.raises(StreamError, match="not UTF-8"):
+        list(iter_lines([b'data: {"a":1}\n', b"data: \xff\xfe\n"]))
