@@ -166,3 +166,24 @@ def test_stdlib_records_are_bridged_and_redacted(stream):
     (record,) = records(stream)
     assert (record["level"], record["logger"]) == (40, "urllib3.test")
     assert record["msg"] == "retrying with ***"
+
+
+# --- redaction covers every value a record can carry ---------------------------
+
+
+class Holder:
+    def __str__(self) -> str:
+        return "Holder(password=crypto-MARKER)"
+
+
+def test_values_rendered_by_str_are_redacted(stream) -> None:
+    logger = log.get_logger("component")
+    logger.error("failed", error=ValueError("bad key crypto-MARKER"), obj=Holder(),
+                 items={"crypto-MARKER"})
+    logger.info("keyed", **{"crypto-MARKER": 1}, nested={"crypto-MARKER": "x"})
+    text = stream.getvalue()
+    assert "crypto-MARKER" not in text
+    first, second = (json.loads(line) for line in text.splitlines())
+    assert first["error"] == "bad key ***"
+    assert first["obj"] == "Holder(password=***)"
+    assert second["nested"] == {"***": "x"}
