@@ -1,4 +1,4 @@
-"""Review findings: answers of a misconfigured or echoing server must not put the API
+"""Answers of a misconfigured or echoing server must not put the API
 key into an error message (the message is published and may be logged)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Review findings in the executor: what a component's process can do to the sailor."""
+"""What a component's process can do to the sailor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review findings in lib/output.py: `parsed` of answers that carry no JSON text."""
+"""`parsed` of answers that carry no JSON text."""
 
 from __future__ import annotations
 

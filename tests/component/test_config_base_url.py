@@ -1,4 +1,4 @@
-"""Review findings in lib/config.py: a base URL pasted as the full endpoint URL."""
+"""A base URL pasted as the full endpoint URL."""
 
 from __future__ import annotations
 

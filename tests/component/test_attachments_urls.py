@@ -1,4 +1,4 @@
-"""Review findings in lib/attachments.py: malformed attachment URLs are the user's error."""
+"""Malformed attachment URLs are the user's error."""
 
 from __future__ import annotations
 
