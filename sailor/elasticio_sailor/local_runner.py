@@ -19,16 +19,16 @@ import os
 import sys
 import threading
 import time
-import traceback
 import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
 from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError
+from elasticio_sailor.error_payload import normalize_error
 from elasticio_sailor.invoke import call_component
 from elasticio_sailor.log import configure_logging, get_logger, register_secret
-from elasticio_sailor.service import error_message, verify_credentials
+from elasticio_sailor.service import verify_credentials
 
 ENV_REFERENCE_PREFIX = "env:"
 EXIT_OK, EXIT_ERROR_EMITTED, EXIT_USAGE = 0, 1, 2
@@ -169,11 +169,7 @@ class LocalContext:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, BaseException):
-        return {
-            "name": type(value).__name__,
-            "message": error_message(value),
-            "stack": "".join(traceback.format_exception(value)).rstrip("\n"),
-        }
+        return normalize_error(value)
     return str(value)
 
 

@@ -7,7 +7,6 @@ type; what to publish when is the emitter's business (``emitter.py``).
 from __future__ import annotations
 
 import base64
-import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,12 +14,11 @@ from pamqp.commands import Basic
 
 from .amqp import AmqpClient, copy_properties
 from .crypto import MessageCipher, dumps
+from .error_payload import normalize_error
 from .headers import ERROR_RESPONSE_HEADER, init_error_headers, now_ms, pop_routing_key
 from .log import TRACE, get_logger
 from .rate_limit import Throttles
 from .settings import TaskSettings
-
-NOT_AVAILABLE = "Not Available"
 
 
 class SailorError(Exception):
@@ -31,21 +29,6 @@ class SailorError(Exception):
 
 class OutgoingSizeError(SailorError):
     pass
-
-
-def normalize_error(value: Any) -> dict[str, Any]:
-    """The ``{name, message, stack}`` object of an emitted error or rebound (spec §9.3)."""
-    if isinstance(value, BaseException):
-        name = getattr(value, "error_name", None) or type(value).__name__
-        stack = "".join(traceback.format_exception(value)).rstrip("\n") or NOT_AVAILABLE
-        return {"name": name, "message": str(value), "stack": stack}
-    if isinstance(value, Mapping) and "message" in value:
-        return {
-            "name": value.get("name") or "Error",
-            "message": value["message"],
-            "stack": value.get("stack") or NOT_AVAILABLE,
-        }
-    return {"name": "Error", "message": value or NOT_AVAILABLE, "stack": NOT_AVAILABLE}
 
 
 class Publisher:
