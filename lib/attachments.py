@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lib.errors import AttachmentError
+from lib.redaction import url_for_humans
 
 MIB = 1024 * 1024
 MAX_IMAGE_BYTES = 20 * MIB  # OpenAI's limit for one image
@@ -62,19 +63,6 @@ class Inlined:
     size: int
     content_type: str
     path: str  # where in the body, e.g. messages[0].content[1]
-
-
-def redact_url(url: str) -> str:
-    """The URL without user info, query and fragment (they may carry tokens)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.scheme == "data":
-        return "data:..."
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _is_internal_host(host: str, extra_hosts: Iterable[str]) -> bool:
@@ -152,7 +140,7 @@ class _Downloader:
         self.inlined: list[Inlined] = []
 
     def get(self, url: str, kind: str, limit: int, path: str) -> tuple[bytes, str | None]:
-        shown = redact_url(url)
+        shown = url_for_humans(url)
         allowed = min(limit, MAX_TOTAL_BYTES - self.total)
         if allowed <= 0:
             raise AttachmentError(
@@ -187,10 +175,10 @@ def _inline_image(part: dict[str, Any], path: str, dl: _Downloader, hosts: list[
     content_type = content_type_of(data, header, None)
     if not content_type.startswith("image/"):
         raise AttachmentError(
-            f"{path}: {redact_url(url)} is not an image (content type {content_type})"
+            f"{path}: {url_for_humans(url)} is not an image (content type {content_type})"
         )
     image["url"] = data_url(data, content_type)
-    dl.inlined.append(Inlined("image", redact_url(url), len(data), content_type, path))
+    dl.inlined.append(Inlined("image", url_for_humans(url), len(data), content_type, path))
 
 
 def _inline_file(part: dict[str, Any], path: str, dl: _Downloader, index: int) -> None:
@@ -210,7 +198,7 @@ def _inline_file(part: dict[str, Any], path: str, dl: _Downloader, index: int) -
             file["file_data"] = data_url(data, content_type)
             if not filename:
                 file["filename"] = filename_for(url, content_type, index)
-            dl.inlined.append(Inlined("file", redact_url(url), len(data), content_type, path))
+            dl.inlined.append(Inlined("file", url_for_humans(url), len(data), content_type, path))
     raw = file.get("file_data")
     if isinstance(raw, str) and raw and not raw.startswith("data:"):
         # Bare base64: the API wants a data URL; the file name tells the type.

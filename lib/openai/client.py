@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -35,6 +35,7 @@ from lib.openai.errors import (
 )
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.streaming import assemble_chat_completion, read_events
+from lib.redaction import url_for_humans
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 USER_AGENT = "elasticio-chatgpt-component-py/1.0"
@@ -83,15 +84,6 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     except (TypeError, ValueError) as exc:
         raise BadRequestError(f"The request body cannot be sent as JSON: {exc}") from None
     return text.encode("utf-8")
-
-
-def url_for_humans(url: str) -> str:
-    """A URL safe to show: no user info, query or fragment (they may carry tokens)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def media_type(content_type: str | None) -> str | None:

@@ -18,7 +18,6 @@ from lib.openai.client import (
     encode_body,
     get_client,
     normalize_base_url,
-    url_for_humans,
 )
 from lib.openai.errors import BadRequestError, OpenAIError
 from lib.openai.retry import RetryPolicy
@@ -166,10 +165,6 @@ def test_client_repr_has_no_key() -> None:
     client = make_client("http://user:pw-secret@127.0.0.1:8080/v1?api-key=" + API_KEY)
     assert API_KEY not in repr(client)
     assert "pw-secret" not in repr(client)
-
-
-def test_url_for_humans_drops_credentials_and_query() -> None:
-    assert url_for_humans("https://u:p@host:8443/a/b?sig=x#f") == "https://host:8443/a/b"
 
 
 def test_get_client_caches_one_client_per_credentials() -> None:
