@@ -66,7 +66,8 @@ async def main() -> None:
         payload = decrypt(message.body)
         payload["body"]["handledBy"] = "noop"
         incoming = message.header.properties.headers or {}
-        # the header set a sailor must send (spec §10.1), so pamqp encodes the same table
+        # the header set a sailor must send (docs/protocol.md#common-headers), so pamqp encodes the
+        # same table
         headers = {"stepId": incoming.get("stepId"), "threadId": incoming.get("threadId"),
                    "messageId": str(uuid.uuid4()), "parentMessageId": incoming.get("messageId"),
                    **IDENTITY, "start": start, "end": time.time_ns() // 1_000_000,

@@ -79,7 +79,9 @@ def test_changelog_top_entry_matches_component_version():
     entry = r"^## (\d+\.\d+\.\d+) \(([A-Z][a-z]+ \d{1,2}, \d{4})\)$"
     first = re.search(entry, changelog, re.MULTILINE)
     assert first, "CHANGELOG entries look like '## 1.0.0 (Month DD, YYYY)'"
-    assert changelog.lstrip().startswith(first.group(0)), "newest entry first"
+    unreleased = re.match(r"## \d+\.\d+\.\d+ \(unreleased\)\n", changelog.lstrip())
+    top = changelog.lstrip()[unreleased.end():].lstrip() if unreleased else changelog.lstrip()
+    assert top.startswith(first.group(0)), "newest entry first (an unreleased one above it)"
     version = json.loads((ROOT / "component.json").read_text())["version"]
     assert first.group(1) == version
 
@@ -113,3 +115,56 @@ def test_dockerfile_entry_points_start(mode):
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "usage" in result.stdout.lower()
+
+
+def tracked_text_files() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    paths = [ROOT / name for name in listed if name]
+    return [p for p in paths if p.suffix in {".py", ".md", ".txt", ".toml", ".json", ".yaml",
+                                             ".cfg", ""} and p.is_file()]
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub derives from headings: lower case, punctuation dropped, blanks → -."""
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", markdown, flags=re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+DOC_REFERENCE = re.compile(r"\bdocs/([\w\-]+\.md)(?:#([\w\-]+))?")
+LOCAL_LINK = re.compile(r"\]\((?:([\w\-]+\.md))?#([\w\-]+)\)")
+
+
+def test_every_docs_reference_names_an_existing_section():
+    """Code, tests and docs point at docs/*.md#section; each of those must exist."""
+    anchors = {p.name: heading_anchors(p.read_text()) for p in (ROOT / "docs").glob("*.md")}
+    broken = []
+    for path in tracked_text_files():
+        text = path.read_text(errors="replace")
+        found = [(m.group(1), m.group(2)) for m in DOC_REFERENCE.finditer(text)]
+        if path.parent == ROOT / "docs":
+            found += [(m.group(1) or path.name, m.group(2)) for m in LOCAL_LINK.finditer(text)]
+        for name, anchor in found:
+            if name not in anchors or (anchor and anchor not in anchors[name]):
+                broken.append(f"{path.relative_to(ROOT)}: docs/{name}#{anchor}")
+    assert broken == []
+
+
+OUTSIDE_REFERENCES = re.compile(
+    "|".join([r"\u00a7", r"shared/" + "specs", r"\.\./" + "shared", "check" + "list",
+              r"\bcaptured? [A-Z]\d*\b"]),
+    flags=re.IGNORECASE)
+
+
+def test_no_reference_points_outside_the_repository():
+    """No section numbers or scenario letters of documents that a clone does not have."""
+    hits = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in tracked_text_files()
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if OUTSIDE_REFERENCES.search(line)
+    ]
+    assert hits == []

@@ -1,4 +1,4 @@
-"""When to retry a call and how long to wait first (openai-contract.md §3.1).
+"""When to retry a call and how long to wait first (docs/openai-api.md#retry-policy).
 
 Pure functions over status, headers and the retry count; the waiting itself (sleep, clock,
 randomness) is injected through `RetryPolicy`, so tests never sleep.

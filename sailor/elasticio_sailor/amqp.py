@@ -1,5 +1,5 @@
-"""AMQP for task mode (spec §6): a read connection that consumes, a write connection that
-publishes with confirms. The sailor declares nothing; every name comes from the settings.
+"""AMQP for task mode (docs/protocol.md#amqp): a read connection that consumes, a write connection
+that publishes with confirms. The sailor declares nothing; every name comes from the settings.
 
 Both survive the broker closing them: the consumer is started again on a new channel
 (and connection) when its channel closes or the broker cancels it, and a publish on a
@@ -32,10 +32,9 @@ DeliveryCallback = Callable[[DeliveredMessage], None]
 class _NoMessageId(str):
     """An empty ``message_id`` that still counts as set.
 
-    aiormq stamps a random AMQP ``message_id`` on every publish that has none, but the
-    platform's messages carry no ``message_id`` property (spec §6.3). This value is
-    truthy (so aiormq keeps it) and equal to ``""`` (so pamqp leaves the property out
-    of the frame).
+    aiormq stamps a random AMQP ``message_id`` on every publish that has none, but the platform's
+    messages carry no ``message_id`` property (docs/protocol.md#publishing). This value is truthy
+    (so aiormq keeps it) and equal to ``""`` (so pamqp leaves the property out of the frame).
     """
 
     __slots__ = ()
@@ -120,8 +119,8 @@ class AmqpClient:
     ) -> None:
         """Start consuming with manual acks; ``on_delivery`` must not block.
 
-        The consumer is kept alive (spec §6.2): when its channel or connection closes, or
-        the broker cancels it, the queue is consumed again on a new channel. When that
+        The consumer is kept alive (docs/protocol.md#consuming): when its channel or connection
+        closes, or the broker cancels it, the queue is consumed again on a new channel. When that
         fails 1 + AMQP_RECONNECT_ATTEMPTS times, ``on_lost`` is called.
         """
         self._queue = queue
@@ -155,9 +154,10 @@ class AmqpClient:
     async def _keep_consuming(
         self, lost: asyncio.Event, on_lost: Callable[[], None] | None,
     ) -> None:
-        # Spec §17: Node only logs a broker-side consumer cancel and stays idle; here a
-        # cancel is handled like a closed channel: consume again, or (when that keeps
-        # failing) stop with a non-zero exit code so that the platform restarts the pod.
+        # Deviation from Node (docs/protocol.md#deviation-consumer-cancel): Node only logs a
+        # broker-side consumer cancel and stays idle; here a cancel is handled like a closed
+        # channel: consume again, or (when that keeps failing) stop with a non-zero exit code so
+        # that the platform restarts the pod.
         while True:
             await lost.wait()
             if self._stopping:
@@ -208,14 +208,15 @@ class AmqpClient:
 
     @staticmethod
     async def reject(message: DeliveredMessage) -> None:
-        """Reject without requeue: the sailor never requeues (spec §6.2)."""
+        """Reject without requeue: the sailor never requeues (docs/protocol.md#settlement)."""
         await message.channel.basic_reject(
             message.delivery.delivery_tag, requeue=False, wait=False)
 
     # --- publishing --------------------------------------------------------------
 
     def properties(self, headers: dict[str, Any]) -> Basic.Properties:
-        """The basic properties of every message the sailor builds itself (spec §6.3)."""
+        """The basic properties of every message the sailor builds itself
+        (docs/protocol.md#publishing)."""
         return Basic.Properties(
             content_type=CONTENT_TYPE,
             content_encoding=CONTENT_ENCODING,
@@ -250,7 +251,7 @@ class AmqpClient:
 
         A nack or a failed publish is retried after ``min(delay * 2^n, max)`` ms with a
         ``retry: n`` header, on a new connection when the old one was lost; a channel
-        closed on a live connection fails at once (spec §6.3).
+        closed on a live connection fails at once (docs/protocol.md#publishing).
         """
         settings = self._settings
         props = properties if properties is not None else self.properties(headers)
@@ -276,9 +277,10 @@ class AmqpClient:
                     raise PublishFailedError(
                         f"Failed on publishing {headers.get('messageId')} message to MQ: "
                         f"{describe(exc)}") from exc
-                # Spec §17: Node fails at once on any closed channel; a channel closed
-                # because its connection was lost is retried on a new connection, like
-                # the connection errors below, so that the output is not lost.
+                # Deviation from Node (docs/protocol.md#deviation-publish-channel-lost): Node fails
+                # at once on any closed channel; a channel closed because its connection was lost is
+                # retried on a new connection, like the connection errors below, so that the output
+                # is not lost.
                 error = exc
             except (aiormq.exceptions.DeliveryError, aiormq.exceptions.AMQPError,
                     AmqpError, OSError) as exc:

@@ -1,4 +1,5 @@
-"""Component root, ``component.json``, function resolution and module loading (spec §3).
+"""Component root, ``component.json``, function resolution and module loading
+(docs/protocol.md#component-layout).
 
 A trigger's or action's ``main`` is a ``.py`` file relative to the component root. The
 root is put first on ``sys.path`` so that the component's own packages (``lib.…``)
@@ -22,7 +23,7 @@ VERIFIER_FUNCTIONS = ("verify", "verifyCredentials")
 
 
 class ComponentLoadError(Exception):
-    """The component cannot be used as configured; the message is the spec's text."""
+    """The component cannot be used as configured; the message is the platform's text."""
 
 
 def component_root(cwd: str | Path, component_path: str | None) -> Path:
@@ -81,7 +82,8 @@ class ComponentLoader:
     def load_verifier(self) -> Callable[..., Any] | None:
         """``verify`` (or ``verifyCredentials``) from ``verifyCredentials.py`` at the root;
         ``None`` when there is no such file. A file that fails to import, or has no such
-        function, raises: unlike Node, a broken verifier never verifies silently (§17)."""
+        function, raises: unlike Node, a broken verifier never verifies silently
+        (docs/protocol.md#deviation-broken-verifier)."""
         path = self.root / VERIFIER_FILE
         if not path.is_file():
             return None

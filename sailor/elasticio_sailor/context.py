@@ -1,4 +1,4 @@
-"""The object a component function receives as ``self`` (spec §3.4).
+"""The object a component function receives as ``self`` (docs/protocol.md#the-self-object).
 
 ``emit`` works from both kinds of ``process``: on the event loop (``async def``) it
 returns an awaitable; from a worker thread (sync ``def``) it blocks until the event has

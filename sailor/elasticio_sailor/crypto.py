@@ -1,4 +1,5 @@
-"""Message crypto (spec §7): AES-256-CBC, PKCS#7, key = SHA-256(password), a fixed IV.
+"""Message crypto: AES-256-CBC, PKCS#7, key = SHA-256(password), a fixed IV
+(docs/protocol.md#crypto).
 
 Framing: protocol version < 2 carries base64 text of the ciphertext, >= 2 the raw
 ciphertext. The fixed IV and the missing MAC are the platform's wire format, not a
@@ -111,7 +112,7 @@ class MessageCipher:
         return self.encode_frame(dumps(value), protocol_version)
 
     def decode_json(self, body: bytes, protocol_version: int) -> Any:
-        """Decrypt and parse; any failure is a ``DecryptionError`` (spec §8.1)."""
+        """Decrypt and parse; any failure is a ``DecryptionError`` (docs/protocol.md#decoding)."""
         text = self.decode_frame(body, protocol_version)
         try:
             return json.loads(text)

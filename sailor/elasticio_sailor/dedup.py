@@ -1,14 +1,15 @@
-"""Deduplication of deliveries by their ``messageId`` header (spec §8.5, fixed per §17).
+"""Deduplication of deliveries by their ``messageId`` header (docs/protocol.md#deduplication,
+docs/protocol.md#deviation-duplicate-deliveries).
 
 After the consumer channel is lost, the broker redelivers every unsettled message on
 the new channel. Such a copy must not be processed a second time:
 
 - a copy that arrives while the original is still being processed is held and settled
   with the original's outcome when the original finishes (Node settles only the latest
-  delivery and, for a same-channel duplicate, never the original: §17);
+  delivery and, for a same-channel duplicate, never the original);
 - a *redelivered* copy whose original already finished here is settled at once with
   the recorded outcome (the settlement of the original was lost with its channel).
-  Node instead waits for such a copy, which hangs when it never comes (§17).
+  Node instead waits for such a copy, which hangs when it never comes.
 
 Every operation is O(1); the record of finished messages is bounded.
 """

@@ -1,9 +1,11 @@
-"""The events of one incoming message (spec §9.3) and its settlement (spec §9.4).
+"""The events of one incoming message (docs/protocol.md#events) and its settlement
+(docs/protocol.md#settlement).
 
 Every emit is handled on the event loop, in the order emitted: each handler waits for
-the previous emit of the same message. Fix of a Node quirk (spec §17): Node does not
-serialise handlers, so an ``end`` could settle the message before an earlier publish
-finished; here ``end`` always comes after every earlier emit has completed.
+the previous emit of the same message. Deviation from Node
+(docs/protocol.md#deviation-settle-after-emits): Node does not serialise handlers, so an
+``end`` could settle the message before an earlier publish finished; here ``end`` always
+comes after every earlier emit has completed.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class StepState:
     is_passthrough: bool
     flow_variables: dict[str, Any]
     platform_api: Any = None
-    object_storage: Any = None  # object_storage.ObjectStorage (spec §11)
+    object_storage: Any = None  # object_storage.ObjectStorage (docs/protocol.md#object-storage)
     auto_resolve_references: bool = True  # the definition's autoResolveObjectReferences
 
 
@@ -121,8 +123,8 @@ class MessageEmitter:
     # --- events -------------------------------------------------------------------
 
     async def _build_data_message(self, payload: Any) -> dict[str, Any]:
-        """Spec §10.3 and §11.2, in Node's order: the inherited passthrough, then
-        lightweight offloading (or inlining), then the step's own passthrough entry."""
+        """In Node's order: the inherited passthrough, then lightweight offloading (or inlining),
+        then the step's own passthrough entry (docs/protocol.md#passthrough)."""
         if not isinstance(payload, Mapping):
             raise SailorError(
                 f"Emitted data must be a message object, got {type(payload).__name__}")
@@ -143,7 +145,8 @@ class MessageEmitter:
         return message
 
     def _inherited_passthrough(self) -> dict[str, Any]:
-        """Spec §10.3: the incoming passthrough, plus (NO_SELF_PASSTRHOUGH) the upstream input."""
+        """docs/protocol.md#passthrough: the incoming passthrough, plus (NO_SELF_PASSTRHOUGH) the
+        upstream input."""
         delivery = self._delivery
         passthrough = dict(delivery.original_passthrough or {})
         if self._settings.no_self_passthrough:
@@ -153,7 +156,8 @@ class MessageEmitter:
         return passthrough
 
     async def _on_data(self, payload: Any) -> None:
-        # Failures become an `error` (spec §9.3): they count, the emit itself succeeds.
+        # Failures become an `error` (docs/protocol.md#events): they count, the emit itself
+        # succeeds.
         try:
             message = await self._build_data_message(payload)
             await self._publisher.publish_data(message, self._delivery.common_headers)
@@ -183,7 +187,7 @@ class MessageEmitter:
         await self._settle(not self.error_count)
 
     async def _on_rebound(self, reason: Any) -> None:
-        """Rebound never counts as an error, not even above the limit (spec §10.5)."""
+        """Rebound never counts as an error, not even above the limit (docs/protocol.md#rebound)."""
         delivery = self._delivery
         properties = delivery.message.header.properties
         previous = (properties.headers or {}).get("reboundIteration")

@@ -1,4 +1,5 @@
-"""The ``{name, message, stack}`` object an emitted error or rebound becomes (spec §9.3).
+"""The ``{name, message, stack}`` object an emitted error or rebound becomes
+(docs/protocol.md#error-payload).
 
 Kept apart from the publisher so that the local runner prints what the platform would
 receive without importing the AMQP client.
@@ -14,7 +15,8 @@ NOT_AVAILABLE = "Not Available"
 
 
 def normalize_error(value: Any) -> dict[str, Any]:
-    """The ``{name, message, stack}`` object of an emitted error or rebound (spec §9.3)."""
+    """The ``{name, message, stack}`` object of an emitted error or rebound
+    (docs/protocol.md#error-payload)."""
     if isinstance(value, BaseException):
         name = getattr(value, "error_name", None) or type(value).__name__
         stack = "".join(traceback.format_exception(value)).rstrip("\n") or NOT_AVAILABLE

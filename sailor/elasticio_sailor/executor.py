@@ -1,4 +1,5 @@
-"""Runs one delivery: decode, call ``process``, route the result, settle (spec §8, §9).
+"""Runs one delivery: decode, call ``process``, route the result, settle
+(docs/protocol.md#incoming-messages, docs/protocol.md#running-process).
 
 Sync ``process`` functions run in a thread pool at least as large as the prefetch, so
 the event loop (and with it the AMQP heartbeats) never waits for component code.
@@ -144,7 +145,8 @@ class MessageExecutor:
         return payload, version
 
     def _decode_error_envelope(self, body: bytes, headers: dict[str, Any]) -> dict[str, Any]:
-        """INPUT_FORMAT=error (spec §8.2): plain JSON whose fields are base64 ciphertext."""
+        """INPUT_FORMAT=error (docs/protocol.md#error-handler-input): plain JSON whose fields are
+        base64 ciphertext."""
         try:
             envelope = json.loads(body)
         except ValueError as exc:
@@ -270,7 +272,7 @@ class MessageExecutor:
         await emitter.drain()
 
     async def _resolve_references(self, delivery: Delivery, log: Any) -> bool:
-        """Spec §8.4 step 5 / §11.1: fetch lightweight bodies before ``process`` runs.
+        """docs/protocol.md#incoming-references: fetch lightweight bodies before ``process`` runs.
         On failure the error is published (not throttled); the caller rejects the input."""
         try:
             await object_storage.resolve_incoming(delivery.payload, self._state.object_storage)
@@ -313,14 +315,14 @@ class MessageExecutor:
             # The component's failure is an `error`, sys.exit() in process included:
             # it must not end the sailor with every message in hand (SIGINT and SIGTERM
             # are handled by the loop, so a KeyboardInterrupt here is the component's).
-            # Spec §15: logged without the error (its text may quote a body); the
+            # docs/protocol.md#secrets: logged without the error (its text may quote a body); the
             # error itself is published, encrypted.
             context.logger.error(  # noqa: TRY400
                 "Error occurred during trigger or action processing")
             await emitter.run("error", exc)
             await self._end_automatically(emitter)
             return
-        if is_truthy(result):  # spec §9.2: a falsy result ends without data
+        if is_truthy(result):  # falsy: end without data (docs/protocol.md#result-handling)
             await emitter.run("data", result)
         await self._end_automatically(emitter)
 
@@ -337,9 +339,10 @@ class MessageExecutor:
 def _dedup_key_of(message: DeliveredMessage) -> str | None:
     """The ``messageId`` header; for a rebounded message with its ``reboundIteration``.
 
-    A rebound re-publishes the input with the same messageId (spec §10.5); with a short
-    REBOUND_INITIAL_EXPIRATION it can come back while the original is still ending.
-    Node would take it for a duplicate and drop it (§17); it is a new delivery.
+    A rebound re-publishes the input with the same messageId (docs/protocol.md#rebound); with a
+    short REBOUND_INITIAL_EXPIRATION it can come back while the original is still ending. Node would
+    take it for a duplicate and drop it; it is a new delivery
+    (docs/protocol.md#deviation-rebound-is-not-a-duplicate).
     """
     headers = message.header.properties.headers
     if not headers:

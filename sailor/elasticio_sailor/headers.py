@@ -1,7 +1,7 @@
-"""Outgoing AMQP header rules (spec §8.3, §10.1, §10.7). Pure functions, no I/O.
+"""Outgoing AMQP header rules (docs/protocol.md#common-headers). Pure functions, no I/O.
 
 Header values keep their Python types: ``int`` goes out as an AMQP integer, ``str`` as a
-long string, ``bool`` as a boolean (spec §6.3: numbers must never become strings).
+long string, ``bool`` as a boolean (docs/protocol.md#publishing: numbers must never become strings).
 ``None`` values are dropped, as Node drops ``undefined``.
 """
 
@@ -58,7 +58,8 @@ def protocol_version_of(amqp_headers: Mapping[str, Any] | None) -> int:
 
 @dataclass(frozen=True)
 class IncomingIds:
-    """What a delivery's headers contribute to everything emitted for it (spec §8.3)."""
+    """What a delivery's headers contribute to everything emitted for it
+    (docs/protocol.md#incoming-headers)."""
 
     thread_id: str
     message_id: str | None
@@ -100,9 +101,10 @@ def _step_identity(settings: TaskSettings) -> dict[str, Any]:
 
 
 def common_headers(settings: TaskSettings, incoming: IncomingIds, start_ms: int) -> dict[str, Any]:
-    """Headers shared by data, error, snapshot and httpReply messages (spec §10.1).
+    """Headers shared by data, error, snapshot and httpReply messages
+    (docs/protocol.md#common-headers).
 
-    Insertion order follows the captures: incoming ids first, then the additional vars,
+    Insertion order is the Node sailor's: incoming ids first, then the additional vars,
     then the step's own identity (later keys win).
     """
     headers: dict[str, Any] = {}
@@ -124,7 +126,8 @@ def common_headers(settings: TaskSettings, incoming: IncomingIds, start_ms: int)
 
 
 def init_error_headers(settings: TaskSettings) -> dict[str, Any]:
-    """Headers of the start-up failure report (spec §10.7): no thread, no times."""
+    """Headers of the start-up failure report (docs/protocol.md#start-up-failure-report): no thread,
+    no times."""
     headers: dict[str, Any] = dict(settings.additional_headers)
     headers.update(_step_identity(settings))
     headers["messageId"] = new_message_id()

@@ -1,4 +1,5 @@
-"""Bunyan-compatible JSON log lines on stdout (spec §14) and secret redaction (§15).
+"""Bunyan-compatible JSON log lines on stdout (docs/protocol.md#logging) and secret
+redaction (docs/protocol.md#secrets).
 
 One record is one JSON object on one line, written with a single ``write`` under a lock,
 so records from worker threads never interleave. A disabled level costs one comparison.
@@ -34,7 +35,8 @@ REDACTED = "***"
 # Shorter values would redact ordinary words and digits all over the log.
 MIN_SECRET_LENGTH = 4
 
-# §2.7: the only environment variables that may appear in a record, under their full names.
+# docs/protocol.md#log-context: the only environment variables that may appear in a record, under
+# their full names.
 CONTEXT_VARIABLES = tuple(
     f"ELASTICIO_{name}"
     for name in (
@@ -56,7 +58,7 @@ CONTEXT_VARIABLES = tuple(
         "WORKSPACE_ID",
     )
 )
-# Environment variables whose values are secrets wherever they appear (§15).
+# Environment variables whose values are secrets wherever they appear (docs/protocol.md#secrets).
 SECRET_VARIABLES = (
     "ELASTICIO_API_KEY",
     "ELASTICIO_MESSAGE_CRYPTO_PASSWORD",
@@ -99,7 +101,8 @@ def parse_level(value: str | int | None) -> int:
 
 
 def context_from_environment(environ: dict[str, str]) -> dict[str, Any]:
-    """The §14 context fields: whitelisted variables that are set, and ``tag`` = FLOW_ID."""
+    """The context fields of every record: whitelisted variables that are set, and ``tag`` =
+    FLOW_ID."""
     context: dict[str, Any] = {
         name: environ[name] for name in CONTEXT_VARIABLES if environ.get(name) is not None
     }
@@ -153,7 +156,7 @@ def register_url_secrets(url: str | None) -> None:
 
 
 def register_environment_secrets(environ: dict[str, str]) -> None:
-    """Register the secrets the platform passes in the environment (§15)."""
+    """Register the secrets the platform passes in the environment (docs/protocol.md#secrets)."""
     for name in SECRET_VARIABLES:
         register_secret(environ.get(name))
     for name in SECRET_URL_VARIABLES:

@@ -1,8 +1,9 @@
-"""Lightweight messages (spec §11): message bodies kept in the platform's object storage.
+"""Lightweight messages (docs/protocol.md#object-storage): message bodies kept in the platform's
+object storage.
 
 A lightweight message carries ``{}`` as its body and the object's id in the message-level
 header ``x-ipaas-object-storage-id``; the object holds the body's JSON, encrypted like a
-message (spec §7.1), as raw bytes. HTTP runs on ``requests`` in worker threads
+message (docs/protocol.md#crypto), as raw bytes. HTTP runs on ``requests`` in worker threads
 (``asyncio.to_thread``), never on the event loop. The bearer token is sent, never logged
 and never part of an error message.
 """
@@ -158,8 +159,8 @@ async def _fetch_or_fail(storage: ObjectStorage, object_id: str) -> Any:
 
 
 async def resolve_incoming(payload: dict[str, Any], storage: ObjectStorage) -> None:
-    """Spec §11.1: replace the body of the message and of each passthrough entry that
-    refers to an object by the stored body (the id header stays). Raises
+    """docs/protocol.md#incoming-references: replace the body of the message and of each passthrough
+    entry that refers to an object by the stored body (the id header stays). Raises
     ``ObjectStorageError("Failed to get message body with id=<id>")``."""
     targets: list[dict[str, Any]] = [payload]
     passthrough = payload.get("passthrough")
@@ -180,10 +181,10 @@ def _json_size(value: Any) -> int:
 async def offload_outgoing(
     message: dict[str, Any], storage: ObjectStorage, threshold: int,
 ) -> None:
-    """Spec §11.2, ``EMIT_LIGHTWEIGHT_MESSAGE`` on: above ``threshold`` bytes (body plus
-    passthrough bodies), upload the body and every passthrough body that has no object
-    yet, and replace each by ``{}`` with the id header. Raises ``ObjectStorageError``
-    with the Node error text on any upload failure."""
+    """docs/protocol.md#outgoing-bodies, ``EMIT_LIGHTWEIGHT_MESSAGE`` on: above ``threshold`` bytes
+    (body plus passthrough bodies), upload the body and every passthrough body that has no object
+    yet, and replace each by ``{}`` with the id header. Raises ``ObjectStorageError`` with the Node
+    error text on any upload failure."""
     passthrough = message.get("passthrough")
     entries = {
         step: entry for step, entry in (passthrough or {}).items() if isinstance(entry, Mapping)
@@ -222,8 +223,8 @@ def passthrough_to_inline(message: Mapping[str, Any]) -> bool:
 
 
 async def inline_passthrough(message: dict[str, Any], storage: ObjectStorage) -> None:
-    """Spec §11.2, ``EMIT_LIGHTWEIGHT_MESSAGE`` off: download the body of every
-    passthrough entry that has an object id and an empty body."""
+    """docs/protocol.md#outgoing-bodies, ``EMIT_LIGHTWEIGHT_MESSAGE`` off: download the body of
+    every passthrough entry that has an object id and an empty body."""
     passthrough = dict(message["passthrough"])
     steps = [step for step, entry in passthrough.items()
              if object_id_of(entry) and is_empty(entry.get("body"))]

@@ -1,5 +1,5 @@
-"""The platform's REST API as the sailor uses it (spec §4). Synchronous, on ``requests``;
-task mode calls it through ``asyncio.to_thread``.
+"""The platform's REST API as the sailor uses it (docs/protocol.md#platform-api). Synchronous, on
+``requests``; task mode calls it through ``asyncio.to_thread``.
 
 Two retry policies, as in Node: step data and account keys retry network errors and
 HTTP >= 500 (``retry_attempts`` attempts in total, ``retry_delay_s`` apart; Node: 3, 1 s);

@@ -1,4 +1,4 @@
-"""Builds and publishes every kind of outgoing message (spec §10).
+"""Builds and publishes every kind of outgoing message (docs/protocol.md#outgoing-messages).
 
 One ``Publisher`` per process. It knows the framing and header rules of each message
 type; what to publish when is the emitter's business (``emitter.py``).
@@ -43,7 +43,8 @@ class Publisher:
         self, routing_key: str, body: bytes, headers: dict[str, Any],
         properties: Basic.Properties | None = None,
     ) -> None:
-        """Every publish goes here: a trace record (never the body, spec §15), then AMQP."""
+        """Every publish goes here: a trace record (never the body, docs/protocol.md#secrets), then
+        AMQP."""
         if self._log.enabled_for(TRACE):
             self._log.trace("Pushing to exchange", exchange=self._settings.publish_messages_to,
                             routingKey=routing_key, messageSize=len(body), headers=headers)
@@ -76,7 +77,8 @@ class Publisher:
     # --- errors ------------------------------------------------------------------
 
     def error_input(self, raw_body: bytes, protocol_version: int) -> str:
-        """``errorInput``: base64 ciphertext of the payload as received (spec §10.4).
+        """``errorInput``: base64 ciphertext of the payload as received
+        (docs/protocol.md#error-messages).
 
         For version 2 Node re-encrypts the decrypted payload; with the fixed IV that is
         exactly the received ciphertext, so encoding the raw bytes gives the same text.
@@ -118,7 +120,8 @@ class Publisher:
             self._settings.error_routing_key, dumps(envelope).encode("utf-8"), headers)
 
     async def publish_init_error(self, error: BaseException) -> None:
-        """The start-up failure report (spec §10.7): no errorInput, no reply."""
+        """The start-up failure report (docs/protocol.md#start-up-failure-report): no errorInput, no
+        reply."""
         encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
         await self._publish(
             self._settings.error_routing_key,
@@ -131,7 +134,8 @@ class Publisher:
     async def publish_rebound(
         self, raw_body: bytes, properties: Basic.Properties, iteration: int, reason: Any,
     ) -> None:
-        """Re-publish the original bytes and properties with a longer TTL (spec §10.5)."""
+        """Re-publish the original bytes and properties with a longer TTL
+        (docs/protocol.md#rebound)."""
         settings = self._settings
         headers = dict(properties.headers or {})
         headers["end"] = now_ms()
@@ -149,7 +153,8 @@ class Publisher:
     async def publish_snapshot(
         self, snapshot: Any, common: Mapping[str, Any], event: str,
     ) -> None:
-        """Plain JSON, not encrypted (spec §10.6); only ``snapshot`` waits for its throttle."""
+        """Plain JSON, not encrypted (docs/protocol.md#snapshot); only ``snapshot`` waits for its
+        throttle."""
         headers = dict(common)
         headers["snapshotEvent"] = event
         if event == "snapshot":

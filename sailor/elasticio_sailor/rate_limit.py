@@ -1,4 +1,4 @@
-"""Publish throttles (spec §6.3): at most ``limit`` starts per fixed window of
+"""Publish throttles (docs/protocol.md#throttles): at most ``limit`` starts per fixed window of
 ``interval`` seconds, the overflow delayed to later windows, like Node's ``p-throttle``.
 
 ``await throttle.wait()`` is O(1) and never busy-waits: it computes the start time of

@@ -1,4 +1,4 @@
-"""Service mode (spec §12): verifyCredentials, getMetaModel, selectModel.
+"""Service mode (docs/protocol.md#service-mode): verifyCredentials, getMetaModel, selectModel.
 
 One shot: validate the environment, call the component, POST ``{status, data}`` to
 ``ELASTICIO_POST_RESULT_URL`` and exit 0 after a successful POST (also for an error
@@ -68,7 +68,7 @@ def error_message(error: BaseException) -> str:
 
 
 def parse_cfg(environ: Mapping[str, str], method: str) -> dict[str, Any]:
-    """Validate the environment in the spec's order and return the parsed cfg."""
+    """Validate the environment in the platform's order and return the parsed cfg."""
     if method not in SERVICE_METHODS:
         raise ServiceError(f'Unknown service method "{method}"')
     required = ["ELASTICIO_CFG", "ELASTICIO_API_URI", "ELASTICIO_API_USERNAME", "ELASTICIO_API_KEY"]
@@ -123,12 +123,13 @@ async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: 
 
 
 async def verify_credentials(loader: ComponentLoader, context: Any, cfg: Any) -> Any:
-    """The verifyCredentials result body (§12.2); ``context`` needs ``wait_for_emits``."""
+    """The verifyCredentials result body (docs/protocol.md#service-methods); ``context`` needs
+    ``wait_for_emits``."""
     try:
         verify = loader.load_verifier()
     except ComponentLoadError as exc:
-        # Deliberate fix of a Node quirk (§17): a verifier that fails to import is an
-        # error result, never a silent {"verified": true}.
+        # Deviation from Node (docs/protocol.md#deviation-broken-verifier): a verifier that fails to
+        # import is an error result, never a silent {"verified": true}.
         raise ServiceError(str(exc)) from exc
     if verify is None:
         return {"verified": True}  # no verifier file: verified, as in Node
@@ -189,7 +190,8 @@ class ServiceContext:
         return future.result()
 
     async def wait_for_emits(self) -> None:
-        """Every emitted event is handled before the result is POSTed (§12.2)."""
+        """Every emitted event is handled before the result is POSTed
+        (docs/protocol.md#service-methods)."""
         while self._pending:
             with self._lock:
                 pending, self._pending = self._pending, []
@@ -215,7 +217,7 @@ class ServiceContext:
         )
         try:
             api.update_account_keys(str(account_id), keys)
-        except Exception as exc:  # noqa: BLE001 - Node only logs this failure (captured S6)
+        except Exception as exc:  # noqa: BLE001 - Node only logs this failure too
             self._log.error("Failed to update account keys", err=exc)
         else:
             self._log.info("Account keys updated")
@@ -239,7 +241,8 @@ def post_result(
     log: Logger,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """POST the result; only HTTP 200 counts as delivered (§12.3). The exit code."""
+    """POST the result; only HTTP 200 counts as delivered (docs/protocol.md#result-post). The exit
+    code."""
     import requests
 
     from elasticio_sailor.settings import parse_int

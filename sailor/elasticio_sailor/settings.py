@@ -1,8 +1,9 @@
-"""Task-mode settings: the environment turned into one typed, immutable object (spec §2).
+"""Task-mode settings: the environment turned into one typed, immutable object
+(docs/protocol.md#settings).
 
-The parsing rules copy the Node sailor on purpose (spec §2.4, §17): an int setting that
-parses to 0 falls back to its default, and every bool value other than "" and "false"
-is true. Secrets are kept out of ``repr`` so a settings object can never leak into a log.
+The parsing rules copy the Node sailor on purpose (docs/protocol.md#parsing-rules): an int setting
+that parses to 0 falls back to its default, and every bool value other than "" and "false" is true.
+Secrets are kept out of ``repr`` so a settings object can never leak into a log.
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def additional_header_name(var_name: str) -> str:
 
 
 def additional_headers(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """Spec §2.5: headers named after env vars; variables that are unset are omitted."""
+    """docs/protocol.md#additional-header-variables: headers named after env vars; variables that
+    are unset are omitted."""
     raw = environ.get(PREFIX + "ADDITIONAL_VARS_FOR_HEADERS")
     if not raw:
         return ()
@@ -192,8 +194,8 @@ def load_task_settings(environ: Mapping[str, str]) -> TaskSettings:
         return environ.get(PREFIX + name)
 
     required = _require(environ, ALWAYS_REQUIRED)
-    # Quirk kept from Node (§2.2): the "skip AMQP variables" test looks at the raw
-    # string, while the mode switch below uses the bool rules ("false" is off).
+    # Quirk kept from Node (docs/protocol.md#required-settings): the "skip AMQP variables" test
+    # looks at the raw string, while the mode switch below uses the bool rules ("false" is off).
     if not raw("HOOK_SHUTDOWN"):
         required.update(_require(environ, REQUIRED_UNLESS_SHUTDOWN_HOOK))
 

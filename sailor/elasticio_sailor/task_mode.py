@@ -1,4 +1,5 @@
-"""Task-mode lifecycle (spec §5, §13): start-up, hooks, consuming, graceful shutdown.
+"""Task-mode lifecycle: start-up, hooks, consuming, graceful shutdown
+(docs/protocol.md#start-up, docs/protocol.md#shutdown).
 
 ``main(environ)`` is what ``python -m elasticio_sailor run`` calls; it returns the exit
 code: 0 after a graceful shutdown, 1 for a start-up failure or when the input queue can
@@ -25,7 +26,7 @@ from .settings import SettingsError, TaskSettings, load_task_settings
 EXIT_OK = 0
 EXIT_STARTUP_FAILED = 1
 EXIT_DISCONNECT_FAILED = 255
-EXIT_CONSUMER_LOST = 1  # §17: the platform restarts the pod (Node stays idle)
+EXIT_CONSUMER_LOST = 1  # the platform restarts the pod (docs/protocol.md#deviation-consumer-cancel)
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -158,7 +159,7 @@ class TaskSailor:
         self._log.fatal("Start-up failed", error=describe(exc))
 
     async def _start(self, amqp: Any, cipher: Any, publisher: Any) -> Any:
-        """Spec §5.1 steps 3-6: step data, component, hooks, consume."""
+        """docs/protocol.md#start-up, steps 3-6: step data, component, hooks, consume."""
         from .component_loader import ComponentLoader, component_root
         from .emitter import StepState
         from .executor import MessageExecutor
@@ -226,8 +227,8 @@ class TaskSailor:
                 raise
             log.warning("Startup data already exists; deleting it and storing it again")
             await asyncio.to_thread(api.delete_startup_data, settings.flow_id)
-            # Fix of a Node quirk (spec §17): the retry stores the normalised state,
-            # not the raw result.
+            # Deviation from Node (docs/protocol.md#deviation-startup-conflict): the retry stores
+            # the normalised state, not the raw result.
             await asyncio.to_thread(api.post_startup_data, settings.flow_id, state)
 
 
@@ -237,7 +238,8 @@ async def _close_quietly(amqp: Any) -> None:
 
 
 def run_shutdown_hook(settings: TaskSettings, log: Any) -> int:
-    """Spec §5.2: no AMQP; step data, ``shutdown(cfg, startup_data)``, delete startup data."""
+    """docs/protocol.md#shutdown-hook-mode: no AMQP; step data, ``shutdown(cfg, startup_data)``,
+    delete startup data."""
     from .component_loader import ComponentLoader, component_root
 
     # The hook is expected to finish; the platform kills the pod after a grace period.

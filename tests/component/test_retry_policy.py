@@ -1,4 +1,4 @@
-"""The retry decision and the waits, as pure functions (openai-contract.md §3.1)."""
+"""The retry decision and the waits, as pure functions (docs/openai-api.md#retry-policy)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ READY_LINE = "Fully initialized and waiting for messages"
 
 def step_identity_env(api_url: str, function: str, *, api_username: str = API_USERNAME,
                       api_key: str = API_KEY) -> dict[str, str]:
-    """The §2.1 variables: who the step is and where the platform API is (no AMQP)."""
+    """The always-required variables: who the step is and where the platform API is (no AMQP)."""
     return {
         "ELASTICIO_FLOW_ID": FLOW_ID,
         "ELASTICIO_EXEC_ID": "exec-0001",
@@ -214,7 +214,7 @@ class PlatformSim:
     # --- input ---------------------------------------------------------------------
 
     def input_headers(self, **overrides: Any) -> dict[str, Any]:
-        """Upstream headers like those of the captures (override with ``None`` to drop)."""
+        """Upstream headers like those a Node sailor sends (override with ``None`` to drop)."""
         headers: dict[str, Any] = {
             "execId": "exec-0001",
             "taskId": FLOW_ID,

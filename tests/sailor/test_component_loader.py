@@ -1,4 +1,5 @@
-"""component_loader.py: root joining, component.json, resolution and error texts (§3)."""
+"""component_loader.py: root joining, component.json, resolution and error texts
+(docs/protocol.md#component-layout)."""
 
 from __future__ import annotations
 

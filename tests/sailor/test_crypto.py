@@ -1,4 +1,5 @@
-"""Message crypto against the spec's test vectors (§7.2) and framing rules (§7.3)."""
+"""Message crypto against known test vectors and the framing rules
+(docs/protocol.md#test-vectors, docs/protocol.md#framing)."""
 
 from __future__ import annotations
 

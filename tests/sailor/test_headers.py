@@ -1,4 +1,4 @@
-"""Outgoing header rules (spec §8.3, §10.1, §10.7)."""
+"""Outgoing header rules (docs/protocol.md#common-headers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""log.py: bunyan record shape (§14, checklist 58), formatting, levels, redaction (§15)."""
+"""log.py: bunyan record shape, formatting, levels, redaction
+(docs/protocol.md#logging, docs/protocol.md#secrets)."""
 
 from __future__ import annotations
 

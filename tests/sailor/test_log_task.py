@@ -1,5 +1,5 @@
-"""Checklist 58 and 60 in task mode: every stdout line is a bunyan record with the
-context fields; the component logger inside `process` carries the message's ids."""
+"""Logging in task mode (docs/protocol.md#logging): every stdout line is a bunyan record
+with the context fields; the component logger inside `process` carries the message's ids."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ CORE = {"name", "hostname", "pid", "level", "msg", "time", "v"}
 
 
 @pytest.mark.broker
-def test_58_60_task_mode_log_records(broker):
+def test_task_mode_log_records_are_bunyan_json_with_message_context(broker):
     from tests.sailor.platform_sim import FLOW_ID, STEP_ID, PlatformSim
 
     sim = PlatformSim(broker.url)

@@ -1,4 +1,5 @@
-"""platform_api.py: requests, auth, retry policy and error messages (§4)."""
+"""platform_api.py: requests, auth, retry policy and error messages
+(docs/protocol.md#platform-api)."""
 
 from __future__ import annotations
 

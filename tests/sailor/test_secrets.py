@@ -1,4 +1,4 @@
-"""Checklist 59: no secret in any output line, at trace level (§15)."""
+"""No secret in any output line, at trace level (docs/protocol.md#secrets)."""
 
 from __future__ import annotations
 

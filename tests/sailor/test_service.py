@@ -1,4 +1,5 @@
-"""Service mode through the CLI, against a local platform/result server (checklist 49-57)."""
+"""Service mode through the CLI, against a local platform/result server
+(docs/protocol.md#service-mode)."""
 
 from __future__ import annotations
 
@@ -36,13 +37,13 @@ def posted_result(platform) -> dict:
     return posts[0].json()
 
 
-def test_49_verify_credentials_ok(platform):
+def test_verifier_that_returns_normally_verifies(platform):
     done = run_service(platform, "verifyCredentials")
     assert done.returncode == 0, done.stdout + done.stderr
     assert posted_result(platform) == {"status": "success", "data": {"verified": True}}
 
 
-def test_50_verifier_raises_is_a_successful_result_with_reason(platform):
+def test_verifier_that_raises_is_a_successful_result_with_reason(platform):
     done = run_service(platform, "verifyCredentials", ELASTICIO_CFG='{"apiKey": "bad-key"}')
     assert done.returncode == 0
     assert posted_result(platform) == {
@@ -51,13 +52,13 @@ def test_50_verifier_raises_is_a_successful_result_with_reason(platform):
     }
 
 
-def test_51_verifier_returns_nothing(platform):
+def test_verifier_that_returns_nothing_verifies(platform):
     done = run_service(platform, "verifyCredentials", ELASTICIO_CFG='{"apiKey": "other"}')
     assert done.returncode == 0
     assert posted_result(platform) == {"status": "success", "data": {"verified": True}}
 
 
-def test_51_no_verifier_file(platform):
+def test_missing_verifier_file_verifies(platform):
     done = run_service(platform, "verifyCredentials", component="service_noverifier")
     assert done.returncode == 0
     assert posted_result(platform) == {"status": "success", "data": {"verified": True}}
@@ -72,7 +73,7 @@ def test_verifier_that_fails_to_import_is_an_error_result(platform):
 
 
 @pytest.mark.parametrize("action", ["echo", "asyncEcho"])
-def test_52_get_meta_model(platform, action):
+def test_get_meta_model_result_is_posted(platform, action):
     done = run_service(platform, "getMetaModel", ELASTICIO_ACTION_OR_TRIGGER=action)
     assert done.returncode == 0, done.stdout + done.stderr
     result = posted_result(platform)
@@ -83,7 +84,7 @@ def test_52_get_meta_model(platform, action):
         assert result["data"]["in"]["properties"]["prompt"]["required"] is True
 
 
-def test_53_select_model(platform):
+def test_select_model_calls_the_named_function(platform):
     done = run_service(
         platform,
         "selectModel",
@@ -106,7 +107,7 @@ def test_53_select_model(platform):
         ("nope", "listModels", 'Trigger or action "nope" is not found in component.json!'),
     ],
 )
-def test_53_select_model_errors(platform, action, method, message):
+def test_select_model_failures_are_error_results(platform, action, method, message):
     done = run_service(
         platform,
         "selectModel",
@@ -121,7 +122,7 @@ def test_53_select_model_errors(platform, action, method, message):
     ("action", "data", "token"),
     [("echo", {"a": "A"}, "refreshed-token"), ("asyncEcho", {"b": "B"}, "async-token")],
 )
-def test_54_update_keys_is_put_before_the_result(platform, action, data, token):
+def test_update_keys_is_put_before_the_result(platform, action, data, token):
     done = run_service(
         platform,
         "selectModel",
@@ -138,7 +139,7 @@ def test_54_update_keys_is_put_before_the_result(platform, action, data, token):
     assert post.json() == {"status": "success", "data": data}
 
 
-def test_54_failed_update_keys_is_only_logged(platform):
+def test_failed_update_keys_is_only_logged(platform):
     platform.answer("PUT", "/v1/accounts/acc-77", (400, {"error": "bad keys"}))
     done = run_service(
         platform,
@@ -152,7 +153,7 @@ def test_54_failed_update_keys_is_only_logged(platform):
     assert any(r["level"] == 50 for r in log_records(done.stdout))
 
 
-def test_55_unparsable_cfg(platform):
+def test_unparsable_cfg_is_an_error_result(platform):
     done = run_service(platform, "verifyCredentials", ELASTICIO_CFG="not json")
     assert done.returncode == 0
     assert posted_result(platform) == {
@@ -181,7 +182,7 @@ def test_validation_errors_become_error_results(platform, method, overrides, mes
     assert posted_result(platform) == {"status": "error", "data": {"message": message}}
 
 
-def test_56_credentials_in_result_url_become_basic_auth(platform):
+def test_credentials_in_result_url_become_basic_auth(platform):
     url = platform.url.replace("http://", "http://svc-user:p%40ss@") + "/result/S1"
     done = run_service(platform, "verifyCredentials", ELASTICIO_POST_RESULT_URL=url)
     assert done.returncode == 0
@@ -192,7 +193,7 @@ def test_56_credentials_in_result_url_become_basic_auth(platform):
     assert "p%40ss" not in done.stdout + done.stderr
 
 
-def test_57_result_url_answering_201_exits_1(platform):
+def test_result_url_answering_201_exits_1(platform):
     platform.answer("POST", "/result", (201, {}))
     done = run_service(platform, "verifyCredentials")
     assert done.returncode == 1
@@ -200,7 +201,7 @@ def test_57_result_url_answering_201_exits_1(platform):
     assert fatal["msg"].startswith(f"Failed to POST data to {platform.url}/result (201, ")
 
 
-def test_57_no_result_url_exits_1_without_post(platform):
+def test_no_result_url_exits_1_without_post(platform):
     done = run_service(platform, "verifyCredentials", ELASTICIO_POST_RESULT_URL=None)
     assert done.returncode == 1
     assert platform.requests == []
@@ -229,7 +230,7 @@ def test_result_post_single_attempt_by_default(platform):
     assert len(platform.requests) == 1
 
 
-def test_58_service_output_is_bunyan_json(platform):
+def test_service_output_is_bunyan_json(platform):
     done = run_service(
         platform,
         "getMetaModel",

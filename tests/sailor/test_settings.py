@@ -1,4 +1,5 @@
-"""Settings parsing (spec §2): required variables, int/bool/str rules, additional headers."""
+"""Settings parsing (docs/protocol.md#settings): required variables, int/bool/str rules, additional
+headers."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def test_shutdown_hook_mode_needs_no_amqp_variables() -> None:
            if k.removeprefix("ELASTICIO_") not in REQUIRED_UNLESS_SHUTDOWN_HOOK}
     settings = load_task_settings({**env, "ELASTICIO_HOOK_SHUTDOWN": "1"})
     assert settings.hook_shutdown is True
-    # quirk (§2.2): any non-empty raw value skips the check, the switch itself says "off"
+    # quirk (docs/protocol.md#required-settings): any non-empty raw value skips the check, the
+    # switch itself says "off"
     settings = load_task_settings({**env, "ELASTICIO_HOOK_SHUTDOWN": "false"})
     assert settings.hook_shutdown is False
 

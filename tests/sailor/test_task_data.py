@@ -1,4 +1,4 @@
-"""Data messages, checklist items 20-24 (spec §10.2, §18)."""
+"""Data messages (docs/protocol.md#data-messages)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.broker
 
 
 @pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
-def test_20_echo_publishes_one_base64_data_message(sim, event_loop) -> None:
+def test_echo_publishes_one_base64_data_message(sim, event_loop) -> None:
     sim.publish_input({"body": {}})
     run = sim.start_sailor("const", SAILOR_EVENT_LOOP=event_loop)
     [data] = sim.wait_published(1)
@@ -28,7 +28,7 @@ def test_20_echo_publishes_one_base64_data_message(sim, event_loop) -> None:
     assert sim.rejected_count() == 0
 
 
-def test_21_protocol_version_2_output_is_raw(sim) -> None:
+def test_protocol_version_2_output_is_raw(sim) -> None:
     sim.publish_input({"body": {}})
     run = sim.start_sailor("const", ELASTICIO_PROTOCOL_VERSION="2")
     [data] = sim.wait_published(1)
@@ -37,7 +37,7 @@ def test_21_protocol_version_2_output_is_raw(sim) -> None:
     assert json.loads(sim.cipher.decrypt(data.body)) == {"body": {"x": 1}, "headers": {}}
 
 
-def test_22_persistent_messages(sim) -> None:
+def test_persistent_messages_setting_sets_delivery_mode_2(sim) -> None:
     sim.publish_input({"body": {}})
     run = sim.start_sailor("const", ELASTICIO_AMQP_PERSISTENT_MESSAGES="true")
     [data] = sim.wait_published(1)
@@ -45,7 +45,7 @@ def test_22_persistent_messages(sim) -> None:
     assert data.properties.delivery_mode == 2
 
 
-def test_23_routing_key_from_message_headers(sim) -> None:
+def test_routing_key_from_message_headers(sim) -> None:
     reply = {"body": {"y": 2}, "headers": {"X-EIO-Routing-Key": "custom-key", "x-kept": "v"}}
     sim.publish_input({"body": {"reply": reply}})
     run = sim.start_sailor("const")
@@ -55,7 +55,7 @@ def test_23_routing_key_from_message_headers(sim) -> None:
     assert data.decoded() == {"body": {"y": 2}, "headers": {"x-kept": "v"}}
 
 
-def test_24_outgoing_size_limit(sim) -> None:
+def test_output_above_size_limit_becomes_an_error(sim) -> None:
     payload = {"body": {"greeting": "too big once echoed"}}
     sim.publish_input(payload)
     run = sim.start_sailor("echo", ELASTICIO_OUTGOING_MESSAGE_SIZE_LIMIT="100")
@@ -73,7 +73,8 @@ def test_24_outgoing_size_limit(sim) -> None:
 
 @pytest.mark.parametrize("falsy", [False, 0, "", None])
 def test_falsy_result_ends_without_data(sim, falsy) -> None:
-    """Spec §9.2: only a truthy result (JavaScript's sense) becomes a data message."""
+    """docs/protocol.md#result-handling: only a truthy result (JavaScript's sense) becomes a data
+    message."""
     sim.publish_input({"body": {"reply": falsy}})
     sim.publish_input({"body": {}})
     run = sim.start_sailor("const")

@@ -1,4 +1,4 @@
-"""Decoding of incoming messages, checklist items 10-14 (spec §8, §18)."""
+"""Decoding of incoming messages (docs/protocol.md#decoding)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def received(sim: PlatformSim) -> dict:
     return data.decoded()["body"]["received"]
 
 
-def test_10_v1_base64_input(sim) -> None:
+def test_protocol_v1_base64_input_is_decoded(sim) -> None:
     sim.publish_input({"body": {"a": 1}})
     run = sim.start_sailor("echo")
     assert received(sim) == {"body": {"a": 1}, "headers": {}}
@@ -23,14 +23,14 @@ def test_10_v1_base64_input(sim) -> None:
     assert sim.rejected_count() == 0
 
 
-def test_11_v2_raw_input(sim) -> None:
+def test_protocol_v2_raw_input_is_decoded(sim) -> None:
     sim.publish_input({"body": {"a": 1}}, protocolVersion=2)
     run = sim.start_sailor("echo")
     assert received(sim) == {"body": {"a": 1}, "headers": {}}
     assert run.stop() == 0
 
 
-def test_12_undecryptable_input_is_rejected(sim) -> None:
+def test_undecryptable_input_is_rejected(sim) -> None:
     sim.publish_raw(b"this is not base64 ciphertext", sim.input_headers())
     sim.publish_input({"body": {"after": True}})
     run = sim.start_sailor("echo")
@@ -42,14 +42,14 @@ def test_12_undecryptable_input_is_rejected(sim) -> None:
     assert "this is not base64" not in run.output()
 
 
-def test_13_reply_to_is_copied_into_message_headers(sim) -> None:
+def test_reply_to_is_copied_into_message_headers(sim) -> None:
     sim.publish_input({"body": {}, "headers": {"h": "v"}}, reply_to="R")
     run = sim.start_sailor("echo")
     assert received(sim)["headers"] == {"h": "v", "reply_to": "R"}
     assert run.stop() == 0
 
 
-def test_14_input_format_error(sim) -> None:
+def test_input_format_error_decodes_the_error_envelope(sim) -> None:
     error = {"name": "Error", "message": "upstream failed", "stack": "s"}
     error_input = {"body": {"orig": 1}, "headers": {}}
     headers = sim.input_headers()

@@ -1,4 +1,5 @@
-"""messageId deduplication, checklist items 47 and 48 (spec §8.5 with the §17 fix)."""
+"""messageId deduplication (docs/protocol.md#deduplication,
+docs/protocol.md#deviation-duplicate-deliveries)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def messages(run) -> list[str]:
 
 
 @pytest.mark.broker
-def test_47_redelivered_copy_on_new_channel_is_settled_not_processed(sim, broker) -> None:
+def test_redelivered_copy_on_new_channel_is_settled_not_processed(sim, broker) -> None:
     """The read connection dies while the message is processed: the broker redelivers it
     on the new channel; that copy is held and acked when the original finishes."""
     message_id = str(uuid.uuid4())
@@ -39,8 +40,8 @@ def test_47_redelivered_copy_on_new_channel_is_settled_not_processed(sim, broker
 
 
 @pytest.mark.broker
-def test_48_same_channel_duplicate_processed_once_both_settled(sim) -> None:
-    """Node acks only one of the two deliveries and hangs on SIGTERM (capture P)."""
+def test_same_channel_duplicate_processed_once_both_settled(sim) -> None:
+    """Node acks only one of the two deliveries and hangs on SIGTERM."""
     message_id = str(uuid.uuid4())
     for i in (1, 2):
         sim.publish_input({"body": {"i": i, "sleep": 1.0}}, messageId=message_id)
@@ -57,7 +58,7 @@ def test_48_same_channel_duplicate_processed_once_both_settled(sim) -> None:
 
 
 @pytest.mark.broker
-def test_48_same_channel_duplicate_of_a_failing_message_rejects_both(sim) -> None:
+def test_same_channel_duplicate_of_a_failing_message_rejects_both(sim) -> None:
     message_id = str(uuid.uuid4())
     for _ in range(2):
         sim.publish_input({"body": {}}, messageId=message_id)
@@ -71,7 +72,7 @@ def test_48_same_channel_duplicate_of_a_failing_message_rejects_both(sim) -> Non
 @pytest.mark.broker
 def test_rebounded_copy_is_not_a_duplicate(sim) -> None:
     """A rebound comes back with the input's messageId and a reboundIteration header;
-    even while the original is still in process it is a new message (§17)."""
+    even while the original is still in process it is a new message."""
     message_id = str(uuid.uuid4())
     sim.publish_input({"body": {"i": 1, "sleep": 0.5}}, messageId=message_id)
     sim.publish_input({"body": {"i": 2, "sleep": 0.5}}, messageId=message_id,

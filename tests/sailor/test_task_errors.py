@@ -1,4 +1,5 @@
-"""Errors and acknowledgement, checklist items 27-31 and 35 (spec §9.4, §10.4, §18)."""
+"""Errors and acknowledgement (docs/protocol.md#settlement,
+docs/protocol.md#error-messages)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ COMMON_WITH_END = {
     "containerId", "userId", "compId", "function", "start", "end"}
 
 
-def test_27_async_process_raises(sim) -> None:
+def test_async_process_that_raises_publishes_an_error_and_rejects(sim) -> None:
     payload = {"headers": {}, "body": {"greeting": "this will fail"}}
     sim.publish_input(payload)
     run = sim.start_sailor("fail")
@@ -36,7 +37,7 @@ def test_27_async_process_raises(sim) -> None:
     assert "this will fail" not in run.output()
 
 
-def test_28_v2_input_error_input_is_base64(sim) -> None:
+def test_error_input_of_a_v2_input_is_base64(sim) -> None:
     payload = {"headers": {}, "body": {"greeting": "v2 failing input"}}
     sim.publish_input(payload, protocolVersion=2)
     run = sim.start_sailor("fail")
@@ -48,7 +49,7 @@ def test_28_v2_input_error_input_is_base64(sim) -> None:
 
 
 @pytest.mark.parametrize("no_error_replies", [None, "true"])
-def test_29_error_reply_to_reply_to(sim, no_error_replies: str | None) -> None:
+def test_error_reply_goes_to_reply_to_unless_disabled(sim, no_error_replies: str | None) -> None:
     sim.publish_input({"body": {}}, reply_to="reply-key-29")
     run = sim.start_sailor("fail", ELASTICIO_NO_ERROR_REPLIES=no_error_replies)
     expected = 1 if no_error_replies else 2
@@ -70,7 +71,7 @@ def test_29_error_reply_to_reply_to(sim, no_error_replies: str | None) -> None:
 
 
 @pytest.mark.parametrize("sync", [False, True])
-def test_30_error_then_data_then_end_rejects(sim, sync: bool) -> None:
+def test_error_then_data_then_end_rejects(sim, sync: bool) -> None:
     sim.publish_input({"body": {"sync": sync, "emit": [
         ["error", {"message": "first"}], ["data", {"body": {"d": 1}}], ["end"]]}})
     run = sim.start_sailor("scripted")
@@ -83,7 +84,7 @@ def test_30_error_then_data_then_end_rejects(sim, sync: bool) -> None:
     assert sim.input_depth() == 0
 
 
-def test_31_end_twice_settles_once(sim) -> None:
+def test_end_twice_settles_once(sim) -> None:
     sim.publish_input({"body": {"emit": [["end"], ["end"]]}})
     sim.publish_input({"body": {"emit": [["data", {"body": {"next": True}}]]}})
     run = sim.start_sailor("scripted")
@@ -97,7 +98,7 @@ def test_31_end_twice_settles_once(sim) -> None:
     assert all(r["level"] == 40 for r in warnings)
 
 
-def test_35_process_missing(sim) -> None:
+def test_missing_process_function_is_an_error(sim) -> None:
     sim.publish_input({"body": {}})
     run = sim.start_sailor("no_process")
     [error] = sim.wait_published(1)

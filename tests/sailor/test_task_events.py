@@ -16,7 +16,7 @@ def make_sim(broker, **step_data):
     return PlatformSim(broker.url, step_data={**DEFAULT_STEP_DATA, **step_data})
 
 
-def test_25_passthrough_adds_own_output(broker) -> None:
+def test_passthrough_adds_own_output(broker) -> None:
     sim = make_sim(broker, is_passthrough=True)
     try:
         p = {"headers": {}, "body": {"fromStep1": True}}
@@ -30,7 +30,7 @@ def test_25_passthrough_adds_own_output(broker) -> None:
         sim.close()
 
 
-def test_26_no_self_passthrough(broker) -> None:
+def test_no_self_passthrough_adds_the_upstream_input(broker) -> None:
     sim = make_sim(broker, is_passthrough=True)
     try:
         p = {"headers": {}, "body": {"fromStep0": True}}
@@ -45,7 +45,7 @@ def test_26_no_self_passthrough(broker) -> None:
         sim.close()
 
 
-def test_32_rebound_first_iteration(sim) -> None:
+def test_first_rebound_republishes_the_input_with_iteration_1(sim) -> None:
     headers = sim.publish_input({"body": {"emit": [["rebound", {"message": "busy"}], ["end"]]}})
     run = sim.start_sailor("scripted", ELASTICIO_REBOUND_INITIAL_EXPIRATION="1000")
     [rebound] = sim.wait_published(1)
@@ -62,7 +62,7 @@ def test_32_rebound_first_iteration(sim) -> None:
     assert sim.rejected_count() == 0
 
 
-def test_33_rebound_expiration_grows(sim) -> None:
+def test_rebound_expiration_doubles_per_iteration(sim) -> None:
     sim.publish_input({"body": {"emit": [["rebound", "again"]]}}, reboundIteration=2)
     run = sim.start_sailor("scripted", ELASTICIO_REBOUND_INITIAL_EXPIRATION="1000")
     [rebound] = sim.wait_published(1)
@@ -71,7 +71,7 @@ def test_33_rebound_expiration_grows(sim) -> None:
     assert rebound.properties.expiration == "4000"
 
 
-def test_34_rebound_limit(sim) -> None:
+def test_rebound_above_limit_is_an_uncounted_error(sim) -> None:
     sim.publish_input({"body": {"emit": [["rebound", "again"]]}}, reboundIteration=2)
     run = sim.start_sailor("scripted", ELASTICIO_REBOUND_LIMIT="2")
     [error] = sim.wait_published(1)
@@ -84,7 +84,7 @@ def test_34_rebound_limit(sim) -> None:
     assert sim.rejected_count() == 0
 
 
-def test_36_snapshot_carried_across_messages(broker) -> None:
+def test_snapshot_carried_across_messages(broker) -> None:
     sim = make_sim(broker, snapshot={"counter": 5})
     try:
         sim.publish_input({"body": {"emit": [
@@ -106,7 +106,7 @@ def test_36_snapshot_carried_across_messages(broker) -> None:
         sim.close()
 
 
-def test_37_update_snapshot_with_set_is_ignored(sim) -> None:
+def test_update_snapshot_with_set_is_ignored(sim) -> None:
     sim.publish_input({"body": {"emit": [["updateSnapshot", {"$set": {"a": 1}}],
                                          ["data", {"body": {}}]]}})
     run = sim.start_sailor("scripted")
@@ -115,7 +115,7 @@ def test_37_update_snapshot_with_set_is_ignored(sim) -> None:
     assert sim.published_to("snapshot") == []
 
 
-def test_38_update_keys(sim) -> None:
+def test_update_keys_puts_the_account_keys(sim) -> None:
     sim.publish_input({"body": {"emit": [["updateKeys", {"oauth": {"t": 1}}], ["end"]]}})
     run = sim.start_sailor("scripted")
     assert sim.wait_until(lambda: any(r.method == "PUT" for r in sim.api.requests))
@@ -128,7 +128,7 @@ def test_38_update_keys(sim) -> None:
     assert sim.rejected_count() == 0
 
 
-def test_39_40_http_reply(sim) -> None:
+def test_http_reply_goes_to_reply_to_as_base64(sim) -> None:
     reply = {"statusCode": 201, "headers": {"x-a": "b"}, "body": "created"}
     sim.publish_input({"body": {"emit": [["httpReply", reply], ["data", {"body": {}}]]}},
                       reply_to="reply-key-39")

@@ -1,4 +1,4 @@
-"""Outgoing headers on the wire, checklist items 15-19 (spec §10.1, §18)."""
+"""Outgoing headers on the wire (docs/protocol.md#common-headers)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def is_uuid4(value: str) -> bool:
     return uuid.UUID(value).version == 4
 
 
-def test_15_data_headers(sim) -> None:
+def test_data_message_headers(sim) -> None:
     sim.publish_input({"body": {}}, threadId="T", messageId="M", stepId="step_1",
                       **{"X-EIO-Meta-Tenant": "t", "someOther": "x", "compId": "u"})
     run = sim.start_sailor("const")
@@ -42,7 +42,7 @@ def test_15_data_headers(sim) -> None:
     assert "someOther" not in headers
 
 
-def test_16_thread_id_fallbacks(sim) -> None:
+def test_thread_id_falls_back_to_trace_id_then_a_new_uuid(sim) -> None:
     sim.publish_input({"body": {}}, threadId=None, **{"x-eio-meta-trace-id": "Z"})
     sim.publish_input({"body": {}}, threadId=None)
     run = sim.start_sailor("const")
@@ -52,7 +52,7 @@ def test_16_thread_id_fallbacks(sim) -> None:
     assert is_uuid4(second.headers["threadId"])
 
 
-def test_17_additional_vars_for_headers(sim) -> None:
+def test_additional_vars_become_camel_case_headers(sim) -> None:
     sim.publish_input({"body": {}})
     run = sim.start_sailor(
         "const",
@@ -68,7 +68,7 @@ def test_17_additional_vars_for_headers(sim) -> None:
     assert "notSet" not in data.headers
 
 
-def test_18_message_id_shared_or_from_payload_id(sim) -> None:
+def test_message_id_shared_or_from_payload_id(sim) -> None:
     sim.publish_input({"body": {"emit": [
         ["data", {"body": {"n": 1}}],
         ["data", {"body": {"n": 2}}],
@@ -81,7 +81,7 @@ def test_18_message_id_shared_or_from_payload_id(sim) -> None:
     assert third.headers["messageId"] == "abc"
 
 
-def test_19_no_cid_header(sim) -> None:
+def test_no_cid_header(sim) -> None:
     sim.publish_input({"body": {"emit": [["data", {"body": {}}], ["error", "e"]]}})
     run = sim.start_sailor("scripted")
     published = sim.wait_published(2)

@@ -1,6 +1,6 @@
-"""Start-up, init and shutdown hooks, checklist items 8 and 9 (spec §5, captures M, N),
-plus two task-mode details: the implicit ``end`` after an explicit one, and standard
-``logging`` records as JSON lines."""
+"""Start-up, init and shutdown hooks (docs/protocol.md#start-up,
+docs/protocol.md#shutdown-hook-mode), plus two task-mode details: the implicit ``end``
+after an explicit one, and standard ``logging`` records as JSON lines."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def hook_calls(server: Any) -> list[tuple[str, str]]:
 
 
 @pytest.mark.broker
-def test_08_startup_result_is_stored_before_init(sim) -> None:
+def test_startup_result_is_stored_before_init(sim) -> None:
     sim.api.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}", (200, step_data(sim.api.url)))
     sim.publish_input({"body": {"tick": 1}})
     run = sim.start_sailor("hooks", cwd=COMPONENT, ELASTICIO_STARTUP_REQUIRED="1")
@@ -59,7 +59,7 @@ def test_08_startup_result_is_stored_before_init(sim) -> None:
 
 @pytest.mark.broker
 @pytest.mark.parametrize("result", [None, [], "", 0])
-def test_08_empty_startup_result_is_stored_as_empty_object(sim, result) -> None:
+def test_empty_startup_result_is_stored_as_empty_object(sim, result) -> None:
     sim.api.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}",
                    (200, step_data(sim.api.url, startupResult=result)))
     run = sim.start_sailor("hooks", cwd=COMPONENT, ELASTICIO_STARTUP_REQUIRED="1")
@@ -69,7 +69,7 @@ def test_08_empty_startup_result_is_stored_as_empty_object(sim, result) -> None:
 
 
 @pytest.mark.broker
-def test_08_conflict_deletes_and_stores_again(sim) -> None:
+def test_startup_data_conflict_deletes_and_stores_again(sim) -> None:
     sim.api.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}",
                    (200, step_data(sim.api.url, startupResult=None)))
     sim.api.answer("POST", STARTUP_DATA, (409, {"error": "already exists"}), (200, {}))
@@ -83,13 +83,14 @@ def test_08_conflict_deletes_and_stores_again(sim) -> None:
         ("POST", "/component-callback/init"),
     ]
     posts = [r for r in sim.api.requests if r.path == STARTUP_DATA and r.method == "POST"]
-    # §17 fix: the retry stores the normalised state ({}), not the raw result (null)
+    # deviation from Node (docs/protocol.md#deviation-startup-conflict): the retry stores the
+    # normalised state ({}), not the raw result (null)
     assert [p.json() for p in posts] == [{}, {}]
     assert any(r.get("level") == 40 and "already exists" in r["msg"] for r in run.records())
 
 
 @pytest.mark.broker
-def test_08_async_hooks_and_missing_startup(sim) -> None:
+def test_async_hooks_and_missing_startup(sim) -> None:
     sim.api.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}", (200, step_data(sim.api.url)))
     run = sim.start_sailor("hooks_async", cwd=COMPONENT, ELASTICIO_STARTUP_REQUIRED="1")
     assert run.stop() == 0
@@ -108,7 +109,7 @@ def test_08_async_hooks_and_missing_startup(sim) -> None:
 
 
 @pytest.mark.broker
-def test_08_startup_data_failure_aborts_start_up(sim) -> None:
+def test_startup_data_failure_aborts_start_up(sim) -> None:
     sim.api.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}", (200, step_data(sim.api.url)))
     sim.api.answer("POST", STARTUP_DATA, (400, {"error": "bad state"}))
     run = sim.start_sailor("hooks", cwd=COMPONENT, wait_ready=False,
@@ -124,7 +125,8 @@ def test_08_startup_data_failure_aborts_start_up(sim) -> None:
 
 
 def shutdown_env(platform: Any, function: str = "hooks") -> dict[str, str]:
-    """§2.1 variables only: no AMQP, no crypto (they are not required in this mode)."""
+    """The always-required variables only: no AMQP, no crypto (they are not required in this
+    mode)."""
     return {
         **step_identity_env(platform.url, function, api_username="user@example.com",
                             api_key=API_KEY),
@@ -133,7 +135,7 @@ def shutdown_env(platform: Any, function: str = "hooks") -> dict[str, str]:
 
 
 @pytest.mark.parametrize("function", ["hooks", "hooks_async"])
-def test_09_shutdown_hook_mode(platform, function) -> None:
+def test_shutdown_hook_mode_calls_shutdown_and_deletes_the_data(platform, function) -> None:
     platform.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}",
                     (200, step_data(platform.url)))
     platform.answer("GET", STARTUP_DATA, (200, {"webhookId": "wh-123"}))
@@ -154,7 +156,7 @@ def test_09_shutdown_hook_mode(platform, function) -> None:
     assert all(not r.get("unparsed") for r in log_records(done.stdout))
 
 
-def test_09_failing_shutdown_hook_exits_1_and_keeps_the_data(platform) -> None:
+def test_failing_shutdown_hook_exits_1_and_keeps_the_data(platform) -> None:
     platform.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}",
                     (200, step_data(platform.url)))
     done = run_cli(["run"], shutdown_env(platform, "failing_shutdown"), COMPONENT)
@@ -197,7 +199,8 @@ def test_stdlib_logging_becomes_json_lines(sim) -> None:
 
 @pytest.mark.broker
 def test_trace_records_describe_each_publish_without_the_body(sim) -> None:
-    """§15: exchange, routing key, size and AMQP headers at trace level, never the body."""
+    """docs/protocol.md#secrets: exchange, routing key, size and AMQP headers at trace level, never
+    the body."""
     sim.publish_input({"body": {"emit": [["data", {"body": {"secretText": "BODY-MARKER"}}],
                                          ["snapshot", {"cursor": "SNAPSHOT-MARKER"}]]}})
     run = sim.start_sailor("scripted", LOG_LEVEL="trace")

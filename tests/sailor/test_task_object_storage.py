@@ -1,4 +1,4 @@
-"""Lightweight messages, checklist items 41-43 (spec §11, capture I), against a local HTTP
+"""Lightweight messages (docs/protocol.md#object-storage), against a local HTTP
 server playing the object storage ("maester") under ``<api>/maester``."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def set_step_data(sim: PlatformSim, **fields: Any) -> None:
                    (200, {**DEFAULT_STEP_DATA, **fields}))
 
 
-def test_41_incoming_body_is_fetched_before_process(sim) -> None:
+def test_incoming_body_is_fetched_before_process(sim) -> None:
     stored = {"storedBody": "fetched from object storage"}
     store(sim, "incoming-obj-1", stored)
     sim.publish_input({"headers": {OBJECT_ID: "incoming-obj-1"}, "body": {}})
@@ -62,7 +62,7 @@ def test_41_incoming_body_is_fetched_before_process(sim) -> None:
     assert "***" not in run.output()  # nothing even tried to log it
 
 
-def test_41_passthrough_bodies_are_fetched_too(sim) -> None:
+def test_passthrough_bodies_are_fetched_too(sim) -> None:
     set_step_data(sim, is_passthrough=True)
     store(sim, "pt-obj", {"fromStep1": True})
     passthrough = {"step_1": {"headers": {OBJECT_ID: "pt-obj"}, "body": {}}}
@@ -77,7 +77,7 @@ def test_41_passthrough_bodies_are_fetched_too(sim) -> None:
     assert [r.path for r in storage_requests(sim)] == ["/maester/objects/pt-obj"]
 
 
-def test_41_not_resolved_when_the_definition_says_false(sim) -> None:
+def test_not_resolved_when_the_definition_says_false(sim) -> None:
     sim.publish_input({"headers": {OBJECT_ID: "incoming-obj-1"}, "body": {}})
     run = sim.start_sailor("echo_unresolved", cwd=COMPONENT, **storage_env(sim))
     [data] = sim.wait_published(1)
@@ -87,7 +87,7 @@ def test_41_not_resolved_when_the_definition_says_false(sim) -> None:
 
 
 @pytest.mark.parametrize(("status", "attempts"), [(500, 3), (404, 1)])
-def test_42_failed_fetch_rejects_without_calling_process(sim, status, attempts) -> None:
+def test_failed_fetch_rejects_without_calling_process(sim, status, attempts) -> None:
     sim.api.answer("GET", "/maester/objects/gone", (status, {"error": "nope"}))
     payload = {"headers": {OBJECT_ID: "gone"}, "body": {}}
     sim.publish_input(payload, reply_to="reply-key")
@@ -106,7 +106,7 @@ def test_42_failed_fetch_rejects_without_calling_process(sim, status, attempts) 
     assert len(storage_requests(sim)) == attempts
 
 
-def test_43_large_output_is_uploaded_and_sent_as_a_reference(sim) -> None:
+def test_large_output_is_uploaded_and_sent_as_a_reference(sim) -> None:
     sim.api.answer("POST", "/maester/objects", (200, {"objectId": "obj-1"}))
     body = {"text": "larger than ten bytes"}
     sim.publish_input({"body": {"reply": {"body": body}}})
@@ -127,7 +127,7 @@ def test_43_large_output_is_uploaded_and_sent_as_a_reference(sim) -> None:
     assert sim.rejected_count() == 0
 
 
-def test_43_small_output_is_sent_inline(sim) -> None:
+def test_small_output_is_sent_inline(sim) -> None:
     sim.publish_input({"body": {"reply": {"body": {"a": 1}}}})
     run = sim.start_sailor("reply", cwd=COMPONENT, **storage_env(
         sim, ELASTICIO_EMIT_LIGHTWEIGHT_MESSAGE="true",
@@ -139,7 +139,7 @@ def test_43_small_output_is_sent_inline(sim) -> None:
 
 
 @pytest.mark.parametrize("status", [500, 400])
-def test_43_upload_failure_is_an_error_and_no_data(sim, status) -> None:
+def test_upload_failure_is_an_error_and_no_data(sim, status) -> None:
     sim.api.answer("POST", "/maester/objects", (status, {"error": "full"}))
     sim.publish_input({"body": {"reply": {"body": {"text": "larger than ten bytes"}}}})
     run = sim.start_sailor("reply", cwd=COMPONENT, **storage_env(
@@ -155,7 +155,7 @@ def test_43_upload_failure_is_an_error_and_no_data(sim, status) -> None:
     assert len(storage_requests(sim)) == (3 if status == 500 else 1)
 
 
-def test_43_passthrough_reuses_object_ids_and_self_entry_holds_the_reference(sim) -> None:
+def test_passthrough_reuses_object_ids_and_self_entry_holds_the_reference(sim) -> None:
     set_step_data(sim, is_passthrough=True)
     store(sim, "pt-obj", {"fromStep1": "x" * 20})
     sim.api.answer("POST", "/maester/objects", (200, {"objectId": "obj-out"}))

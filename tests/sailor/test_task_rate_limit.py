@@ -1,4 +1,5 @@
-"""Publish throttles (spec §6.3, §2.3): DATA/ERROR/SNAPSHOT_RATE_LIMIT per RATE_INTERVAL."""
+"""Publish throttles (docs/protocol.md#throttles): DATA/ERROR/SNAPSHOT_RATE_LIMIT per
+RATE_INTERVAL."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The broker closes the sailor's connections or cancels its consumer (spec §6.2, §17;
-checklist item 46): the sailor consumes and publishes again, and afterwards every input
-has been settled exactly once and every output published."""
+"""The broker closes the sailor's connections or cancels its consumer
+(docs/protocol.md#consuming, docs/protocol.md#deviation-consumer-cancel): the sailor consumes
+and publishes again, and afterwards every input has been settled exactly once and every output
+published."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def outputs_per_input(sim) -> collections.Counter:
 
 
 @pytest.mark.parametrize("role", ["read", None])
-def test_46_consumer_connection_closed_while_idle(sim, broker, role) -> None:
+def test_consumer_connection_closed_while_idle(sim, broker, role) -> None:
     run = sim.start_sailor("echo")
     assert close_sailor_connections(broker, role) == (1 if role else 2)
     wait_for_sailor_connections(broker, ("read",))
@@ -49,7 +50,7 @@ def test_46_consumer_connection_closed_while_idle(sim, broker, role) -> None:
     assert "Consuming again" in messages(run)
 
 
-def test_46_consumer_channel_closed_while_idle(sim, broker) -> None:
+def test_consumer_channel_closed_while_idle(sim, broker) -> None:
     """Only the channel closes (the connection stays): a new channel, same connection."""
     run = sim.start_sailor("echo")
     read_connection = sailor_connection_pids(broker, "read")
@@ -75,7 +76,7 @@ def test_broker_consumer_cancel_consumes_again(sim) -> None:
 
 
 def test_consumer_cancel_without_a_queue_to_consume_exits_non_zero(sim) -> None:
-    """§17: rather than idling forever (Node), stop so that the platform restarts the pod."""
+    """Rather than idling forever (Node), stop so that the platform restarts the pod."""
     run = sim.start_sailor("echo", ELASTICIO_AMQP_RECONNECT_ATTEMPTS="2",
                            ELASTICIO_AMQP_RECONNECT_TIMEOUT="50")
     delete_input_queue(sim)
@@ -131,9 +132,9 @@ def test_connections_closed_while_outputs_are_published(sim, broker) -> None:
 
 
 def test_publish_on_a_lost_connection_is_retried(sim, broker) -> None:
-    """The write connection dies while a publish waits for its confirm (the broker's
-    memory alarm holds it back): the publish is retried on a new connection with the
-    ``retry`` header and backoff (spec §6.3), the input is acked, nothing is rejected."""
+    """The write connection dies while a publish waits for its confirm (the broker's memory alarm
+    holds it back): the publish is retried on a new connection with the ``retry`` header and backoff
+    (docs/protocol.md#publishing), the input is acked, nothing is rejected."""
     sim.publish_input({"body": {"i": 1}})
     broker.ctl("set_vm_memory_high_watermark", "0")  # blocks every publishing connection
     try:

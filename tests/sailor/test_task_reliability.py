@@ -1,6 +1,6 @@
-"""Reliability on the real broker: SIGTERM with several messages in flight (spec §13) and
-inputs that cannot be decoded (spec §8.1, capture K): rejected, logged, and the sailor
-keeps going."""
+"""Reliability on the real broker: SIGTERM with several messages in flight
+(docs/protocol.md#shutdown) and inputs that cannot be decoded (docs/protocol.md#decoding): rejected,
+logged, and the sailor keeps going."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_undecodable_inputs_are_rejected_and_the_sailor_keeps_running(sim) -> No
     sim.publish_input({"body": {"good": 2}})
     assert len(sim.wait_published(2)) == 2
     assert run.stop() == 0
-    assert len(sim.published) == 2  # nothing published for the bad ones (capture K)
+    assert len(sim.published) == 2  # nothing published for the bad ones
     assert sim.input_depth() == 0
     records = run.records()
     failures = [r for r in records if r.get("msg") == DECODE_FAILURE]

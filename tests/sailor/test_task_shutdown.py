@@ -1,4 +1,4 @@
-"""Graceful shutdown and concurrency, checklist items 44-45 (spec §13) and issue 3 item 4."""
+"""Graceful shutdown and concurrency (docs/protocol.md#shutdown)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.sailor.platform_sim import sailor_connections
 pytestmark = pytest.mark.broker
 
 
-def test_44_sigterm_while_processing(sim) -> None:
+def test_sigterm_while_processing_finishes_the_message_then_exits(sim) -> None:
     sim.publish_input({"body": {"i": 1, "sleep": 1.0}})
     sim.publish_input({"body": {"i": 2, "sleep": 1.0}})
     run = sim.start_sailor("slow")
@@ -27,7 +27,7 @@ def test_44_sigterm_while_processing(sim) -> None:
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
-def test_45_signal_while_idle(sim, broker, sig: str) -> None:
+def test_signal_while_idle_disconnects_and_exits_0(sim, broker, sig: str) -> None:
     import signal
 
     run = sim.start_sailor("echo")

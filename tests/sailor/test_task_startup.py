@@ -1,4 +1,4 @@
-"""Start-up and settings, checklist items 1-7 (spec §18), on the real broker."""
+"""Start-up and settings (docs/protocol.md#start-up), on the real broker."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def fatal_messages(run) -> list[str]:
     return [r.get("msg", "") for r in run.records() if r.get("level") == 60]
 
 
-def test_01_missing_flow_id_is_fatal_without_amqp(sim, broker) -> None:
+def test_missing_flow_id_is_fatal_without_amqp(sim, broker) -> None:
     run = sim.start_sailor("echo", wait_ready=False, ELASTICIO_FLOW_ID=None)
     assert run.wait() == 1
     assert any("ELASTICIO_FLOW_ID is missing" in m for m in fatal_messages(run))
@@ -30,7 +30,7 @@ def test_01_missing_flow_id_is_fatal_without_amqp(sim, broker) -> None:
                for name in broker.connection_names())
 
 
-def test_02_step_data_fetched_once_with_basic_auth(sim) -> None:
+def test_step_data_fetched_once_with_basic_auth(sim) -> None:
     run = sim.start_sailor("echo")
     assert run.stop() == 0
     [request] = sim.api.requests
@@ -39,7 +39,7 @@ def test_02_step_data_fetched_once_with_basic_auth(sim) -> None:
     assert request.basic_auth() == f"{API_USERNAME}:{API_KEY}"
 
 
-def test_03_component_path_is_relative_to_cwd(sim) -> None:
+def test_component_path_is_relative_to_cwd(sim) -> None:
     sim.publish_input({"body": {"a": 1}})
     run = sim.start_sailor("const", cwd=COMPONENTS, ELASTICIO_COMPONENT_PATH="/task")
     [data] = sim.wait_published(1)
@@ -48,7 +48,7 @@ def test_03_component_path_is_relative_to_cwd(sim) -> None:
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("2", 2), ("0", 1), ("abc", 1)])
-def test_04_prefetch(sim, raw: str, expected: int) -> None:
+def test_prefetch_limits_messages_in_flight(sim, raw: str, expected: int) -> None:
     """With prefetch N exactly N slow messages are in flight (unacked) at once."""
     for _ in range(3):
         sim.publish_input({"body": {"sleep": 1.5}})
@@ -60,7 +60,7 @@ def test_04_prefetch(sim, raw: str, expected: int) -> None:
     assert sim.input_depth() == 3 - expected
 
 
-def test_05_no_error_replies_zero_means_true(sim) -> None:
+def test_no_error_replies_zero_means_true(sim) -> None:
     sim.publish_input({"body": {}}, reply_to="reply-key")
     run = sim.start_sailor("fail", ELASTICIO_NO_ERROR_REPLIES="0")
     sim.wait_published(1)
@@ -68,7 +68,7 @@ def test_05_no_error_replies_zero_means_true(sim) -> None:
     assert [p.routing_key for p in sim.published] == [sim.routing_keys["error"]]
 
 
-def test_06_missing_main_file_reports_init_error(sim) -> None:
+def test_missing_main_file_reports_init_error(sim) -> None:
     sim.publish_input({"body": {"x": 1}})
     run = sim.start_sailor("missing_file", wait_ready=False)
     assert run.wait() == 1
@@ -81,7 +81,7 @@ def test_06_missing_main_file_reports_init_error(sim) -> None:
     assert sim.rejected_count() == 0
 
 
-def test_07_init_failure_reports_with_step_headers(sim) -> None:
+def test_init_failure_reports_with_step_headers(sim) -> None:
     run = sim.start_sailor("fails_init", wait_ready=False,
                            ELASTICIO_ADDITIONAL_VARS_FOR_HEADERS="ELASTICIO_TENANT_ID",
                            ELASTICIO_TENANT_ID="tenant-1")
