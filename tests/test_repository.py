@@ -79,8 +79,9 @@ def test_changelog_top_entry_matches_component_version():
     entry = r"^## (\d+\.\d+\.\d+) \(([A-Z][a-z]+ \d{1,2}, \d{4})\)$"
     first = re.search(entry, changelog, re.MULTILINE)
     assert first, "CHANGELOG entries look like '## 1.0.0 (Month DD, YYYY)'"
-    unreleased = re.match(r"## \d+\.\d+\.\d+ \(unreleased\)\n", changelog.lstrip())
-    top = changelog.lstrip()[unreleased.end():].lstrip() if unreleased else changelog.lstrip()
+    top = changelog.lstrip()
+    if re.match(r"## \d+\.\d+\.\d+ \(unreleased\)\n", top):
+        top = top[top.index("\n## ") + 1:]
     assert top.startswith(first.group(0)), "newest entry first (an unreleased one above it)"
     version = json.loads((ROOT / "component.json").read_text())["version"]
     assert first.group(1) == version
