@@ -1,5 +1,8 @@
-# Image for elastic.io's custom Docker build. The platform starts it in task mode with the
-# default command, and in service mode with `python -m elasticio_sailor service <method>`.
+# Image for elastic.io's custom Docker build. Every way the platform starts a component
+# works here (README, Deployment): the default command is task mode; `python -m
+# elasticio_sailor service <method>` is service mode; the older buildpack's scripts in the
+# working directory, `sail.sh` (task mode) and `serve.sh <method> [args]` (service mode),
+# mean the same.
 FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,12 +19,13 @@ RUN pip install --no-cache-dir -r requirements.txt \
     && groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
 
-COPY component.json verifyCredentials.py logo.png ./
+COPY component.json verifyCredentials.py logo.png sail.sh serve.sh ./
 COPY lib/ ./lib/
 COPY schemas/ ./schemas/
 
 USER 10001:10001
 
-# Task mode (the Node sailor's run.js). Service mode (runService.js):
+# Task mode (the Node sailor's run.js; ./sail.sh is the same). Service mode (runService.js):
 #   python -m elasticio_sailor service verifyCredentials|getMetaModel|selectModel
+#   ./serve.sh verifyCredentials|getMetaModel|selectModel
 CMD ["python", "-m", "elasticio_sailor", "run"]

@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # Not restricted with choices: an unknown method must become a POSTed error result.
     service.add_argument("method", help=" | ".join(SERVICE_METHODS))
+    # The older buildpack's serve.sh passed up to two more arguments; Node's runService.js
+    # does not read them either. Accepted so that such a start works; logged, not used.
+    service.add_argument(
+        "extra", nargs="*", metavar="ARG", help="accepted for old start scripts, not used"
+    )
 
     from_exec = commands.add_parser(
         "exec",
@@ -84,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "service":
         from elasticio_sailor import service
 
-        return service.main(args.method, os.environ)
+        return service.main(args.method, os.environ, extra_args=args.extra)
     from elasticio_sailor import local_runner
 
     return local_runner.main(args)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -44,11 +44,19 @@ class ServiceError(Exception):
     """A failure that becomes an error result ``{"status": "error", "data": {message}}``."""
 
 
-def main(method: str, environ: Mapping[str, str], cwd: str | Path | None = None) -> int:
+def main(
+    method: str,
+    environ: Mapping[str, str],
+    cwd: str | Path | None = None,
+    extra_args: Sequence[str] = (),
+) -> int:
     """Run one service method; the exit code for the process."""
     configure_logging(environ=dict(environ))
     install_stdlib_bridge()
     log = get_logger("sailor")
+    if extra_args:
+        # Only their number: what an old start script passes is not known to be harmless.
+        log.info("Arguments after the service method are not used", count=len(extra_args))
     result_url = environ.get("ELASTICIO_POST_RESULT_URL")
     if not result_url:
         log.fatal("ELASTICIO_POST_RESULT_URL is not provided")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,11 @@ import aiormq
 from elasticio_sailor.crypto import MessageCipher, dumps
 from pamqp.commands import Basic
 
-from tests.sailor.recording_server import RecordingServer, start_recording_server
+from tests.sailor.recording_server import (
+    RecordingServer,
+    path_with_this_python,
+    start_recording_server,
+)
 
 COMPONENTS = Path(__file__).parent / "components"
 TASK_COMPONENT = COMPONENTS / "task"
@@ -43,6 +46,7 @@ DEFAULT_STEP_DATA = {
     "variables": {"flowVar1": "flow-variable-value"},
 }
 READY_LINE = "Fully initialized and waiting for messages"
+SAILOR_RUN = (sys.executable, "-m", "elasticio_sailor", "run")
 
 
 def step_identity_env(api_url: str, function: str, *, api_username: str = API_USERNAME,
@@ -308,14 +312,14 @@ class PlatformSim:
 
     def start_sailor(
         self, function: str, *, cwd: Path = TASK_COMPONENT, wait_ready: bool = True,
-        **env_overrides: str | None,
+        command: Sequence[str] = SAILOR_RUN, **env_overrides: str | None,
     ) -> SailorRun:
-        full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                    **self.env(function, **env_overrides)}
+        """Start task mode; ``command`` replaces ``python -m elasticio_sailor run`` (a start
+        script, say), with this interpreter's ``python`` first on PATH as in the image."""
+        full_env = {"PATH": path_with_this_python(), **self.env(function, **env_overrides)}
         process = subprocess.Popen(
-            [sys.executable, "-m", "elasticio_sailor", "run"],
-            cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
+            list(command), cwd=cwd, env=full_env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
         )
         run = SailorRun(process)
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,14 +82,22 @@ def start_recording_server() -> tuple[RecordingServer, ThreadingHTTPServer]:
     return state, server
 
 
+def path_with_this_python() -> str:
+    """PATH with the test interpreter's ``python`` first, as the image's is: what the start
+    scripts call."""
+    return os.pathsep.join([str(Path(sys.executable).parent),
+                            os.environ.get("PATH", "/usr/bin:/bin")])
+
+
 def run_cli(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60, stdin: str | None = None
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60, stdin: str | None = None,
+    *, command: Sequence[str] = (sys.executable, "-m", "elasticio_sailor"),
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m elasticio_sailor <args>`` as the platform starts it: a fresh process
-    with only the given environment (plus PATH)."""
-    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    """``python -m elasticio_sailor <args>`` (or ``command <args>``) as the platform starts
+    it: a fresh process with only the given environment (plus PATH)."""
+    full_env = {"PATH": path_with_this_python(), **env}
     return subprocess.run(
-        [sys.executable, "-m", "elasticio_sailor", *args],
+        [*command, *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,
