@@ -31,6 +31,22 @@ class AttachmentError(UserError):
     """An attachment could not be fetched or is not acceptable (size, type)."""
 
 
+class AttachmentNotAllowedError(AttachmentError):
+    """The download policy does not allow the URL (one generic text, see lib.downloads)."""
+
+
+class AttachmentTooLargeError(AttachmentError):
+    """An attachment, or all attachments of a message together, exceed their limit."""
+
+
+class AttachmentDownloadError(AttachmentError):
+    """An allowed URL could not be downloaded: no connection, an HTTP error, a timeout."""
+
+
+class ObjectStorageError(Exception):
+    """The platform's object storage failed (5xx, unreachable): not the user's fault."""
+
+
 class OutputParseError(UserError):
     """A JSON-mode answer whose content is not JSON."""
 

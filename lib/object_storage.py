@@ -28,19 +28,15 @@ class ObjectStorage:
     base_url: str | None = None
     token: str | None = field(default=None, repr=False)
 
-    @property
-    def hosts(self) -> tuple[str, ...]:
-        """The storage's host name, for the list of hosts OpenAI cannot reach."""
-        origin = _origin(self.base_url) if self.base_url else None
-        return (origin[1],) if origin and origin[1] else ()
+    def contains(self, url: str) -> bool:
+        """Whether `url` is one of the storage's (its origin, below its base path)."""
+        if not self.base_url or _origin(url) != _origin(self.base_url):
+            return False
+        return urlsplit(url).path.startswith(urlsplit(self.base_url).path.rstrip("/"))
 
     def headers_for(self, url: str) -> dict[str, str] | None:
         """The auth header for a URL of the storage, None for any other URL."""
-        if not (self.base_url and self.token):
-            return None
-        if _origin(url) != _origin(self.base_url):
-            return None
-        if not urlsplit(url).path.startswith(urlsplit(self.base_url).path.rstrip("/")):
+        if not (self.token and self.contains(url)):
             return None
         return {"Authorization": f"Bearer {self.token}"}
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from lib.attachments import inline_attachments
 from lib.config import parse_action_config
+from lib.downloads import Downloads, download_policy_from
 from lib.models import getModels  # noqa: F401 - the select model of the Model field
-from lib.object_storage import object_storage_from
 from lib.openai.errors import RetryLaterError
 from lib.output import build_output
 from lib.request_body import build_request_body
@@ -34,15 +34,9 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
 
     connection = config.connection
     client = connection.client()
-    storage = object_storage_from(os.environ)
-
-    def fetch(url: str, max_bytes: int) -> tuple[bytes, str | None]:
-        return client.download(
-            url, max_bytes=max_bytes, timeout_s=config.timeout_s,
-            headers=storage.headers_for(url), logger=self.logger,
-        )
-
-    messages, inlined = inline_attachments(body["messages"], fetch, internal_hosts=storage.hosts)
+    downloads = Downloads(download_policy_from(os.environ), idle_timeout_s=config.timeout_s,
+                          logger=self.logger, environ=os.environ)
+    messages, inlined = inline_attachments(body["messages"], downloads)
     for item in inlined:
         self.logger.info(
             "%s: %s %s sent inline (%d bytes, %s)",

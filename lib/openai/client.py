@@ -25,7 +25,6 @@ from lib.openai.errors import (
     APIConnectionError,
     APITimeoutError,
     BadRequestError,
-    DownloadError,
     OpenAIError,
     RetryLaterError,
     StreamError,
@@ -44,12 +43,10 @@ EVENT_STREAM_CONTENT_TYPE = "text/event-stream"
 CONNECT_TIMEOUT_S = 5.0
 DEFAULT_COMPLETION_TIMEOUT_S = 60.0
 DEFAULT_LIST_TIMEOUT_S = 30.0
-DEFAULT_DOWNLOAD_TIMEOUT_S = 30.0
 POOL_CONNECTIONS = 4  # distinct hosts kept
 POOL_MAXSIZE = 64  # connections per host: the sailor runs up to 50 messages at once
 READ_CHUNK_BYTES = 64 * 1024
 MAX_CACHED_CLIENTS = 16
-NOT_USER_STATUSES = frozenset({408, 409, 429})  # transient even though 4xx
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +155,6 @@ class OpenAIClient:
         self._monotonic = monotonic
         self._secrets = _secrets_of(api_key, self.base_url)
         self._session = _new_session(self.base_url, build_headers(api_key, organization, project))
-        self._download_session = _new_session(self.base_url, None)
         self._templates: dict[tuple[Any, ...], requests.PreparedRequest] = {}
 
     def __repr__(self) -> str:
@@ -167,7 +163,6 @@ class OpenAIClient:
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
-        self._download_session.close()
 
     # -- endpoints --
 
@@ -213,40 +208,6 @@ class OpenAIClient:
                               status=response.status_code, request_id=request_id)
         return models
 
-    def download(
-        self,
-        url: str,
-        *,
-        max_bytes: int,
-        timeout_s: float = DEFAULT_DOWNLOAD_TIMEOUT_S,
-        headers: Mapping[str, str] | None = None,
-        logger: Any = None,
-    ) -> tuple[bytes, str | None]:
-        """GET an attachment (never with the API key): its bytes and media type.
-
-        Stops reading as soon as the size passes `max_bytes` (`DownloadError`)."""
-        shown = url_for_humans(url)
-        try:
-            response = self._send(self._download_session, "GET", url, timeout_s=timeout_s,
-                                  stream=True, headers=headers, logger=logger,
-                                  what=f"Download of {shown}")
-        except DownloadError:
-            raise
-        except OpenAIError as exc:  # no answer: connection, timeout, invalid URL
-            error = DownloadError(exc.message, status=exc.status)
-            error.is_user_error = exc.is_user_error
-            raise error from None
-        with response:
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise _too_large(shown, max_bytes)
-            content = bytearray()
-            for chunk in self._guarded_chunks(response, timeout_s, None):
-                content += chunk
-                if len(content) > max_bytes:
-                    raise _too_large(shown, max_bytes)
-            return bytes(content), media_type(response.headers.get("Content-Type"))
-
     # -- transport --
 
     def _send(
@@ -288,7 +249,7 @@ class OpenAIClient:
                     return response
                 response_headers = response.headers
                 with response:
-                    error, retryable = self._status_error(response, session, what)
+                    error, retryable = self._status_error(response)
                 if not retryable:
                     raise error
                 too_long = policy.too_long_wait_s(response_headers)
@@ -328,16 +289,9 @@ class OpenAIClient:
         return session.send(prepared, stream=stream, timeout=timeout, verify=session.verify,
                             proxies=proxies, cert=session.cert, allow_redirects=True)
 
-    def _status_error(
-        self, response: requests.Response, session: requests.Session, what: str
-    ) -> tuple[OpenAIError, bool]:
+    def _status_error(self, response: requests.Response) -> tuple[OpenAIError, bool]:
         """The typed error for an HTTP error answer, and whether to retry it."""
         status = response.status_code
-        if session is self._download_session:
-            reason = f"HTTP {status} {response.reason or ''}".strip()
-            error: OpenAIError = DownloadError(f"{what} failed: {reason}", status=status)
-            error.is_user_error = status < 500 and status not in NOT_USER_STATUSES
-            return error, should_retry(status, response.headers)
         error = error_from_response(status, response.content, response.headers, self._secrets)
         return error, should_retry(status, response.headers, error.code)
 
@@ -383,12 +337,6 @@ def _is_timeout(exc: BaseException) -> bool:
     if isinstance(exc, requests.Timeout | TimeoutError | ReadTimeoutError):
         return True
     return any(isinstance(arg, ReadTimeoutError | TimeoutError) for arg in exc.args)
-
-
-def _too_large(shown_url: str, max_bytes: int) -> DownloadError:
-    error = DownloadError(f"The attachment at {shown_url} is larger than {max_bytes} bytes")
-    error.is_user_error = True
-    return error
 
 
 def _secrets_of(api_key: str, base_url: str) -> tuple[str, ...]:

@@ -137,10 +137,6 @@ class StreamError(OpenAIError):
     """The event stream broke, was malformed, or carried an error event."""
 
 
-class DownloadError(OpenAIError):
-    """An attachment could not be downloaded (too large, not found, unreachable)."""
-
-
 class RetryLaterError(OpenAIError):
     """The server asked for a longer wait than we sleep in-process: retry the message later."""
 

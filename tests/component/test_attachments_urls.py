@@ -5,11 +5,16 @@ from __future__ import annotations
 import pytest
 
 from lib.attachments import inline_attachments
+from lib.downloads import DownloadPolicy, Downloads
 from lib.errors import AttachmentError
 
 
-def no_fetch(url: str, max_bytes: int) -> tuple[bytes, str | None]:
-    raise AssertionError("nothing should be downloaded")
+class NoDownloads(Downloads):
+    def __init__(self) -> None:
+        super().__init__(DownloadPolicy())
+
+    def _get(self, url: str, max_bytes: int) -> tuple[bytes, str | None]:
+        raise AssertionError("nothing should be downloaded")
 
 
 @pytest.mark.parametrize("part", [
@@ -20,5 +25,7 @@ def no_fetch(url: str, max_bytes: int) -> tuple[bytes, str | None]:
 ])
 def test_a_malformed_url_is_an_attachment_error_naming_the_place(part: dict) -> None:
     messages = [{"role": "user", "content": [{"type": "text", "text": "x"}, part]}]
-    with pytest.raises(AttachmentError, match=r"^messages\[0\]\.content\[1\]: .*URL"):
-        inline_attachments(messages, no_fetch)
+    with pytest.raises(AttachmentError,
+                       match=r"^messages\[0\]\.content\[1\]\.(image_url\.url|file\.file_url): "
+                             "invalid URL"):
+        inline_attachments(messages, NoDownloads())

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 
 import pytest
 import requests
 import responses
 
 from lib.actions import send_request
-from lib.errors import ConfigError, InputValidationError, OutputParseError
+from lib.errors import (
+    AttachmentDownloadError,
+    AttachmentNotAllowedError,
+    ConfigError,
+    InputValidationError,
+    OutputParseError,
+)
 from lib.openai.errors import AuthenticationError, BadRequestError, InsufficientQuotaError
 from tests.component.action_support import (
     API_KEY,
@@ -22,8 +29,16 @@ from tests.component.action_support import (
     fresh_clients,  # noqa: F401 - fixture
 )
 from tests.component.openapi_contract import validate
+from tests.netguard import NetGuard
 
-pytestmark = pytest.mark.usefixtures("fresh_clients")
+pytestmark = pytest.mark.usefixtures("fresh_clients", "guarded_dns")
+
+
+@pytest.fixture
+def guarded_dns() -> Iterator[NetGuard]:
+    """Attachment hosts resolve from a table: no DNS query leaves the machine."""
+    with NetGuard({"files.example.com": ["93.184.215.14"]}).installed() as guard:
+        yield guard
 
 STORAGE = "http://maester-service.platform.svc.cluster.local:3002"
 STORAGE_TOKEN = "storage-token-XYZ"
@@ -285,9 +300,12 @@ def test_a_public_file_url_gets_no_storage_token(monkeypatch: pytest.MonkeyPatch
 
 @responses.activate
 def test_a_missing_attachment_is_a_clear_error() -> None:
-    url = "http://intranet/files/missing.pdf"
+    url = "http://files.example.com/files/missing.pdf"
     responses.add(responses.GET, url, status=404)
-    with pytest.raises(Exception, match=r"messages\[0\]\.content\[1\].*missing\.pdf") as caught:
+    with pytest.raises(AttachmentDownloadError, match=(
+            r"^messages\[0\]\.content\[1\]\.file\.file_url: could not download "
+            r"http://files\.example\.com/files/missing\.pdf: the server answered HTTP 404")
+    ) as caught:
         run({"messages": [{"role": "user", "content": [
             {"type": "text", "text": "x"}, {"type": "file", "file": {"file_url": url}}]}]})
     assert caught.value.is_user_error
@@ -295,8 +313,21 @@ def test_a_missing_attachment_is_a_clear_error() -> None:
 
 
 @responses.activate
+def test_an_internal_attachment_url_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(AttachmentNotAllowedError) as caught:
+        run({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "x"},
+            {"type": "file", "file": {"file_url": "http://169.254.169.254/latest/meta-data/"}},
+        ]}]})
+    assert str(caught.value) == ("messages[0].content[1].file.file_url: this URL may not be "
+                                 "downloaded (host not allowed)")
+    assert len(responses.calls) == 0
+
+
+@responses.activate
 def test_an_attachment_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("lib.attachments.MAX_IMAGE_BYTES", 32)
+    monkeypatch.setenv("ATTACHMENT_ALLOWED_HOSTS", "10.0.0.0/8")
     url = "http://10.0.0.5/big.png"
     responses.add(responses.GET, url, body=PNG, content_type="image/png")
     with pytest.raises(Exception, match=r"messages\[0\]\.content\[0\].*larger") as caught:

@@ -1,0 +1,337 @@
+"""The download policy against a real local server, with DNS and connects guarded.
+
+Nothing leaves 127.0.0.1: names resolve from the guard's table; "public" test addresses
+are connected to 127.0.0.1 by the guard, which records the address the code asked for.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import socket
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+import pytest
+
+from lib.downloads import (
+    DENIED_TEXT,
+    DownloadPolicy,
+    Downloads,
+    download_policy_from,
+    inline_size,
+    is_public_address,
+    literal_address,
+)
+from lib.errors import (
+    AttachmentDownloadError,
+    AttachmentError,
+    AttachmentNotAllowedError,
+    AttachmentTooLargeError,
+    ConfigError,
+    ObjectStorageError,
+    UserError,
+)
+from lib.object_storage import ObjectStorage
+from tests.component.action_support import RecordingLogger
+from tests.misbehaving_server import ServerState, misbehaving_server
+from tests.netguard import NetGuard
+
+PUBLIC = "93.184.215.14"  # a public address; the guard connects it to 127.0.0.1
+PUBLIC_2 = "93.184.215.15"
+PLACE = "messages[0].content[1].file.file_url"
+PDF = b"%PDF-1.7\n" + b"x" * 100
+TOKEN = "storage-TOKEN-marker-0123456789"
+SIGNATURE = "SIGNATURE-marker-abcdef0123456789"
+HOSTS = {
+    "public.test": [PUBLIC],
+    "other-public.test": [PUBLIC_2],
+    "internal.test": ["10.1.2.3"],
+    "metadata.test": ["169.254.169.254"],
+    "mixed.test": [PUBLIC, "10.0.0.1"],
+    "v6-loopback.test": ["::1"],
+    "mapped.test": ["::ffff:127.0.0.1"],
+}
+
+
+@pytest.fixture
+def guard() -> Iterator[NetGuard]:
+    with NetGuard(HOSTS, redirect=[PUBLIC, PUBLIC_2, "10.1.2.3"]).installed() as installed:
+        yield installed
+
+
+@pytest.fixture
+def server() -> Iterator[ServerState]:
+    with misbehaving_server(files={"a.pdf": PDF}) as state:
+        yield state
+
+
+def downloads(policy: DownloadPolicy | None = None, **kwargs: object) -> Downloads:
+    return Downloads(policy or DownloadPolicy(), idle_timeout_s=5.0, sleep=lambda _s: None,
+                     **kwargs)  # type: ignore[arg-type]
+
+
+# ---- addresses ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("93.184.215.14", True), ("8.8.8.8", True), ("2606:4700::1111", True),
+    ("::ffff:93.184.215.14", True),
+    ("127.0.0.1", False), ("127.255.255.254", False), ("10.0.0.1", False),
+    ("172.16.5.4", False), ("192.168.1.1", False), ("169.254.169.254", False),
+    ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False), ("240.0.0.1", False),
+    ("255.255.255.255", False), ("192.0.2.1", False), ("198.51.100.1", False),
+    ("203.0.113.1", False), ("198.18.0.1", False), ("192.0.0.8", False),
+    ("::1", False), ("::", False), ("fe80::1", False), ("fc00::1", False), ("fd12::1", False),
+    ("fec0::1", False), ("ff02::1", False), ("2001:db8::1", False),
+    ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False), ("::127.0.0.1", False),
+    ("64:ff9b::7f00:1", False), ("2002:7f00:1::1", False), ("2001::1", False),
+])
+def test_which_addresses_are_public(address: str, public: bool) -> None:
+    assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize("host", [
+    "127.1", "2130706433", "0x7f000001", "0177.0.0.1", "0x7f.1", "127.0.0.1.", "[::1]",
+    "[::ffff:127.0.0.1]", "[::ffff:7f00:1]",
+])
+def test_every_spelling_of_a_loopback_address_is_one(host: str) -> None:
+    address = literal_address(host)
+    assert address is not None
+    assert not is_public_address(address)
+
+
+def test_names_are_not_taken_for_numbers() -> None:
+    assert literal_address("example.com") is None
+    assert literal_address("deadbeef") is None
+    assert literal_address("cafe.example") is None
+
+
+# ---- denied: nothing is contacted -----------------------------------------------------
+
+
+@pytest.mark.parametrize("host", [
+    "127.0.0.1", "127.1", "2130706433", "0x7f000001", "0177.0.0.1", "[::1]",
+    "[::ffff:127.0.0.1]", "localhost", "internal.test", "metadata.test", "mixed.test",
+    "v6-loopback.test", "mapped.test", "169.254.169.254", "10.0.0.5", "[fe80::1]",
+])
+def test_a_non_public_host_is_denied_before_any_connect(
+        host: str, guard: NetGuard, server: ServerState) -> None:
+    logger = RecordingLogger()
+    url = f"http://{host}:{server.port}/file/a.pdf?X-Amz-Signature={SIGNATURE}"
+    with pytest.raises(AttachmentNotAllowedError) as caught:
+        downloads(logger=logger).fetch(url, PLACE, 1000)
+    assert str(caught.value) == f"{PLACE}: {DENIED_TEXT}"
+    assert isinstance(caught.value, UserError)
+    assert guard.connects == []
+    assert server.requests == []
+    assert SIGNATURE not in logger.text()
+
+
+def test_a_public_host_is_connected_at_the_checked_address(
+        guard: NetGuard, server: ServerState) -> None:
+    got = downloads().fetch(f"http://public.test:{server.port}/file/a.pdf", PLACE, 1000)
+    assert got.data == PDF
+    assert got.content_type == "application/pdf"
+    assert guard.connects == [(PUBLIC, server.port)]
+    assert server.requests[0].headers["Host"] == f"public.test:{server.port}"
+    assert "Authorization" not in server.requests[0].headers
+
+
+def test_the_name_is_resolved_once_so_a_rebinding_dns_cannot_answer_twice(
+        server: ServerState) -> None:
+    answers = itertools.chain([[PUBLIC]], itertools.repeat(["127.0.0.1"]))
+
+    class Rebinding(NetGuard):
+        def getaddrinfo(self, real, host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if host == "rebind.test":
+                self.hosts["rebind.test"] = next(answers)
+            return super().getaddrinfo(real, host, port, *args, **kwargs)
+
+    with Rebinding({}, redirect=[PUBLIC]).installed() as guard:
+        downloads().fetch(f"http://rebind.test:{server.port}/file/a.pdf", PLACE, 1000)
+        assert guard.lookups.count("rebind.test") == 1
+        assert guard.connects == [(PUBLIC, server.port)]
+
+
+@pytest.mark.parametrize("target", [
+    "http://127.0.0.1:{port}/file/a.pdf", "http://internal.test:{port}/file/a.pdf",
+    "http://2130706433:{port}/file/a.pdf", "http://[::1]:{port}/file/a.pdf",
+    "file:///etc/passwd", "data:application/pdf;base64,JVBERg==",
+])
+def test_every_redirect_hop_is_checked(target: str, guard: NetGuard, server: ServerState
+                                       ) -> None:
+    location = target.format(port=server.port)
+    url = f"http://public.test:{server.port}/redirect?to={location}"
+    with pytest.raises(AttachmentError) as caught:
+        downloads().fetch(url, PLACE, 1000)
+    if location.startswith("http"):
+        assert str(caught.value) == f"{PLACE}: {DENIED_TEXT}"
+    assert [unquote(path) for path in server.paths()] == [f"/redirect?to={location}"]
+    assert guard.connects == [(PUBLIC, server.port)]
+
+
+def test_at_most_five_redirects(guard: NetGuard, server: ServerState) -> None:
+    base = f"http://public.test:{server.port}"
+    assert downloads().fetch(f"{base}/chain/5", PLACE, 1000).data == b"end"
+    with pytest.raises(AttachmentDownloadError, match="more than 5 redirects"):
+        downloads().fetch(f"{base}/chain/6", PLACE, 1000)
+
+
+# ---- the operator's settings ----------------------------------------------------------
+
+
+def test_allowed_hosts_and_ranges(guard: NetGuard, server: ServerState) -> None:
+    policy = download_policy_from({"ATTACHMENT_ALLOWED_HOSTS": "internal.test, 127.0.0.0/8"})
+    assert downloads(policy).fetch(
+        f"http://internal.test:{server.port}/file/a.pdf", PLACE, 1000).data == PDF
+    assert downloads(policy).fetch(
+        f"http://127.0.0.1:{server.port}/file/a.pdf", PLACE, 1000).data == PDF
+    ranges_only = download_policy_from({"ATTACHMENT_ALLOWED_HOSTS": "10.0.0.0/8"})
+    assert downloads(ranges_only).fetch(
+        f"http://internal.test:{server.port}/file/a.pdf", PLACE, 1000).data == PDF
+    with pytest.raises(AttachmentNotAllowedError):
+        downloads(ranges_only).fetch(f"http://metadata.test:{server.port}/", PLACE, 1000)
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({"ATTACHMENT_ALLOWED_HOSTS": "files.corp/x"}, "ATTACHMENT_ALLOWED_HOSTS"),
+    ({"ATTACHMENT_ALLOWED_HOSTS": "http://files.corp"}, "ATTACHMENT_ALLOWED_HOSTS"),
+    ({"ATTACHMENT_URL_DOWNLOADS": "maybe"}, "ATTACHMENT_URL_DOWNLOADS must be 'on' or 'off'"),
+    ({"ATTACHMENT_DOWNLOAD_DEADLINE_S": "0"}, "ATTACHMENT_DOWNLOAD_DEADLINE_S"),
+    ({"ATTACHMENT_DOWNLOAD_DEADLINE_S": "soon"}, "ATTACHMENT_DOWNLOAD_DEADLINE_S"),
+])
+def test_invalid_settings_are_configuration_errors(environ: dict, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        download_policy_from(environ)
+
+
+def test_url_downloads_off_allows_the_storage_only(guard: NetGuard, server: ServerState
+                                                   ) -> None:
+    policy = download_policy_from({
+        "ATTACHMENT_URL_DOWNLOADS": "off",
+        "ELASTICIO_OBJECT_STORAGE_URI": f"{server.base}/file",
+        "ELASTICIO_OBJECT_STORAGE_TOKEN": TOKEN,
+    })
+    with pytest.raises(AttachmentNotAllowedError, match="host not allowed"):
+        downloads(policy).fetch(f"http://public.test:{server.port}/file/a.pdf", PLACE, 1000)
+    assert server.requests == []
+    assert downloads(policy).fetch(f"{server.base}/file/a.pdf", PLACE, 1000).data == PDF
+    assert server.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+# ---- the object storage ---------------------------------------------------------------
+
+
+def storage_policy(server: ServerState) -> DownloadPolicy:
+    return DownloadPolicy(storage=ObjectStorage(f"{server.base}/file", TOKEN))
+
+
+def test_the_storage_is_allowed_and_gets_its_token_only_there(
+        guard: NetGuard, server: ServerState) -> None:
+    policy = storage_policy(server)
+    downloads(policy).fetch(f"{server.base}/file/a.pdf", PLACE, 1000)
+    downloads(policy).fetch(f"http://public.test:{server.port}/file/a.pdf", PLACE, 1000)
+    # outside the storage's path, even on its host: not the storage
+    with pytest.raises(AttachmentNotAllowedError):
+        downloads(policy).fetch(f"{server.base}/status/200", PLACE, 1000)
+    tokens = [r.headers.get("Authorization") for r in server.requests]
+    assert tokens == [f"Bearer {TOKEN}", None]
+
+
+def test_a_redirect_into_the_storage_gets_no_token(guard: NetGuard, server: ServerState
+                                                   ) -> None:
+    url = f"http://public.test:{server.port}/redirect?to={server.base}/file/a.pdf"
+    downloads(storage_policy(server)).fetch(url, PLACE, 1000)
+    assert [r.headers.get("Authorization") for r in server.requests] == [None, None]
+
+
+def test_a_storage_outage_is_retried_then_not_the_users_fault(
+        guard: NetGuard, server: ServerState) -> None:
+    policy = DownloadPolicy(storage=ObjectStorage(f"{server.base}/status", TOKEN))
+    with pytest.raises(ObjectStorageError) as caught:
+        downloads(policy).fetch(f"{server.base}/status/503", PLACE, 1000)
+    assert not isinstance(caught.value, UserError)
+    assert len(server.requests) == 3
+    assert TOKEN not in str(caught.value)
+
+
+# ---- failures of allowed URLs: the place, the URL without its query, no internals -------
+
+
+def test_an_http_error_names_place_url_and_status(guard: NetGuard, server: ServerState
+                                                  ) -> None:
+    url = f"http://public.test:{server.port}/status/404?sig={SIGNATURE}"
+    with pytest.raises(AttachmentDownloadError) as caught:
+        downloads().fetch(url, PLACE, 1000)
+    assert str(caught.value) == (f"{PLACE}: could not download http://public.test:"
+                                 f"{server.port}/status/404: the server answered HTTP 404 "
+                                 "Not Found")
+    assert len(server.requests) == 1  # the user's error: not retried
+
+
+def test_a_refused_connection_says_so_without_urllib3_internals(guard: NetGuard) -> None:
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    logger = RecordingLogger()
+    url = f"http://public.test:{port}/a.pdf?X-Amz-Signature={SIGNATURE}"
+    with pytest.raises(AttachmentDownloadError) as caught:
+        downloads(logger=logger).fetch(url, PLACE, 1000)
+    text = str(caught.value)
+    assert text == (f"{PLACE}: could not download http://public.test:{port}/a.pdf: "
+                    "could not connect to the server")
+    for leak in ("ConnectionPool", "Max retries", "NewConnectionError", SIGNATURE):
+        assert leak not in text + logger.text()
+    assert len(guard.connects) == 3  # tried three times
+
+
+def test_a_name_that_does_not_resolve(guard: NetGuard) -> None:
+    with pytest.raises(AttachmentDownloadError, match="the host name does not resolve"):
+        downloads().fetch("https://no-such-host.test/a.pdf", PLACE, 1000)
+    assert guard.connects == []
+
+
+# ---- bounds ---------------------------------------------------------------------------
+
+
+def test_a_dripping_server_is_cut_at_the_deadline(guard: NetGuard, server: ServerState
+                                                  ) -> None:
+    policy = DownloadPolicy(deadline_s=1.0)
+    with pytest.raises(AttachmentDownloadError, match="took longer than 1 s"):
+        downloads(policy).fetch(f"http://public.test:{server.port}/drip/1000", PLACE, 10_000)
+    assert len(server.requests) == 1  # a deadline is not retried
+
+
+def test_a_declared_size_above_the_limit_is_refused_unread(
+        guard: NetGuard, server: ServerState) -> None:
+    with pytest.raises(AttachmentTooLargeError, match="larger than the file limit of 1000 b"):
+        downloads().fetch(f"http://public.test:{server.port}/huge", PLACE, 1000, "file")
+
+
+def test_an_undeclared_size_stops_past_the_limit(guard: NetGuard, server: ServerState) -> None:
+    server.files["big.pdf"] = b"y" * 200_000
+    with pytest.raises(AttachmentTooLargeError):
+        downloads().fetch(f"http://public.test:{server.port}/file/big.pdf", PLACE, 100_000)
+
+
+def test_all_attachments_of_a_message_share_one_budget(guard: NetGuard, server: ServerState
+                                                       ) -> None:
+    budget = downloads(max_total_bytes=250)
+    url = f"http://public.test:{server.port}/file/a.pdf"  # 109 bytes
+    budget.fetch(url, PLACE, 1000)
+    budget.count_inline(100, "messages[0].content[2].file.file_data", 1000, "file")
+    with pytest.raises(AttachmentTooLargeError, match="for all attachments of a request"):
+        budget.fetch(url, "messages[0].content[3].file.file_url", 1000)
+    with pytest.raises(AttachmentTooLargeError, match=r"content\[4\].*file limit"):
+        downloads().count_inline(2000, "messages[0].content[4].file.file_data", 1000, "file")
+
+
+@pytest.mark.parametrize(("data", "size"), [
+    ("data:application/pdf;base64,JVBERi0=", 5),
+    ("data:image/png;base64,iVBORw0KGgo=", 8),
+    ("JVBERi0xLjc=", 8),
+    ("data:text/plain,hello%20world", 11),
+])
+def test_inline_sizes(data: str, size: int) -> None:
+    assert inline_size(data) == size

@@ -1,0 +1,19 @@
+"""Installs tests/netguard.py's guard in a subprocess started by a test (see there)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+if os.environ.get("NETGUARD_HOSTS") is not None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.netguard import NetGuard
+
+    NetGuard(
+        json.loads(os.environ["NETGUARD_HOSTS"]),
+        json.loads(os.environ.get("NETGUARD_REDIRECT", "[]")),
+        os.environ.get("NETGUARD_RECORD") or None,
+    ).install_for_good()
+    del sys.path[0]
