@@ -1,0 +1,235 @@
+"""Hostile attachment URLs, through `exec` and through the sailor in task mode.
+
+Each case runs the real component in a subprocess whose DNS and connects are guarded
+(``tests/netguard_site``): names resolve from a table, "public" test addresses are
+connected to 127.0.0.1 and every connect is recorded, so the test knows exactly what the
+component tried to reach. The attachment server misbehaves on purpose (redirects to
+internal addresses, drips bytes). Planted markers (API key, storage token, signed-URL
+query) must not appear in any event, payload field or log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.component.openapi_contract import validate
+from tests.misbehaving_server import ServerState, misbehaving_server
+from tests.netguard import NetGuard, recorded_connects, subprocess_env
+from tests.openai_standin import OpenAIStandIn
+from tests.sailor.platform_sim import PlatformSim
+from tests.sailor.recording_server import run_cli
+
+API_KEY = "sk-hostile-APIKEY-marker-0123456789"
+STORAGE_TOKEN = "storage-TOKEN-marker-9876543210"
+SIGNATURE = "SIGNATURE-marker-abcdef0123456789"
+MARKERS = (API_KEY, STORAGE_TOKEN, SIGNATURE)
+PUBLIC = "93.184.215.14"
+PDF = b"%PDF-1.7\n" + b"z" * 200
+SECRET_PDF = b"%PDF-1.7\nINTERNAL ONLY"
+DENIED = "this URL may not be downloaded (host not allowed)"
+HOSTS = {
+    "public.test": [PUBLIC],
+    "internal.test": ["10.1.2.3"],
+    "metadata.test": ["169.254.169.254"],
+    "mixed.test": [PUBLIC, "127.0.0.1"],
+}
+
+
+@pytest.fixture
+def server() -> Iterator[ServerState]:
+    with misbehaving_server(files={"a.pdf": PDF, "secret.pdf": SECRET_PDF},
+                            drip_interval_s=0.25) as state:
+        yield state
+
+
+@pytest.fixture
+def openai() -> Iterator[OpenAIStandIn]:
+    with OpenAIStandIn(api_key=API_KEY, validator=validate) as standin:
+        yield standin
+
+
+@dataclass
+class World:
+    """The attachment server, the OpenAI stand-in and the record of connects."""
+
+    server: ServerState
+    openai: OpenAIStandIn
+    record: Path
+    repo_root: Path
+    tmp_path: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        guard = NetGuard(HOSTS, redirect=[PUBLIC])
+        return {
+            **subprocess_env(guard, self.record),
+            "OPENAI_API_KEY": API_KEY,
+            "ELASTICIO_OBJECT_STORAGE_URI": f"{self.server.base}/storage",
+            "ELASTICIO_OBJECT_STORAGE_TOKEN": STORAGE_TOKEN,
+            **extra,
+        }
+
+    def exec(self, message: dict[str, Any], **env: str
+             ) -> tuple[list[dict[str, Any]], str]:
+        """`python -m elasticio_sailor exec sendRequest`: the events and all output."""
+        msg_file = self.tmp_path / "msg.json"
+        msg_file.write_text(json.dumps(message))
+        cfg = {"apiKey": "env:OPENAI_API_KEY", "baseUrl": self.openai.url,
+               "model": "gpt-4o-mini"}
+        done = run_cli(["exec", "sendRequest", "--msg", str(msg_file), "--cfg",
+                        json.dumps(cfg), "--progress-interval", "0"],
+                       self.env(**env), self.repo_root, timeout=60)
+        events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        return events, done.stdout + done.stderr
+
+    def connects_to_server(self) -> list[tuple[str, int]]:
+        return [c for c in recorded_connects(self.record) if c[1] == self.server.port]
+
+
+@pytest.fixture
+def world(server: ServerState, openai: OpenAIStandIn, tmp_path: Path, repo_root: Path
+          ) -> World:
+    return World(server, openai, tmp_path / "connects.jsonl", repo_root, tmp_path)
+
+
+def file_message(url: str) -> dict[str, Any]:
+    return {"body": {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "Summarize"},
+        {"type": "file", "file": {"file_url": url}},
+    ]}]}}
+
+
+def assert_no_marker(text: str) -> None:
+    for marker in MARKERS:
+        assert marker not in text, marker
+
+
+def error_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    kinds = [e["event"] for e in events]
+    assert kinds == ["error", "end"], kinds
+    return events[0]["payload"]
+
+
+HOSTILE_URLS = [
+    "http://127.0.0.1:{port}/file/secret.pdf",
+    "http://2130706433:{port}/file/secret.pdf",
+    "http://0x7f000001:{port}/file/secret.pdf",
+    "http://127.1:{port}/file/secret.pdf",
+    "http://[::ffff:127.0.0.1]:{port}/file/secret.pdf",
+    "http://mixed.test:{port}/file/secret.pdf",
+    "http://metadata.test:{port}/latest/meta-data/",
+    "http://public.test:{port}/redirect?to=http://127.0.0.1:{port}/file/secret.pdf",
+    "http://public.test:{port}/redirect?to=http://internal.test:{port}/file/secret.pdf",
+]
+
+
+@pytest.mark.parametrize("template", HOSTILE_URLS)
+def test_exec_refuses_internal_urls_without_contacting_them(template: str, world: World
+                                                            ) -> None:
+    server = world.server
+    url = template.format(port=server.port)
+    url += ("&" if "?" in url else "?") + f"X-Amz-Signature={SIGNATURE}"
+    events, output = world.exec(file_message(url))
+    error = error_of(events)
+    assert error["message"] == f"messages[0].content[1].file.file_url: {DENIED}"
+    assert error["name"] == "AttachmentNotAllowedError"
+    assert_no_marker(output)
+    # nothing but the public redirector was contacted; the model got nothing
+    assert all(path.startswith("/redirect") for path in server.paths()), server.paths()
+    assert set(world.connects_to_server()) <= {(PUBLIC, server.port)}
+    assert world.openai.chat_requests() == []
+
+
+def test_exec_downloads_a_public_url_and_keeps_its_query_out_of_the_log(world: World
+                                                                       ) -> None:
+    server = world.server
+    url = f"http://public.test:{server.port}/file/a.pdf?X-Amz-Signature={SIGNATURE}"
+    events, output = world.exec(file_message(url))
+    assert [e["event"] for e in events] == ["data", "end"], output
+    assert_no_marker(output)
+    [request] = world.openai.chat_requests()
+    sent = request.body["messages"][0]["content"][1]["file"]
+    assert sent["file_data"] == "data:application/pdf;base64," + base64.b64encode(PDF).decode()
+    assert "Authorization" not in server.requests[0].headers
+    assert world.connects_to_server() == [(PUBLIC, server.port)]
+
+
+def test_exec_download_failures_name_place_and_url_without_internals(world: World) -> None:
+    server = world.server
+    url = f"http://public.test:{server.port}/status/403?X-Amz-Signature={SIGNATURE}"
+    events, output = world.exec(file_message(url))
+    error = error_of(events)
+    assert error["message"] == (
+        f"messages[0].content[1].file.file_url: could not download "
+        f"http://public.test:{server.port}/status/403: the server answered HTTP 403 Forbidden")
+    assert_no_marker(output)
+    for internal in ("HTTPConnectionPool", "Max retries", "urllib3"):
+        assert internal not in output
+
+
+def test_exec_ends_a_dripping_download_at_the_deadline(world: World) -> None:
+    url = f"http://public.test:{world.server.port}/drip/100000?X-Amz-Signature={SIGNATURE}"
+    events, output = world.exec(file_message(url), ATTACHMENT_DOWNLOAD_DEADLINE_S="1.5")
+    error = error_of(events)
+    assert error["message"].endswith("the downloads of this message took longer than 1.5 s")
+    assert_no_marker(output)
+    assert world.openai.chat_requests() == []
+
+
+def test_exec_with_url_downloads_off_uses_the_storage_only(world: World) -> None:
+    server = world.server
+    public = f"http://public.test:{server.port}/file/a.pdf"
+    events, output = world.exec(file_message(public), ATTACHMENT_URL_DOWNLOADS="off")
+    assert error_of(events)["message"].endswith(DENIED)
+    assert server.requests == []
+    assert_no_marker(output)
+
+
+# ---- the sailor in task mode on the real broker ----------------------------------------
+
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.mark.broker
+def test_task_mode_publishes_generic_errors_and_no_secret(broker: Any, world: World) -> None:
+    server, openai = world.server, world.openai
+    config = {"apiKey": API_KEY, "baseUrl": openai.url, "model": "gpt-4o-mini"}
+    sim = PlatformSim(broker.url, step_data={"config": config, "snapshot": {}})
+    try:
+        denied = file_message(
+            f"http://public.test:{server.port}/redirect?to=http://169.254.169.254/latest"
+            f"&X-Amz-Signature={SIGNATURE}")
+        dripping = file_message(
+            f"http://public.test:{server.port}/drip/100000?X-Amz-Signature={SIGNATURE}")
+        allowed = file_message(
+            f"http://public.test:{server.port}/file/a.pdf?X-Amz-Signature={SIGNATURE}")
+        for message in (denied, dripping, allowed):
+            sim.publish_input(message)
+        env = world.env(ATTACHMENT_DOWNLOAD_DEADLINE_S="1.5")
+        env.pop("OPENAI_API_KEY")
+        run = sim.start_sailor("sendRequest", cwd=world.repo_root, **env)
+        sim.wait_published(3, timeout=60)
+        assert run.stop() == 0
+        errors = sorted(e.envelope()["error"]["message"] for e in sim.published_to("error"))
+        dripped = (f"messages[0].content[1].file.file_url: could not download "
+                   f"http://public.test:{server.port}/drip/100000: the downloads of this "
+                   "message took longer than 1.5 s")
+        assert errors == [dripped, f"messages[0].content[1].file.file_url: {DENIED}"]
+        [data] = sim.published_to("data")
+        assert data.decoded()["body"]["object"] == "chat.completion"
+        # errorInput is the incoming message itself, handed back as the platform expects
+        error_fields = [e.envelope()["error"] for e in sim.published_to("error")]
+        assert_no_marker(run.output())
+        assert_no_marker(json.dumps(error_fields))
+        assert_no_marker(json.dumps(data.decoded()))
+        assert "169.254.169.254" not in {c[0] for c in recorded_connects(world.record)}
+        assert len(openai.chat_requests()) == 1
+    finally:
+        sim.close()
