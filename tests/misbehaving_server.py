@@ -119,7 +119,7 @@ def misbehaving_server(**kwargs: Any) -> Iterator[ServerState]:
     server.daemon_threads = True
     server.state = state  # type: ignore[attr-defined]
     state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state
