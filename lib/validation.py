@@ -9,7 +9,6 @@ and the problem, and never echo long values (they may be base64 attachments).
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from collections.abc import Iterable
@@ -25,6 +24,7 @@ SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 INPUT_SCHEMA_FILE = "sendRequest.in.json"
 MAX_VALUE_CHARS = 40
 
+_JSON_TYPE_NAMES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 _TYPE_NAMES = {
     "object": "an object",
     "array": "an array",
@@ -38,7 +38,10 @@ _TYPE_NAMES = {
 
 def load_schema(name: str) -> dict[str, Any]:
     """A schema file from `schemas/`, parsed."""
-    return json.loads((SCHEMAS_DIR / name).read_text(encoding="utf-8"))
+    schema = json.loads((SCHEMAS_DIR / name).read_text(encoding="utf-8"))
+    if not isinstance(schema, dict):
+        raise TypeError(f"schemas/{name} is not a JSON object")
+    return schema
 
 
 def to_json_schema(schema: Any) -> Any:
@@ -97,23 +100,27 @@ def _type_name(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def _required(error: ValidationError, _where: str) -> str:
-    missing = [name for name in error.validator_value if name not in error.instance]
+    required, instance = error.validator_value, error.instance
+    missing = []
+    if isinstance(required, list) and isinstance(instance, dict):
+        missing = [name for name in required if name not in instance]
     return f"{field_path([*error.absolute_path, missing[0] if missing else 'a field'])} is required"
 
 
 def _type(error: ValidationError, where: str) -> str:
     allowed = error.validator_value
-    allowed = allowed if isinstance(allowed, list) else [allowed]
-    wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in allowed)
+    types = allowed if isinstance(allowed, list) else [allowed]
+    wanted = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in types)
     return f"{where} must be {wanted}, got {_type_name(error.instance)}"
 
 
 def _enum(error: ValidationError, where: str) -> str:
-    options = ", ".join(str(v) for v in error.validator_value)
+    allowed = error.validator_value
+    options = ", ".join(str(v) for v in (allowed if isinstance(allowed, list) else [allowed]))
     return f"{where} must be one of {options}, got {short_value(error.instance)}"
 
 
@@ -127,7 +134,9 @@ def _minimum(error: ValidationError, where: str) -> str:
 
 def _any_of(error: ValidationError, where: str) -> str:
     alternatives = error.validator_value
-    if all(set(sub) == {"required"} for sub in alternatives):
+    if isinstance(alternatives, list) and all(
+        isinstance(sub, dict) and set(sub) == {"required"} for sub in alternatives
+    ):
         names = ", ".join(sub["required"][0] for sub in alternatives)
         return f"{where} needs one of {names}"
     return f"{where} matches none of the allowed forms"
@@ -152,8 +161,9 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {error.validator} check failed for {short_value(error.instance)}"
 
 
-def validate_input(body: Any) -> None:
-    """Raise :class:`InputValidationError` listing every problem of the body, in order."""
+def validate_input(body: Any) -> dict[str, Any]:
+    """The body, when valid; else raise :class:`InputValidationError` listing every problem
+    of the body, in order."""
     if not isinstance(body, dict):
         raise InputValidationError(
             [f"the message body must be a JSON object, got {_type_name(body)}"]
@@ -164,8 +174,4 @@ def validate_input(body: Any) -> None:
     )
     if errors:
         raise InputValidationError([describe(e) for e in errors])
-
-
-def input_schema_copy() -> dict[str, Any]:
-    """The converted input schema (a copy), for tests and tools."""
-    return copy.deepcopy(_input_validator().schema)
+    return body

@@ -24,8 +24,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     """Send the request; return the output message, or rebound it when asked to wait long."""
     del snapshot  # stateless
     config = parse_action_config(cfg)
-    body = msg.get("body") if isinstance(msg, dict) else None
-    validate_input(body)
+    body = validate_input(msg.get("body") if isinstance(msg, dict) else None)
     if body.get("model") not in (None, config.model):
         self.logger.warning(
             "The message names model %j; the configured model %j is used",

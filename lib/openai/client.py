@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.cookies import RequestsCookieJar
 from urllib3.exceptions import HTTPError, ReadTimeoutError
 
 from lib.openai.errors import (
@@ -283,7 +283,9 @@ class OpenAIClient:
             template.headers.pop("Cookie", None)  # cookies come from the jar per call
             self._templates[key] = template
         prepared = template.copy()
-        prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), session.cookies))
+        cookies = RequestsCookieJar()
+        cookies.update(session.cookies)
+        prepared.prepare_cookies(cookies)
         prepared.prepare_body(data, None)
         proxies = {name: value for name, value in session.proxies.items() if value is not None}
         return session.send(prepared, stream=stream, timeout=timeout, verify=session.verify,

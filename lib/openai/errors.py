@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 REDACTED = "***"
 MAX_BODY_SNIPPET_CHARS = 300
@@ -23,7 +23,7 @@ SAMPLING_PARAMETERS = frozenset(
 class OpenAIError(Exception):
     """Base error: the API's message plus status, type, code, param and request id."""
 
-    is_user_error: ClassVar[bool] = False
+    is_user_error: bool = False  # a class default; some answers set it per instance
 
     def __init__(
         self,

@@ -14,19 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 from pamqp.commands import Basic
+from pamqp.common import FieldTable
 
 from .settings import TaskSettings
 
 CONTENT_TYPE = "application/json"
 CONTENT_ENCODING = "utf8"
 
-DeliveryCallback = Callable[[DeliveredMessage], None]
+DeliveryCallback = Callable[[DeliveredMessage], Coroutine[Any, Any, None]]
 
 
 class _NoMessageId(str):
@@ -54,6 +55,27 @@ class PublishFailedError(AmqpError):
     pass
 
 
+def delivery_tag_of(message: DeliveredMessage) -> int:
+    """The tag that settles a consumed message (aiormq types every method frame alike)."""
+    tag = getattr(message.delivery, "delivery_tag", None)
+    if not isinstance(tag, int):
+        raise AmqpError(f"{type(message.delivery).__name__} carries no delivery tag")
+    return tag
+
+
+def is_redelivered(message: DeliveredMessage) -> bool:
+    """The broker's ``redelivered`` flag of a consumed message."""
+    return bool(getattr(message.delivery, "redelivered", False))
+
+
+async def _open_publish_channel(connection: AbstractConnection) -> aiormq.Channel:
+    """A channel in confirm mode; aiormq's own class, whose ``basic_publish`` takes ``wait``."""
+    channel = await connection.channel(publisher_confirms=True)
+    if not isinstance(channel, aiormq.Channel):
+        raise AmqpError(f"unexpected channel type {type(channel).__name__}")
+    return channel
+
+
 def describe(exc: BaseException) -> str:
     """A loggable description of an AMQP failure (type and reply text, never the URI)."""
     return type(exc).__name__
@@ -68,12 +90,12 @@ class AmqpClient:
         self._read_connection: AbstractConnection | None = None
         self._write_connection: AbstractConnection | None = None
         self._consume_channel: AbstractChannel | None = None
-        self._publish_channel: AbstractChannel | None = None
+        self._publish_channel: aiormq.Channel | None = None
         self._publish_channel_lock = asyncio.Lock()
         self._consumer_tag: str | None = None
         self._queue = ""
         self._on_delivery: DeliveryCallback | None = None
-        self._consumer_watch: asyncio.Task | None = None
+        self._consumer_watch: asyncio.Task[None] | None = None
         self._stopping = False
 
     # --- connections -------------------------------------------------------------
@@ -81,14 +103,14 @@ class AmqpClient:
     async def _connect(self, role: str) -> AbstractConnection:
         """1 + AMQP_RECONNECT_ATTEMPTS attempts, AMQP_RECONNECT_TIMEOUT ms apart."""
         attempts = 1 + max(self._settings.amqp_reconnect_attempts, 0)
-        properties = {"connection_name": f"{socket.gethostname()}-{role}"}
-        last_error: BaseException | None = None
+        properties: FieldTable = {"connection_name": f"{socket.gethostname()}-{role}"}
+        last_error: BaseException = AmqpError("no connection attempt was made")
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self._settings.amqp_reconnect_timeout_ms / 1000)
             try:
                 return await aiormq.connect(
-                    self._settings.amqp_uri, client_properties=properties)
+                    self._settings.broker.amqp_uri, client_properties=properties)
             except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
                 last_error = exc
                 self._log.warning("AMQP connection attempt failed", role=role,
@@ -100,7 +122,7 @@ class AmqpClient:
         self._write_connection = await self._connect("write")
         self._consume_channel = await self._read_connection.channel(publisher_confirms=False)
         await self._consume_channel.basic_qos(prefetch_count=self._settings.prefetch)
-        self._publish_channel = await self._write_connection.channel(publisher_confirms=True)
+        self._publish_channel = await _open_publish_channel(self._write_connection)
 
     async def close(self) -> None:
         """Close the consumer channel, the publish channel, then both connections."""
@@ -175,7 +197,7 @@ class AmqpClient:
 
     async def _restart_consumer(self) -> asyncio.Event:
         attempts = 1 + max(self._settings.amqp_reconnect_attempts, 0)
-        last_error: BaseException | None = None
+        last_error: BaseException = AmqpError("no attempt was made")
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self._settings.amqp_reconnect_timeout_ms / 1000)
@@ -204,13 +226,13 @@ class AmqpClient:
     async def ack(message: DeliveredMessage) -> None:
         # wait=False: the frame is queued in order (before any later close), there is
         # nothing to gain from waiting for the socket write of every ack.
-        await message.channel.basic_ack(message.delivery.delivery_tag, wait=False)
+        await message.channel.basic_ack(delivery_tag_of(message), wait=False)
 
     @staticmethod
     async def reject(message: DeliveredMessage) -> None:
         """Reject without requeue: the sailor never requeues (docs/protocol.md#settlement)."""
         await message.channel.basic_reject(
-            message.delivery.delivery_tag, requeue=False, wait=False)
+            delivery_tag_of(message), requeue=False, wait=False)
 
     # --- publishing --------------------------------------------------------------
 
@@ -225,7 +247,7 @@ class AmqpClient:
             message_id=NO_MESSAGE_ID,
         )
 
-    async def _channel_for_publish(self) -> AbstractChannel:
+    async def _channel_for_publish(self) -> aiormq.Channel:
         """The publish channel, re-created lazily when it (or its connection) closed."""
         channel = self._publish_channel
         if channel is not None and not channel.is_closed:
@@ -235,8 +257,7 @@ class AmqpClient:
                 return self._publish_channel
             if self._write_connection is None or self._write_connection.is_closed:
                 self._write_connection = await self._connect("write")
-            self._publish_channel = await self._write_connection.channel(
-                publisher_confirms=True)
+            self._publish_channel = await _open_publish_channel(self._write_connection)
             return self._publish_channel
 
     async def publish(
@@ -256,6 +277,7 @@ class AmqpClient:
         settings = self._settings
         props = properties if properties is not None else self.properties(headers)
         attempt = 0
+        error: BaseException
         while True:
             try:
                 channel = await self._channel_for_publish()
@@ -264,7 +286,7 @@ class AmqpClient:
                 # like the drain would when the channel or connection is lost.
                 await channel.basic_publish(
                     body,
-                    exchange=settings.publish_messages_to,
+                    exchange=settings.broker.publish_messages_to,
                     routing_key=routing_key,
                     properties=props,
                     mandatory=True,

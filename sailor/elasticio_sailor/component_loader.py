@@ -57,8 +57,9 @@ class ComponentLoader:
         """The trigger or action called ``name`` (triggers are looked up first)."""
         for section in ("triggers", "actions"):
             entries = self.component_json.get(section) or {}
-            if isinstance(entries, dict) and isinstance(entries.get(name), dict):
-                return entries[name]
+            definition = entries.get(name) if isinstance(entries, dict) else None
+            if isinstance(definition, dict):
+                return definition
         raise ComponentLoadError(f'Trigger or action "{name}" is not found in component.json!')
 
     def load_module(self, name: str) -> ModuleType:
@@ -94,7 +95,7 @@ class ComponentLoader:
                 f"Failed to load {VERIFIER_FILE}: {type(exc).__name__}: {exc}"
             ) from exc
         for function_name in VERIFIER_FUNCTIONS:
-            function = getattr(module, function_name, None)
+            function: object = getattr(module, function_name, None)
             if callable(function):
                 return function
         raise ComponentLoadError(f"{VERIFIER_FILE} has no function 'verify'")

@@ -63,7 +63,7 @@ class MessageCipher:
         # immutable and thread-safe: each encryptor()/decryptor() is a fresh context
         self._cipher_object = Cipher(self._algorithm, modes.CBC(self._iv))
 
-    def _cipher(self) -> Cipher:
+    def _cipher(self) -> Cipher[modes.CBC]:
         return self._cipher_object
 
     def encrypt(self, text: str) -> bytes:

@@ -71,7 +71,7 @@ class MessageEmitter:
         self._settings = settings
         self._log = log
         self._settle = settle
-        self._tail: asyncio.Future | None = None
+        self._tail: asyncio.Future[None] | None = None
         self.error_count = 0
         self.ended = False
         self._handlers: dict[str, Callable[[Any], Any]] = {
@@ -87,7 +87,7 @@ class MessageEmitter:
 
     # --- scheduling ---------------------------------------------------------------
 
-    def emit(self, event: str, payload: Any = None) -> asyncio.Future:
+    def emit(self, event: str, payload: Any = None) -> asyncio.Future[None]:
         """Schedule ``event``; the returned future resolves when it has been handled.
 
         Must be called on the event loop thread.
@@ -98,7 +98,9 @@ class MessageEmitter:
         self._tail = task
         return task
 
-    async def _run_after(self, previous: asyncio.Future | None, event: str, payload: Any) -> None:
+    async def _run_after(
+        self, previous: asyncio.Future[None] | None, event: str, payload: Any,
+    ) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait((previous,))
         await self.handle(event, payload)
@@ -192,7 +194,7 @@ class MessageEmitter:
         properties = delivery.message.header.properties
         previous = (properties.headers or {}).get("reboundIteration")
         is_number = isinstance(previous, int | float) and not isinstance(previous, bool)
-        iteration = int(previous) + 1 if is_number else 1
+        iteration = int(previous) + 1 if is_number and isinstance(previous, int | float) else 1
         try:
             if iteration > self._settings.rebound_limit:
                 await self._publisher.publish_error(
@@ -245,7 +247,7 @@ class MessageEmitter:
         await self._publisher.publish_http_reply(reply, self._delivery.common_headers)
 
 
-def _consume_exception(task: asyncio.Future) -> None:
+def _consume_exception(task: asyncio.Future[None]) -> None:
     """An emit nobody awaited must not end as 'exception was never retrieved'."""
     if not task.cancelled():
         task.exception()

@@ -12,14 +12,14 @@ import copy
 import inspect
 import json
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiormq.abc import DeliveredMessage
 
 from . import object_storage
-from .amqp import AmqpClient
+from .amqp import AmqpClient, delivery_tag_of, is_redelivered
 from .context import ExecutionContext
 from .crypto import DecryptionError, MessageCipher
 from .dedup import Admission, DeliveryDedup
@@ -66,7 +66,7 @@ class MessageExecutor:
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id = 0
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._unsettled = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -75,7 +75,7 @@ class MessageExecutor:
 
     # --- lifecycle -------------------------------------------------------------------
 
-    def on_delivery(self, message: DeliveredMessage) -> None:
+    async def on_delivery(self, message: DeliveredMessage) -> None:
         """The consumer callback: start handling without blocking the channel's reader."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
@@ -87,22 +87,22 @@ class MessageExecutor:
             self._track(self.handle(message))
             return
         admission = self._dedup.admit(
-            key, message, redelivered=bool(message.delivery.redelivered))
+            key, message, redelivered=is_redelivered(message))
         if admission is Admission.PROCESS:
             self._track(self.handle(message, key))
         elif admission is Admission.HELD:
             self._log.warning(
                 "Duplicate message detected; it is settled when the first delivery "
                 "has been processed", dedupKey=key,
-                deliveryTag=message.delivery.delivery_tag)
+                deliveryTag=delivery_tag_of(message))
         else:
             self._log.warning(
                 "Redelivered message was already processed; settling it as before",
-                dedupKey=key, deliveryTag=message.delivery.delivery_tag)
+                dedupKey=key, deliveryTag=delivery_tag_of(message))
             self._track(self._settle_deliveries((message,), self._dedup.outcome(key)))
 
-    def _track(self, coro: Any) -> None:
-        task = self._loop.create_task(coro)
+    def _track(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
@@ -174,7 +174,7 @@ class MessageExecutor:
                 self._settled()
 
     async def _settle_one(self, message: DeliveredMessage, ok: bool) -> bool:
-        tag = message.delivery.delivery_tag
+        tag = delivery_tag_of(message)
         if message.channel.is_closed:
             # The broker requeues it and delivers it again; dedup settles that copy.
             self._log.warning("Cannot settle the message: its channel is closed",
@@ -221,8 +221,8 @@ class MessageExecutor:
         self, message: DeliveredMessage, start: int, settle: Callable[[bool], Awaitable[None]],
     ) -> None:
         delivery_fields = {
-            "deliveryTag": message.delivery.delivery_tag,
-            "redelivered": getattr(message.delivery, "redelivered", None),
+            "deliveryTag": delivery_tag_of(message),
+            "redelivered": is_redelivered(message),
             "exchange": message.exchange,
             "routingKey": message.routing_key,
         }
@@ -351,4 +351,4 @@ def _dedup_key_of(message: DeliveredMessage) -> str | None:
     if not message_id:
         return None
     iteration = headers.get("reboundIteration")
-    return message_id if iteration is None else f"{message_id}#rebound{iteration}"
+    return message_id if iteration is None else f"{message_id}#rebound{as_text(iteration)}"

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
@@ -216,7 +217,7 @@ def read_message(value: str | None) -> dict[str, Any]:
     return msg
 
 
-def resolve_env_references(cfg: Any, environ: dict[str, str] | None = None) -> Any:
+def resolve_env_references(cfg: Any, environ: Mapping[str, str] | None = None) -> Any:
     """Replace ``"env:NAME"`` string values with ``environ[NAME]`` (registered as secrets)."""
     env = os.environ if environ is None else environ
     if isinstance(cfg, dict):

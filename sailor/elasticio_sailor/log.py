@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import traceback
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
@@ -100,7 +101,7 @@ def parse_level(value: str | int | None) -> int:
         return DEFAULT_LEVEL
 
 
-def context_from_environment(environ: dict[str, str]) -> dict[str, Any]:
+def context_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """The context fields of every record: whitelisted variables that are set, and ``tag`` =
     FLOW_ID."""
     context: dict[str, Any] = {
@@ -155,7 +156,7 @@ def register_url_secrets(url: str | None) -> None:
         register_secret(url)
 
 
-def register_environment_secrets(environ: dict[str, str]) -> None:
+def register_environment_secrets(environ: Mapping[str, str]) -> None:
     """Register the secrets the platform passes in the environment (docs/protocol.md#secrets)."""
     for name in SECRET_VARIABLES:
         register_secret(environ.get(name))
@@ -311,7 +312,9 @@ class Logger:
         if level >= _state.level:
             self._write(level, msg, args, fields)
 
-    def _write(self, level: int, msg: object, args: tuple[Any, ...], fields: dict) -> None:
+    def _write(
+        self, level: int, msg: object, args: tuple[Any, ...], fields: dict[str, Any],
+    ) -> None:
         try:
             line = self._render(level, msg, args, fields)
         except Exception as exc:  # noqa: BLE001 - a log call must never break the caller
@@ -328,7 +331,9 @@ class Logger:
             stream.write(line)
             stream.flush()
 
-    def _render(self, level: int, msg: object, args: tuple[Any, ...], fields: dict) -> str:
+    def _render(
+        self, level: int, msg: object, args: tuple[Any, ...], fields: dict[str, Any],
+    ) -> str:
         record: dict[str, Any] = {
             "name": self.name,
             "hostname": _state.hostname,

@@ -166,8 +166,8 @@ async def resolve_incoming(payload: dict[str, Any], storage: ObjectStorage) -> N
     passthrough = payload.get("passthrough")
     if isinstance(passthrough, dict):
         targets.extend(entry for entry in passthrough.values() if isinstance(entry, dict))
-    pending = [(target, object_id_of(target)) for target in targets]
-    pending = [(target, object_id) for target, object_id in pending if object_id]
+    pending = [(target, object_id) for target in targets
+               if (object_id := object_id_of(target))]
     bodies = await asyncio.gather(
         *(_fetch_or_fail(storage, object_id) for _, object_id in pending))
     for (target, _), body in zip(pending, bodies, strict=True):
@@ -226,10 +226,10 @@ async def inline_passthrough(message: dict[str, Any], storage: ObjectStorage) ->
     """docs/protocol.md#outgoing-bodies, ``EMIT_LIGHTWEIGHT_MESSAGE`` off: download the body of
     every passthrough entry that has an object id and an empty body."""
     passthrough = dict(message["passthrough"])
-    steps = [step for step, entry in passthrough.items()
-             if object_id_of(entry) and is_empty(entry.get("body"))]
+    pending = [(step, object_id) for step, entry in passthrough.items()
+               if (object_id := object_id_of(entry)) and is_empty(entry.get("body"))]
     bodies = await asyncio.gather(
-        *(_fetch_or_fail(storage, object_id_of(passthrough[step])) for step in steps))
-    for step, body in zip(steps, bodies, strict=True):
+        *(_fetch_or_fail(storage, object_id) for _, object_id in pending))
+    for (step, _), body in zip(pending, bodies, strict=True):
         passthrough[step] = {**passthrough[step], "body": body}
     message["passthrough"] = passthrough

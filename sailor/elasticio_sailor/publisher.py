@@ -46,7 +46,8 @@ class Publisher:
         """Every publish goes here: a trace record (never the body, docs/protocol.md#secrets), then
         AMQP."""
         if self._log.enabled_for(TRACE):
-            self._log.trace("Pushing to exchange", exchange=self._settings.publish_messages_to,
+            self._log.trace("Pushing to exchange",
+                            exchange=self._settings.broker.publish_messages_to,
                             routingKey=routing_key, messageSize=len(body), headers=headers)
         await self._amqp.publish(routing_key, body, headers, properties=properties)
 
@@ -56,7 +57,7 @@ class Publisher:
         """``message`` is final (headers defaulted, passthrough applied) apart from routing."""
         settings = self._settings
         message_headers = dict(message.get("headers") or {})
-        routing_key = pop_routing_key(message_headers) or settings.data_routing_key
+        routing_key = pop_routing_key(message_headers) or settings.broker.data_routing_key
         message["headers"] = message_headers
         body = self._cipher.encode_frame(dumps(message), settings.protocol_version)
         self._check_size(body)
@@ -117,14 +118,14 @@ class Publisher:
         if throttled:
             await self._throttles.error.wait()
         await self._publish(
-            self._settings.error_routing_key, dumps(envelope).encode("utf-8"), headers)
+            self._settings.broker.error_routing_key, dumps(envelope).encode("utf-8"), headers)
 
     async def publish_init_error(self, error: BaseException) -> None:
         """The start-up failure report (docs/protocol.md#start-up-failure-report): no errorInput, no
         reply."""
         encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
         await self._publish(
-            self._settings.error_routing_key,
+            self._settings.broker.error_routing_key,
             dumps({"error": encrypted_error}).encode("utf-8"),
             init_error_headers(self._settings),
         )
@@ -146,7 +147,7 @@ class Publisher:
             properties, headers=headers, delivery_mode=settings.delivery_mode,
             expiration=str(expiration))
         await self._publish(
-            settings.rebound_routing_key, raw_body, headers, properties=rebound_properties)
+            settings.broker.rebound_routing_key, raw_body, headers, properties=rebound_properties)
 
     # --- snapshot and httpReply --------------------------------------------------
 
@@ -160,7 +161,7 @@ class Publisher:
         if event == "snapshot":
             await self._throttles.snapshot.wait()
         await self._publish(
-            self._settings.snapshot_routing_key, dumps(snapshot).encode("utf-8"), headers)
+            self._settings.broker.snapshot_routing_key, dumps(snapshot).encode("utf-8"), headers)
 
     async def publish_http_reply(self, reply: Mapping[str, Any], common: Mapping[str, Any]) -> None:
         reply_to = common.get("reply_to")

@@ -75,7 +75,7 @@ def error_message(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def parse_cfg(environ: Mapping[str, str], method: str) -> dict[str, Any]:
+def parse_cfg(environ: Mapping[str, str], method: str) -> Any:
     """Validate the environment in the platform's order and return the parsed cfg."""
     if method not in SERVICE_METHODS:
         raise ServiceError(f'Unknown service method "{method}"')

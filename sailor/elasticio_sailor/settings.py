@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 PREFIX = "ELASTICIO_"
 
@@ -58,6 +59,21 @@ _WORD = re.compile(
 
 class SettingsError(Exception):
     """A required variable is missing or a value is unusable; the message is safe to log."""
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """The broker and crypto settings: all present whenever task mode consumes messages."""
+
+    amqp_uri: str = field(repr=False)
+    listen_messages_on: str
+    publish_messages_to: str
+    data_routing_key: str
+    error_routing_key: str
+    rebound_routing_key: str
+    snapshot_routing_key: str
+    message_crypto_iv: str = field(repr=False)
+    message_crypto_password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,28 @@ class TaskSettings:
     @property
     def delivery_mode(self) -> int:
         return 2 if self.amqp_persistent_messages else 1
+
+    @cached_property
+    def broker(self) -> BrokerSettings:
+        """The broker settings; shutdown-hook mode has none (``SettingsError``)."""
+
+        def present(value: str | None, name: str) -> str:
+            if value is None:
+                raise SettingsError(f"{PREFIX}{name} is missing")
+            return value
+
+        return BrokerSettings(
+            amqp_uri=present(self.amqp_uri, "AMQP_URI"),
+            listen_messages_on=present(self.listen_messages_on, "LISTEN_MESSAGES_ON"),
+            publish_messages_to=present(self.publish_messages_to, "PUBLISH_MESSAGES_TO"),
+            data_routing_key=present(self.data_routing_key, "DATA_ROUTING_KEY"),
+            error_routing_key=present(self.error_routing_key, "ERROR_ROUTING_KEY"),
+            rebound_routing_key=present(self.rebound_routing_key, "REBOUND_ROUTING_KEY"),
+            snapshot_routing_key=present(self.snapshot_routing_key, "SNAPSHOT_ROUTING_KEY"),
+            message_crypto_iv=present(self.message_crypto_iv, "MESSAGE_CRYPTO_IV"),
+            message_crypto_password=present(
+                self.message_crypto_password, "MESSAGE_CRYPTO_PASSWORD"),
+        )
 
     @property
     def secrets(self) -> tuple[str, ...]:

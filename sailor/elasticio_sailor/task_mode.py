@@ -121,7 +121,8 @@ class TaskSailor:
             loop.add_signal_handler(signum, self._on_signal, signum)
 
         settings, log = self._settings, self._log
-        cipher = MessageCipher(settings.message_crypto_password, settings.message_crypto_iv)
+        cipher = MessageCipher(settings.broker.message_crypto_password,
+                               settings.broker.message_crypto_iv)
         amqp = AmqpClient(settings, log)
         try:
             await amqp.connect()
@@ -204,7 +205,7 @@ class TaskSailor:
             log=log,
             component_log=get_logger("component"),
         )
-        await amqp.consume(settings.listen_messages_on, executor.on_delivery,
+        await amqp.consume(settings.broker.listen_messages_on, executor.on_delivery,
                            on_lost=self._on_consumer_lost)
         log.info("Fully initialized and waiting for messages")
         return executor
