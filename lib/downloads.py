@@ -37,7 +37,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 import requests
@@ -54,6 +54,9 @@ from lib.errors import (
 )
 from lib.object_storage import ObjectStorage, object_storage_from
 from lib.redaction import Redactor, url_for_humans
+
+if TYPE_CHECKING:  # the stubs' names for what requests hands to urllib3's pool
+    from requests.adapters import _HostParams, _PoolKwargs
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -286,7 +289,7 @@ class _PinningAdapter(HTTPAdapter):
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[_HostParams, _PoolKwargs]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert)
         if not isinstance(request, _CheckedRequest):
@@ -298,8 +301,9 @@ class _PinningAdapter(HTTPAdapter):
         shown_host = f"[{host}]" if ":" in host else host
         request.headers["Host"] = f"{shown_host}:{port}" if port else shown_host
         if host_params["scheme"] == "https":
-            pool_kwargs["assert_hostname"] = host
-            pool_kwargs["server_hostname"] = host
+            # urllib3's pool takes both; the requests stubs list only some of its arguments.
+            pool_kwargs["assert_hostname"] = host  # type: ignore[typeddict-unknown-key]
+            pool_kwargs["server_hostname"] = host  # type: ignore[typeddict-unknown-key]
         host_params["host"] = request.target
         return host_params, pool_kwargs
 
