@@ -322,7 +322,8 @@ class MessageExecutor:
             await emitter.run("error", exc)
             await self._end_automatically(emitter)
             return
-        if is_truthy(result):  # falsy: end without data (docs/protocol.md#result-handling)
+        # falsy: end without data; every return ends (docs/protocol.md#deviation-every-process-ends)
+        if is_truthy(result):
             await emitter.run("data", result)
         await self._end_automatically(emitter)
 

@@ -77,6 +77,7 @@ def read_incoming(amqp_headers: Mapping[str, Any] | None) -> IncomingIds:
         if name.lower().startswith(META_PREFIX) and value is not None
     )
     thread_id = as_text(headers.get("threadId")) or dict(meta).get(TRACE_ID_HEADER)
+    # One fallback id for headers and logs alike (docs/protocol.md#deviation-one-thread-id)
     return IncomingIds(
         thread_id=thread_id or new_message_id(),
         message_id=as_text(headers.get("messageId")) or None,

@@ -62,8 +62,8 @@ class Publisher:
         body = self._cipher.encode_frame(dumps(message), settings.protocol_version)
         self._check_size(body)
         await self._throttles.data.wait()
-        # Deviation (invisible to consumers): `end` is taken after the throttle's wait,
-        # i.e. at publish time; Node takes it before waiting.
+        # Deviation from Node (docs/protocol.md#deviation-end-header-after-throttle): `end`
+        # is taken after the throttle's wait, i.e. at publish time; Node takes it before.
         headers = dict(common)
         headers["end"] = now_ms()
         headers["messageId"] = message.get("id") or common["messageId"]

@@ -2,7 +2,8 @@
 
 One shot: validate the environment, call the component, POST ``{status, data}`` to
 ``ELASTICIO_POST_RESULT_URL`` and exit 0 after a successful POST (also for an error
-result), 1 otherwise. The cfg is never logged.
+result), 1 otherwise. The cfg is never logged or printed
+(docs/protocol.md#deviation-no-cfg-in-debug-output).
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ async def verify_credentials(loader: ComponentLoader, context: Any, cfg: Any) ->
     if isinstance(outcome, dict) and "verified" in outcome:
         return outcome
     if outcome is False:
-        return {"verified": False}  # Python only: Node would wait for a callback forever
+        # Deviation from Node (docs/protocol.md#deviation-verifier-returning-false)
+        return {"verified": False}
     return {"verified": True}
 
 

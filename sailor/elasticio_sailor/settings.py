@@ -237,6 +237,7 @@ def load_task_settings(environ: Mapping[str, str]) -> TaskSettings:
     if not raw("HOOK_SHUTDOWN"):
         required.update(_require(environ, REQUIRED_UNLESS_SHUTDOWN_HOOK))
 
+    # Deviation from Node (docs/protocol.md#deviation-iv-checked-at-start-up)
     iv = required.get("message_crypto_iv")
     if iv is not None and len(iv.encode("utf-8")) != 16:
         raise SettingsError(f"{PREFIX}MESSAGE_CRYPTO_IV must be exactly 16 bytes long")
