@@ -413,6 +413,8 @@ class Downloads:
             try:
                 data, content_type = self._get(url, allowed)
                 _check_size(data, allowed)
+            except AttachmentError as error:  # an invalid URL, raised without the place
+                raise type(error)(f"{place}: {error}") from None
             except _DeniedError as denied:
                 self._logger.warning("%s: download of %s denied: %s", place, shown,
                                      redactor.text(str(denied)))

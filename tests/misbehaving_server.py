@@ -13,6 +13,7 @@ Paths:
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,10 +113,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def misbehaving_server(**kwargs: Any) -> Iterator[ServerState]:
-    """A running server; stopped (and its slow answers cut) on exit."""
+def misbehaving_server(tls: ssl.SSLContext | None = None, **kwargs: Any
+                       ) -> Iterator[ServerState]:
+    """A running server (HTTPS with `tls`); stopped (and its slow answers cut) on exit."""
     state = ServerState(**kwargs)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.state = state  # type: ignore[attr-defined]
     state.port = server.server_address[1]

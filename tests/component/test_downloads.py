@@ -6,13 +6,21 @@ are connected to 127.0.0.1 by the guard, which records the address the code aske
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import itertools
 import socket
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from lib.downloads import (
     DENIED_TEXT,
@@ -335,3 +343,71 @@ def test_all_attachments_of_a_message_share_one_budget(guard: NetGuard, server: 
 ])
 def test_inline_sizes(data: str, size: int) -> None:
     assert inline_size(data) == size
+
+
+# ---- https: the connection is pinned, the certificate still checked for the name --------
+
+
+def certificate_files(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for `name` signed by it: (ca, cert, key) PEM files."""
+    def key() -> ec.EllipticCurvePrivateKey:
+        return ec.generate_private_key(ec.SECP256R1())
+
+    def cert(subject: str, public: Any, issuer: str, signer: Any, ca: bool) -> x509.Certificate:
+        now = dt.datetime.now(dt.UTC)
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                   .public_key(public).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(minutes=5))
+                   .not_valid_after(now + dt.timedelta(hours=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, server_key = key(), key()
+    ca_cert = cert("test CA", ca_key.public_key(), "test CA", ca_key, ca=True)
+    server_cert = cert(name, server_key.public_key(), "test CA", ca_key, ca=False)
+    paths = (tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem")
+    paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(server_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return paths
+
+
+@pytest.mark.parametrize(("certified", "works"), [("public.test", True),
+                                                  ("other-public.test", False)])
+def test_https_is_pinned_and_verified_for_the_host_name(
+        certified: str, works: bool, guard: NetGuard, tmp_path: Path) -> None:
+    ca, cert, key = certificate_files(tmp_path, certified)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with misbehaving_server(tls=tls, files={"a.pdf": PDF}) as server:
+        fetch = downloads(environ={"REQUESTS_CA_BUNDLE": str(ca)}).fetch
+        url = f"https://public.test:{server.port}/file/a.pdf"
+        if works:
+            assert fetch(url, PLACE, 1000).data == PDF
+            assert server.requests[0].headers["Host"] == f"public.test:{server.port}"
+        else:
+            with pytest.raises(AttachmentDownloadError, match="TLS connection failed"):
+                fetch(url, PLACE, 1000)
+            assert server.requests == []
+    assert set(guard.connects) == {(PUBLIC, server.port)}
+
+
+@pytest.mark.parametrize("url", [
+    "http://" + "a" * 100_000 + ".example/x.pdf",  # a label longer than 63 characters
+    "http://exa mple.com/x.pdf",
+    "http://[::1/x.pdf",
+    "ftp://files.example/x.pdf",
+])
+def test_an_invalid_url_is_a_short_error_with_the_place(url: str, guard: NetGuard) -> None:
+    with pytest.raises(AttachmentError) as caught:
+        downloads().fetch(url, PLACE, 1000)
+    assert str(caught.value).startswith(f"{PLACE}: ")
+    assert len(str(caught.value)) <= 300  # not the 100,000 characters of the host
+    assert guard.connects == []

@@ -233,3 +233,39 @@ def test_task_mode_publishes_generic_errors_and_no_secret(broker: Any, world: Wo
         assert len(openai.chat_requests()) == 1
     finally:
         sim.close()
+
+
+def test_exec_refuses_an_internal_image_url(world: World) -> None:
+    url = f"http://internal.test:{world.server.port}/file/secret.pdf?sig={SIGNATURE}"
+    message = {"body": {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": url}}]}]}}
+    events, output = world.exec(message)
+    assert error_of(events)["message"] == f"messages[0].content[0].image_url.url: {DENIED}"
+    assert world.server.requests == []
+    assert world.connects_to_server() == []
+    assert_no_marker(output)
+
+
+def test_exec_sends_the_storage_token_to_the_storage_only(world: World) -> None:
+    server = world.server
+    storage = f"{server.base}/file"
+    url = f"{storage}/a.pdf?storage_type=maester&X-Amz-Signature={SIGNATURE}"
+    events, output = world.exec(file_message(url), ELASTICIO_OBJECT_STORAGE_URI=storage)
+    assert [e["event"] for e in events] == ["data", "end"], output
+    assert server.requests[0].headers["Authorization"] == f"Bearer {STORAGE_TOKEN}"
+    assert_no_marker(output)
+
+
+def test_exec_a_failing_storage_is_not_the_users_fault_and_keeps_its_token(world: World
+                                                                          ) -> None:
+    server = world.server
+    storage = f"{server.base}/status"
+    events, output = world.exec(file_message(f"{storage}/500?X-Amz-Signature={SIGNATURE}"),
+                                ELASTICIO_OBJECT_STORAGE_URI=storage)
+    error = error_of(events)
+    assert error["name"] == "ObjectStorageError"
+    assert error["message"] == (f"messages[0].content[1].file.file_url: could not download "
+                                f"{storage}/500: the server answered HTTP 500 Internal "
+                                "Server Error")
+    assert len(server.requests) == 3  # transient: tried three times
+    assert_no_marker(output)
