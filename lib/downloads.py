@@ -29,6 +29,7 @@ name for TLS); the rules are ours.
 
 from __future__ import annotations
 
+import concurrent.futures
 import http
 import ipaddress
 import logging
@@ -142,6 +143,19 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return list(addresses)
 
 
+_resolver = concurrent.futures.ThreadPoolExecutor(max_workers=4,
+                                                  thread_name_prefix="attachment-dns")
+
+
+def resolve_within(host: str, port: int, timeout_s: float) -> list[IPAddress]:
+    """:func:`resolve`, given up after `timeout_s` (a lookup blocks in the C library,
+    beyond the reach of socket timeouts)."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    return _resolver.submit(resolve, host, port).result(timeout=timeout_s)
+
+
 # ---- the policy -----------------------------------------------------------------------
 
 
@@ -177,11 +191,12 @@ class DownloadPolicy:
             return is_public_address(address)
         return not (host == "localhost" or "." not in host or host.endswith(INTERNAL_SUFFIXES))
 
-    def pinned_address(self, host: str, port: int) -> str:
+    def pinned_address(self, host: str, port: int, timeout_s: float) -> str:
         """The address to connect to for `host`: every address it resolves to must be
-        allowed. Raises `_DeniedError` (or `socket.gaierror` when it does not resolve)."""
+        allowed. Raises `_DeniedError`, `socket.gaierror` when it does not resolve, or
+        `TimeoutError` when the lookup takes longer than `timeout_s`."""
         name = host.lower().rstrip(".")
-        addresses = resolve(name, port)
+        addresses = resolve_within(name, port, timeout_s)
         if not addresses:
             raise socket.gaierror(f"no address for {name}")
         if name not in self.allowed_hosts:
@@ -497,11 +512,15 @@ class Downloads:
             raise _DeniedError(f"{URL_DOWNLOADS_VARIABLE} is off (object storage only)")
         parts = urlsplit(request.url or "")
         port = parts.port or (443 if parts.scheme == "https" else 80)
+        timeout_s = min(CONNECT_TIMEOUT_S, self._remaining_s())
         try:
-            request.target = self.policy.pinned_address(parts.hostname or "", port)
+            request.target = self.policy.pinned_address(parts.hostname or "", port, timeout_s)
         except (socket.gaierror, UnicodeError):
             raise _FailedError("the host name does not resolve", transient=False,
-                           storage=False) from None
+                               storage=False) from None
+        except TimeoutError:
+            raise _FailedError(f"the host name did not resolve within {timeout_s:.2g} s",
+                               transient=True, storage=False) from None
         return request
 
     def _send(self, request: _CheckedRequest) -> requests.Response:
@@ -515,7 +534,7 @@ class Downloads:
             raise _FailedError("the TLS connection failed (certificate or protocol)",
                            transient=False, storage=storage) from None
         except requests.exceptions.ConnectTimeout:
-            raise _FailedError(f"could not connect within {timeout[0]:g} s", transient=True,
+            raise _FailedError(f"could not connect within {timeout[0]:.2g} s", transient=True,
                            storage=storage) from None
         except requests.exceptions.Timeout:
             raise self._timeout(storage) from None

@@ -11,6 +11,7 @@ import ipaddress
 import itertools
 import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -411,3 +412,22 @@ def test_an_invalid_url_is_a_short_error_with_the_place(url: str, guard: NetGuar
     assert str(caught.value).startswith(f"{PLACE}: ")
     assert len(str(caught.value)) <= 300  # not the 100,000 characters of the host
     assert guard.connects == []
+
+
+def test_a_hanging_name_lookup_ends_at_the_deadline(server: ServerState) -> None:
+    release = threading.Event()
+
+    class Hanging(NetGuard):
+        def getaddrinfo(self, real, host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if host == "hangs.test":
+                release.wait(30)
+            return super().getaddrinfo(real, host, port, *args, **kwargs)
+
+    try:
+        with Hanging({"hangs.test": [PUBLIC]}, redirect=[PUBLIC]).installed() as guard:
+            with pytest.raises(AttachmentDownloadError, match=r"did not resolve within 0\.3 s"):
+                downloads(DownloadPolicy(deadline_s=0.3)).fetch(
+                    f"http://hangs.test:{server.port}/file/a.pdf", PLACE, 1000)
+            assert guard.connects == []
+    finally:
+        release.set()
