@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from lib.compat import OPENAI, SERVER_TYPES
 from lib.errors import ConfigError
 from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client
 
@@ -29,11 +30,12 @@ class Connection:
     base_url: str = DEFAULT_BASE_URL
     organization: str | None = None
     project: str | None = None
+    server_type: str = OPENAI  # lib.compat: what the request is rewritten into
 
     def __repr__(self) -> str:  # never print the key
         return (
             f"Connection(base_url={self.base_url!r}, organization={self.organization!r}, "
-            f"project={self.project!r})"
+            f"project={self.project!r}, server_type={self.server_type!r})"
         )
 
     def client(self) -> OpenAIClient:
@@ -75,8 +77,21 @@ def parse_base_url(value: str | None) -> str:
     return value.rstrip("/").removesuffix("/chat/completions")
 
 
+def parse_server_type(value: str | None) -> str:
+    """`serverType`: "openai" (the default) or "compatible"."""
+    if value is None:
+        return OPENAI
+    value = value.lower()
+    if value not in SERVER_TYPES:
+        raise ConfigError(
+            f"Server type must be one of {', '.join(SERVER_TYPES)}, got {value!r}"
+        )
+    return value
+
+
 def parse_connection(cfg: dict[str, Any]) -> Connection:
-    """Credentials (`apiKey`, `baseUrl`) plus the step's `organization` and `project`."""
+    """Credentials (`apiKey`, `baseUrl`, `serverType`) plus the step's `organization` and
+    `project`."""
     api_key = _text(cfg, "apiKey")
     if api_key is None:
         raise ConfigError("API Key is required: paste the secret key from platform.openai.com")
@@ -85,6 +100,7 @@ def parse_connection(cfg: dict[str, Any]) -> Connection:
         base_url=parse_base_url(_text(cfg, "baseUrl")),
         organization=_text(cfg, "organization"),
         project=_text(cfg, "project"),
+        server_type=parse_server_type(_text(cfg, "serverType")),
     )
 
 

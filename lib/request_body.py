@@ -6,6 +6,8 @@ import copy
 import re
 from typing import Any
 
+from lib.compat import OPENAI, adapt_request
+
 # o1, o3, o4-mini, ... and the gpt-5 family (gpt-5, gpt-5-mini, gpt-5.1, gpt-5.2-codex, ...).
 _REASONING_MODEL = re.compile(r"^(o\d+|gpt-5)(?![a-z0-9])", re.IGNORECASE)
 
@@ -26,7 +28,9 @@ def is_reasoning_model(model: str) -> bool:
     return bool(_REASONING_MODEL.match(base_model_id(model)))
 
 
-def build_request_body(body: dict[str, Any], model: str) -> dict[str, Any]:
+def build_request_body(
+    body: dict[str, Any], model: str, server_type: str = OPENAI
+) -> dict[str, Any]:
     """The body to POST to /chat/completions: the input, untouched but for these rules.
 
     - `model` is the configured one (the input's own `model`, if any, is replaced);
@@ -34,7 +38,8 @@ def build_request_body(body: dict[str, Any], model: str) -> dict[str, Any]:
       `max_completion_tokens` wins);
     - a streamed request asks for the usage chunk, so that the assembled answer has
       `usage` like a non-streamed one (unless the input says otherwise).
-    Unknown fields pass through. The input is not modified.
+    Unknown fields pass through. The input is not modified. For an OpenAI-compatible
+    server, `lib.compat.adapt_request` rewrites the result last.
     """
     out = copy.deepcopy(body)
     out["model"] = model
@@ -47,4 +52,4 @@ def build_request_body(body: dict[str, Any], model: str) -> dict[str, Any]:
             out["stream_options"] = {"include_usage": True}
         elif isinstance(options, dict):
             options.setdefault("include_usage", True)
-    return out
+    return adapt_request(out, server_type)

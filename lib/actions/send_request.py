@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lib import compat
 from lib.attachments import inline_attachments
 from lib.config import parse_action_config
 from lib.downloads import Downloads, download_policy_from
@@ -41,11 +42,18 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
             "%s: %s %s sent inline (%d bytes, %s)",
             item.path, item.kind, item.url, item.size, item.content_type,
         )
-    request = build_request_body({**body, "messages": messages}, config.model)
+    request = build_request_body(
+        {**body, "messages": messages}, config.model, connection.server_type
+    )
+
+    def send(request_body: dict[str, Any]) -> dict[str, Any]:
+        return client.create_chat_completion(
+            request_body, timeout_s=config.timeout_s, logger=self.logger
+        )
 
     try:
-        response = client.create_chat_completion(
-            request, timeout_s=config.timeout_s, logger=self.logger
+        response = compat.create_chat_completion(
+            send, request, connection.server_type, self.logger
         )
     except RetryLaterError as err:
         self.logger.warning(
