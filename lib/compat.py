@@ -61,15 +61,16 @@ def _compatible_message(message: Any) -> Any:
     if out.get("role") == "developer":
         out["role"] = "system"
     content = out.get("content")
-    if out.get("role") in _STRING_CONTENT_ROLES and _is_text_parts(content):
+    if out.get("role") in _STRING_CONTENT_ROLES and isinstance(content, list) \
+            and _is_text_parts(content):
         out["content"] = "\n".join(part["text"] for part in content)
     if out.get("role") == "assistant" and "content" in out and out["content"] is None:
         del out["content"]
     return out
 
 
-def _is_text_parts(content: Any) -> bool:
-    return isinstance(content, list) and bool(content) and all(
+def _is_text_parts(content: list[Any]) -> bool:
+    return bool(content) and all(
         isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
         for part in content
     )

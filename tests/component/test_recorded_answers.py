@@ -53,8 +53,9 @@ def recorded_cases() -> Iterator[Any]:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         for name, case in manifest["answers"].items():
             body = (manifest_path.parent / name).read_bytes()
+            config = {"model": manifest["model"], **manifest.get("config", {})}
             yield pytest.param(
-                manifest["model"], resolve(case["request"], manifest.get("parts", {})), body,
+                config, resolve(case["request"], manifest.get("parts", {})), body,
                 name.endswith(".sse"), case.get("error"),
                 id=f"{manifest_path.parent.name}/{name}",
             )
@@ -76,7 +77,7 @@ def document_examples() -> Iterator[Any]:
             if json.loads(text)["choices"][0]["logprobs"]:
                 request["logprobs"] = True
         yield pytest.param(
-            "gpt-4o-mini", request, body.encode(), streamed, None,
+            {"model": "gpt-4o-mini"}, request, body.encode(), streamed, None,
             id=f"openapi/{example['title']}",
         )
 
@@ -102,11 +103,11 @@ def undescribed(value: Any, schema: dict[str, Any], path: str = "$") -> list[str
 
 @responses.activate
 @pytest.mark.parametrize(
-    ("model", "request_body", "answer", "streamed", "error"),
+    ("config", "request_body", "answer", "streamed", "error"),
     [*recorded_cases(), *document_examples()],
 )
 def test_real_answers_satisfy_the_out_schema(
-    model: str, request_body: dict, answer: bytes, streamed: bool, error: str | None,
+    config: dict, request_body: dict, answer: bytes, streamed: bool, error: str | None,
 ) -> None:
     content_type = "text/event-stream" if streamed else "application/json"
     responses.add(responses.POST, COMPLETIONS_URL, body=answer, content_type=content_type)
@@ -114,9 +115,9 @@ def test_real_answers_satisfy_the_out_schema(
     message = {"id": "m1", "body": request_body}
     if error is not None:
         with pytest.raises(OutputParseError, match=re.escape(error)):
-            send_request.process(me, message, cfg(model=model), {})
+            send_request.process(me, message, cfg(**config), {})
         return
-    result = send_request.process(me, message, cfg(model=model), {})
+    result = send_request.process(me, message, cfg(**config), {})
     sent = json.loads(responses.calls[0].request.body)
     validate("CreateChatCompletionRequest", sent)
     output = result["body"]
