@@ -2,6 +2,7 @@
 
 Paths:
   /file/<name>          200 with the body of ``files[name]`` (content type from ``types``)
+  /gzip/<name>          the same, gzip-compressed on the wire (a small answer can unpack big)
   /redirect?to=<url>    302 to <url>
   /chain/<n>            302 to /chain/<n-1>; /chain/0 answers 200 "end"
   /status/<code>        that status, empty body
@@ -12,6 +13,7 @@ Paths:
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import ssl
 import threading
@@ -61,6 +63,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         head, rest = segments[0], "/".join(segments[1:])
         if head == "file" and rest in state.files:
             self._answer(200, state.files[rest], state.types.get(rest, "application/pdf"))
+        elif head == "gzip" and rest in state.files:
+            self._answer(200, gzip.compress(state.files[rest]), "application/pdf",
+                         encoding="gzip")
         elif head == "redirect":
             self._redirect(parse_qs(parts.query)["to"][0])
         elif head == "chain":
@@ -84,9 +89,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._answer(404, b"", "text/plain")
 
-    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+    def _answer(self, status: int, body: bytes, content_type: str,
+                encoding: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

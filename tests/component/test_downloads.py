@@ -431,3 +431,14 @@ def test_a_hanging_name_lookup_ends_at_the_deadline(server: ServerState) -> None
             assert guard.connects == []
     finally:
         release.set()
+
+
+def test_a_compressed_answer_is_limited_by_its_unpacked_size(guard: NetGuard,
+                                                             server: ServerState) -> None:
+    server.files["bomb.pdf"] = b"\0" * (16 * 1024 * 1024)  # ~16 KiB on the wire
+    url = f"http://public.test:{server.port}/gzip/bomb.pdf"
+    with pytest.raises(AttachmentTooLargeError):
+        downloads().fetch(url, PLACE, 1024 * 1024)
+    server.files["small.pdf"] = PDF
+    got = downloads().fetch(f"http://public.test:{server.port}/gzip/small.pdf", PLACE, 1000)
+    assert got.data == PDF
