@@ -19,12 +19,8 @@ Bounds: a size per attachment (the caller's), a size for all attachments of a me
 together, and a deadline for all downloads of a message (a server that drips one byte a
 second ends there), on top of the idle timeout between two reads.
 
-Why not ``requests-hardened``: tried (1.3.0) with faked DNS, it pins the connection and
-checks redirects, but it checks only the first address a name resolves to, lets
-IPv4-compatible (``::127.0.0.1``) and site-local (``fec0::/10``) addresses through, has no
-allow-list, follows up to 30 redirects and logs refused addresses itself. The pinning idea
-is the same here (resolve in the adapter's pool key, connect to the address, keep the host
-name for TLS); the rules are ours.
+The rules, the pinning and why not ``requests-hardened``: docs/downloads.md#rules,
+docs/downloads.md#pinning, docs/downloads.md#why-not-requests-hardened.
 """
 
 from __future__ import annotations
