@@ -9,17 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from lib.compat import OPENAI, SERVER_TYPES
 from lib.errors import ConfigError
-from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client
-
-DEFAULT_TIMEOUT_S = 60.0
-# Reasoning models can think for many minutes; beyond a quarter of an hour a step that
-# waits for one answer blocks its whole queue, so we stop there.
-MAX_TIMEOUT_S = 900.0
-MODELS_TIMEOUT_S = 30.0
+from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client, normalize_base_url
+from lib.openai.limits import DEFAULT_REQUEST_TIMEOUT_S, MAX_REQUEST_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -62,21 +56,6 @@ def _text(cfg: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
-def parse_base_url(value: str | None) -> str:
-    """The API base URL without a trailing slash; the default when blank."""
-    if value is None:
-        return DEFAULT_BASE_URL
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"API base URL must be an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}"
-        )
-    if parts.username or parts.password:
-        raise ConfigError("API base URL must not contain a user name or password")
-    # a pasted endpoint URL: the client appends /chat/completions (and /models) itself
-    return value.rstrip("/").removesuffix("/chat/completions")
-
-
 def parse_server_type(value: str | None) -> str:
     """`serverType`: "openai" (the default) or "compatible"."""
     if value is None:
@@ -97,7 +76,7 @@ def parse_connection(cfg: dict[str, Any]) -> Connection:
         raise ConfigError("API Key is required: paste the secret key from platform.openai.com")
     return Connection(
         api_key=api_key,
-        base_url=parse_base_url(_text(cfg, "baseUrl")),
+        base_url=normalize_base_url(_text(cfg, "baseUrl")),
         organization=_text(cfg, "organization"),
         project=_text(cfg, "project"),
         server_type=parse_server_type(_text(cfg, "serverType")),
@@ -105,11 +84,11 @@ def parse_connection(cfg: dict[str, Any]) -> Connection:
 
 
 def parse_timeout(value: Any) -> float:
-    """`requestTimeout` in seconds: blank means the default; 0 < t <= MAX_TIMEOUT_S."""
+    """`requestTimeout` in seconds: blank means the default; 0 < t <= MAX_REQUEST_TIMEOUT_S."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return DEFAULT_TIMEOUT_S
+        return DEFAULT_REQUEST_TIMEOUT_S
     problem = (
-        f"Request timeout must be a number of seconds between 1 and {MAX_TIMEOUT_S:g}, "
+        f"Request timeout must be a number of seconds between 1 and {MAX_REQUEST_TIMEOUT_S:g}, "
         f"got {value!r}"
     )
     if isinstance(value, bool):
@@ -118,7 +97,7 @@ def parse_timeout(value: Any) -> float:
         seconds = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise ConfigError(problem) from None
-    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_TIMEOUT_S:
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_REQUEST_TIMEOUT_S:
         raise ConfigError(problem)
     return seconds
 

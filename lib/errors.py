@@ -1,22 +1,41 @@
 """Errors of the component itself (not of the OpenAI API; those live in ``lib.openai.errors``).
 
 Two kinds of failure, kept apart in the types: a :class:`UserError` is the user's to fix
-(bad configuration, bad input, an attachment that is too large); its message is written for
-the flow designer and needs no traceback. Anything else that escapes is a failure of ours.
+(bad configuration, bad input, an attachment that is too large, a wrong API key); its
+message is written for the flow designer and needs no traceback. Anything else that
+escapes is a failure of ours or of a server. Whose fault an error is shows in its class
+only: the OpenAI errors that are the user's (``lib.openai.errors``) derive from
+:class:`UserError` too, and no code sets a flag on an instance.
 No message built here ever contains the API key or attachment content.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class UserError(Exception):
-    """Something the user can fix: the message says what and how."""
+    """Something the user can fix: the message says what and how.
 
-    is_user_error = True
+    ``omit_traceback`` tells the sailor to emit the error without a Python traceback
+    (its ``stack`` is just ``<name>: <message>``): the traceback is of no use to the
+    flow designer, and it is kept for our own bugs.
+    """
+
+    omit_traceback: ClassVar[bool] = True
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Whether `error` is the user's to fix (told by its class)."""
+    return isinstance(error, UserError)
 
 
 class ConfigError(UserError):
     """A configuration field of the step or the credentials is invalid."""
+
+
+class InvalidBaseURLError(ConfigError):
+    """The credentials' API base URL cannot be used (scheme, host, user info)."""
 
 
 class InputValidationError(UserError):

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from lib.config import MODELS_TIMEOUT_S, parse_base_url, parse_connection
+from lib.config import parse_connection
+from lib.request_body import base_model_id
 
 OPENAI_HOST = "api.openai.com"
 CHAT_PREFIX = re.compile(r"^(gpt-|chatgpt-|o\d)", re.IGNORECASE)
@@ -31,14 +32,9 @@ def is_openai(base_url: str) -> bool:
     return host == OPENAI_HOST or host.endswith("." + OPENAI_HOST)
 
 
-def base_of(model_id: str) -> str:
-    """The model a fine-tune was made from (``ft:gpt-4o-mini:acme::x`` -> ``gpt-4o-mini``)."""
-    return model_id[3:].split(":", 1)[0] if model_id.startswith("ft:") else model_id
-
-
 def is_chat_model(model_id: str) -> bool:
     """gpt-*, chatgpt-*, the o-series, and fine-tunes of those; minus non-chat kinds."""
-    base = base_of(model_id).lower()
+    base = base_model_id(model_id).lower()
     if not CHAT_PREFIX.match(base):
         return False
     return not DENIED_PARTS.intersection(re.split(r"[-_.:]", base))
@@ -46,7 +42,7 @@ def is_chat_model(model_id: str) -> bool:
 
 def family_of(model_id: str) -> str:
     """``gpt-4o-mini-2024-07-18`` -> ``gpt-4o``; ``o3-mini`` -> ``o3``; ``gpt-5.1`` kept."""
-    tokens = base_of(model_id).lower().split("-")
+    tokens = base_model_id(model_id).lower().split("-")
     if tokens[0] in ("gpt", "chatgpt") and len(tokens) > 1:
         return f"{tokens[0]}-{tokens[1]}"
     return tokens[0]
@@ -104,7 +100,7 @@ def getModels(self: Any, cfg: dict[str, Any]) -> dict[str, str]:  # noqa: N802 -
     """Select model of the Model field: the chat models the credentials can use."""
     connection = parse_connection(cfg)
     client = connection.client()
-    models = client.list_models(timeout_s=MODELS_TIMEOUT_S, logger=self.logger)
-    selected = select_models(models, parse_base_url(connection.base_url))
+    models = client.list_models(logger=self.logger)
+    selected = select_models(models, connection.base_url)
     self.logger.info("The server lists %d models, %d offered", len(models), len(selected))
     return selected

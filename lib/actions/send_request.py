@@ -28,8 +28,8 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     body = validate_input(msg.get("body") if isinstance(msg, dict) else None)
     if body.get("model") not in (None, config.model):
         self.logger.warning(
-            "The message names model %j; the configured model %j is used",
-            str(body["model"])[:64], config.model,
+            "The message names model %s; the configured model %s is used",
+            repr(str(body["model"])[:64]), repr(config.model),
         )
 
     connection = config.connection

@@ -1,36 +1,47 @@
 """The HTTP client: one pooled `requests.Session` per credentials, retries, typed errors.
 
 Request building and answer decoding are pure functions; `OpenAIClient` only sends,
-retries by `RetryPolicy` and maps failures to `lib.openai.errors`. `get_client` keeps one
-client per (api_key, base_url, organization, project) per process; it is thread-safe.
+retries by `RetryPolicy` and maps failures to `lib.openai.errors`. Every call is bounded
+by `lib.openai.limits`. `get_client` keeps one client per (api_key, base_url,
+organization, project) per process; it is thread-safe.
 """
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.cookies import RequestsCookieJar
 from urllib3.exceptions import HTTPError, ReadTimeoutError
 
+from lib.errors import InvalidBaseURLError, is_user_error
 from lib.openai.errors import (
+    AnswerTooLargeError,
     APIConnectionError,
     APITimeoutError,
     BadRequestError,
     OpenAIError,
+    RequestNotSentError,
     RetryLaterError,
     StreamError,
     error_from_response,
     redact,
     request_id_from,
+)
+from lib.openai.limits import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_REQUEST_TIMEOUT_S,
+    LIST_TIMEOUT_S,
+    CallLimits,
 )
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.streaming import assemble_chat_completion, read_events
@@ -39,14 +50,16 @@ from lib.redaction import url_for_humans
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 USER_AGENT = "elasticio-chatgpt-component-py/1.0"
 JSON_CONTENT_TYPE = "application/json"
-EVENT_STREAM_CONTENT_TYPE = "text/event-stream"
-CONNECT_TIMEOUT_S = 5.0
-DEFAULT_COMPLETION_TIMEOUT_S = 60.0
-DEFAULT_LIST_TIMEOUT_S = 30.0
 POOL_CONNECTIONS = 4  # distinct hosts kept
 POOL_MAXSIZE = 64  # connections per host: the sailor runs up to 50 messages at once
 READ_CHUNK_BYTES = 64 * 1024
 MAX_CACHED_CLIENTS = 16
+MAX_HOST_LABEL_CHARS = 63
+MAX_HOST_CHARS = 253
+# Where a pasted endpoint URL ends: the client appends these paths itself.
+ENDPOINT_SUFFIXES = ("/chat/completions",)
+HEADER_FIELDS = {"Authorization": "API Key", "OpenAI-Organization": "Organization",
+                 "OpenAI-Project": "Project"}
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +68,51 @@ log = logging.getLogger(__name__)
 
 
 def normalize_base_url(base_url: str | None) -> str:
-    """The base URL without trailing slashes (default: OpenAI's)."""
-    url = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
-    return url or DEFAULT_BASE_URL
+    """The API base URL, checked, without trailing slashes (blank: OpenAI's).
+
+    A pasted endpoint URL (``.../v1/chat/completions``) is cut back to its base. Raises
+    :class:`InvalidBaseURLError` for what could never be sent: another scheme, no host, a
+    host name no DNS can hold, user info (a password would be shown in logs). The URL is
+    never echoed whole: it may carry a password.
+    """
+    url = (base_url or "").strip().rstrip("/") or DEFAULT_BASE_URL
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError when not a number in range
+    except ValueError:
+        raise InvalidBaseURLError(
+            f"API base URL is not a valid URL; use one such as {DEFAULT_BASE_URL}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidBaseURLError(
+            f"API base URL must be an http(s) URL such as {DEFAULT_BASE_URL}, "
+            f"got {url_for_humans(url)[:100]!r}")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidBaseURLError("API base URL must not contain a user name or password")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise InvalidBaseURLError("API base URL must not contain a query (?...) or a fragment "
+                                  "(#...): the client appends the endpoint's path to it")
+    _check_host(parts.hostname)
+    for suffix in ENDPOINT_SUFFIXES:
+        url = url.removesuffix(suffix).rstrip("/")
+    return url
+
+
+def _check_host(host: str) -> None:
+    """A host name DNS can hold (or an IP address): labels of 1-63 characters, 253 in all."""
+    if ":" in host:
+        return  # an IPv6 literal; urlsplit checked the brackets
+    labels = host.removesuffix(".").split(".")
+    if len(host) > MAX_HOST_CHARS or any(
+            not 0 < len(label) <= MAX_HOST_LABEL_CHARS for label in labels):
+        raise InvalidBaseURLError(
+            f"API base URL has an invalid host name (empty or longer than "
+            f"{MAX_HOST_LABEL_CHARS} characters between dots, or longer than "
+            f"{MAX_HOST_CHARS} in all)")
 
 
 def build_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
-    """The headers every call carries."""
+    """The headers every call carries; a value HTTP cannot carry is a `RequestNotSentError`
+    naming the field (never showing the value)."""
     headers = {
         "Authorization": f"Bearer {api_key}",
         "Accept": JSON_CONTENT_TYPE,
@@ -71,7 +122,21 @@ def build_headers(api_key: str, organization: str | None, project: str | None) -
         headers["OpenAI-Organization"] = organization
     if project:
         headers["OpenAI-Project"] = project
+    for name, value in headers.items():
+        if not _sendable_header_value(value):
+            raise RequestNotSentError(
+                f"{HEADER_FIELDS.get(name, name)} contains a character that cannot be sent "
+                "in an HTTP header (a line break, a control character or a character outside "
+                "Latin-1); paste it again")
     return headers
+
+
+def _sendable_header_value(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return value == value.strip() and not any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
@@ -113,13 +178,26 @@ def decode_json_object(
 # ---- the client ----------------------------------------------------------------------
 
 
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Keeps no cookie: the API needs none, and a server's `Set-Cookie`s must not pile up
+    in a session shared by every message."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:  # noqa: ARG002
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:  # noqa: ARG002
+        return False
+
+
 def _new_session(base_url: str, headers: Mapping[str, str] | None) -> requests.Session:
-    """A pooled session; proxy and CA settings read from the environment once, not per call."""
+    """A pooled session without cookies; proxy and CA settings read from the environment
+    once, not per call."""
     session = requests.Session()
     environment = session.merge_environment_settings(base_url, {}, None, None, None)
     session.trust_env = False  # no per-call environment lookups, no ~/.netrc overriding auth
     session.proxies.update(environment.get("proxies") or {})
     session.verify = environment.get("verify", True)
+    session.cookies.set_policy(_NoCookies())
     adapter = HTTPAdapter(pool_connections=POOL_CONNECTIONS, pool_maxsize=POOL_MAXSIZE,
                           max_retries=0)
     session.mount("https://", adapter)
@@ -129,6 +207,26 @@ def _new_session(base_url: str, headers: Mapping[str, str] | None) -> requests.S
     else:
         session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+class _Deadline:
+    """The total deadline of one call (retries included)."""
+
+    def __init__(self, monotonic: Callable[[], float], total_s: float) -> None:
+        self._monotonic = monotonic
+        self.total_s = total_s
+        self._at = monotonic() + total_s
+
+    def remaining_s(self) -> float:
+        return self._at - self._monotonic()
+
+    def check(self, request_id: str | None = None) -> None:
+        """Raise `APITimeoutError` once the deadline has passed."""
+        if self.remaining_s() < 0:
+            raise APITimeoutError(
+                f"The call took longer than its total deadline of {self.total_s:g} s "
+                "(10 x the step's Request timeout, at least 15 minutes) and was stopped",
+                request_id=request_id)
 
 
 class OpenAIClient:
@@ -143,7 +241,8 @@ class OpenAIClient:
         project: str | None = None,
         retry_policy: RetryPolicy | None = None,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
-        monotonic: Any = time.monotonic,
+        monotonic: Callable[[], float] = time.monotonic,
+        limits: CallLimits | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("An API key is required")
@@ -152,10 +251,10 @@ class OpenAIClient:
         self.project = project
         self.retry_policy = retry_policy or RetryPolicy()
         self.connect_timeout_s = connect_timeout_s
+        self.limits = limits or CallLimits()
         self._monotonic = monotonic
-        self._secrets = _secrets_of(api_key, self.base_url)
+        self._secrets = (api_key,)
         self._session = _new_session(self.base_url, build_headers(api_key, organization, project))
-        self._templates: dict[tuple[Any, ...], requests.PreparedRequest] = {}
 
     def __repr__(self) -> str:
         return f"OpenAIClient(base_url={url_for_humans(self.base_url)!r})"
@@ -170,38 +269,41 @@ class OpenAIClient:
         self,
         body: Mapping[str, Any],
         *,
-        timeout_s: float = DEFAULT_COMPLETION_TIMEOUT_S,
+        timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
         logger: Any = None,
     ) -> dict[str, Any]:
         """POST /chat/completions; with `stream: true` the events are assembled into one
-        `chat.completion`, and `timeout_s` is the longest silence between chunks."""
+        `chat.completion`. `timeout_s` is the longest wait for the answer to start and the
+        longest silence between chunks; the whole call ends by its total deadline."""
         stream = body.get("stream") is True
+        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s))
         response = self._send(
-            self._session, "POST", f"{self.base_url}/chat/completions",
-            data=encode_body(body), timeout_s=timeout_s, stream=stream, logger=logger,
+            "POST", f"{self.base_url}/chat/completions",
+            data=encode_body(body), timeout_s=timeout_s, logger=logger, deadline=deadline,
         )
         request_id = request_id_from(response.headers)
-        if not stream:
-            return decode_json_object(response.content, response.status_code, request_id,
-                                      self._secrets)
         with response:
-            if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
-                # a compatible server that ignored `stream: true`
-                return decode_json_object(response.content, response.status_code, request_id,
+            if not stream or media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
+                # (a compatible server may ignore `stream: true` and answer in one piece)
+                content = self._read_answer(response, timeout_s, request_id, deadline)
+                return decode_json_object(content, response.status_code, request_id,
                                           self._secrets)
-            chunks = self._guarded_chunks(response, timeout_s, request_id)
-            events = read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic)
+            chunks = self._guarded_chunks(response, timeout_s, request_id, deadline)
+            events = read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
+                                 max_line_bytes=self.limits.max_sse_line_bytes)
             return assemble_chat_completion(events, request_id, self._secrets)
 
     def list_models(
-        self, *, timeout_s: float = DEFAULT_LIST_TIMEOUT_S, logger: Any = None
+        self, *, timeout_s: float = LIST_TIMEOUT_S, logger: Any = None
     ) -> list[dict[str, Any]]:
         """GET /models: the `data` list."""
-        response = self._send(self._session, "GET", f"{self.base_url}/models",
-                              timeout_s=timeout_s, logger=logger)
+        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s))
+        response = self._send("GET", f"{self.base_url}/models",
+                              timeout_s=timeout_s, logger=logger, deadline=deadline)
         request_id = request_id_from(response.headers)
-        document = decode_json_object(response.content, response.status_code, request_id,
-                                      self._secrets)
+        with response:
+            content = self._read_answer(response, timeout_s, request_id, deadline)
+        document = decode_json_object(content, response.status_code, request_id, self._secrets)
         models = document.get("data")
         if not isinstance(models, list):
             raise OpenAIError("The model list answer has no 'data' list; check the base URL",
@@ -212,122 +314,145 @@ class OpenAIClient:
 
     def _send(
         self,
-        session: requests.Session,
         method: str,
         url: str,
         *,
         timeout_s: float,
         data: bytes | None = None,
-        stream: bool = False,
         headers: Mapping[str, str] | None = None,
         logger: Any = None,
         what: str | None = None,
+        deadline: _Deadline | None = None,
     ) -> requests.Response:
-        """Send with retries; a 2xx/3xx answer is returned, anything else raised typed."""
+        """Send with retries; a 2xx/3xx answer is returned with its body unread, anything
+        else raised typed. The user's errors fail at once; the others are retried by the
+        policy, within the deadline."""
         policy = self.retry_policy
         logger = logger or log
         what = what or f"{method} {url_for_humans(url)}"
         if data is not None:
             headers = {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})}
-        retries_taken = 0
+        attempts = 0
         while True:
+            attempts += 1
+            if deadline is not None:
+                deadline.check()
             response_headers: Mapping[str, str] | None = None
             try:
-                if session is self._session:
-                    response = self._send_prepared(
-                        method, url, data=data, headers=headers, stream=stream,
-                        timeout=(self.connect_timeout_s, timeout_s))
-                else:
-                    response = session.request(
-                        method, url, data=data, headers=headers, stream=stream,
-                        timeout=(self.connect_timeout_s, timeout_s),
-                    )
+                response = self._session.request(
+                    method, url, data=data, headers=headers, stream=True,
+                    timeout=(self.connect_timeout_s, timeout_s),
+                )
             except requests.RequestException as exc:
-                error = self._transport_error(exc, what)
+                error = self._transport_error(exc, what, timeout_s)
+                if is_user_error(error):
+                    raise error from None
+            except ValueError as exc:  # urllib3's LocationParseError, a non-Latin-1 header
+                raise RequestNotSentError(
+                    f"{what}: the request cannot be sent ({type(exc).__name__}); check the "
+                    "base URL and the credentials") from None
             else:
                 if response.status_code < 400:
                     return response
                 response_headers = response.headers
                 with response:
-                    error, retryable = self._status_error(response)
+                    error, retryable = self._status_error(response, timeout_s, deadline)
                 if not retryable:
                     raise error
                 too_long = policy.too_long_wait_s(response_headers)
                 if too_long is not None:
                     raise RetryLaterError(too_long, error)
-            if retries_taken >= policy.max_retries:
+            delay = policy.delay_s(attempts - 1, response_headers)
+            if attempts > policy.max_retries or (
+                    deadline is not None and deadline.remaining_s() < delay):
+                error.attempts = attempts
                 raise error
-            delay = policy.delay_s(retries_taken, response_headers)
-            retries_taken += 1
             # only %s with text: works with stdlib logging and the sailor's Node-style logger
             logger.warning("%s failed (%s); retry %s of %s in %s s", what, str(error),
-                           str(retries_taken), str(policy.max_retries), f"{delay:.2f}")
+                           str(attempts), str(policy.max_retries), f"{delay:.2f}")
             policy.sleep(delay)
 
-    def _send_prepared(
-        self, method: str, url: str, *, data: bytes | None,
-        headers: Mapping[str, str] | None, stream: bool, timeout: tuple[float, float],
-    ) -> requests.Response:
-        """``session.request(...)`` for the API endpoints, without redoing per call what
-        does not change: merging the session's headers, params, auth and hooks, parsing
-        and IDNA-checking the URL, merging the (fixed, trust_env=False) environment
-        settings. Profiled, that was ~25 % of a call's client time. The prepared request
-        of each (method, URL, headers) is kept as a template; per call only the session's
-        cookies and the body are prepared, as ``Session.prepare_request`` does."""
-        session = self._session
-        key = (method, url, tuple(headers.items()) if headers else ())
-        template = self._templates.get(key)
-        if template is None:
-            template = session.prepare_request(
-                requests.Request(method, url, headers=dict(headers or {})))
-            template.headers.pop("Cookie", None)  # cookies come from the jar per call
-            self._templates[key] = template
-        prepared = template.copy()
-        cookies = RequestsCookieJar()
-        cookies.update(session.cookies)
-        prepared.prepare_cookies(cookies)
-        prepared.prepare_body(data, None)
-        proxies = {name: value for name, value in session.proxies.items() if value is not None}
-        return session.send(prepared, stream=stream, timeout=timeout, verify=session.verify,
-                            proxies=proxies, cert=session.cert, allow_redirects=True)
-
-    def _status_error(self, response: requests.Response) -> tuple[OpenAIError, bool]:
+    def _status_error(
+        self, response: requests.Response, timeout_s: float, deadline: _Deadline | None,
+    ) -> tuple[OpenAIError, bool]:
         """The typed error for an HTTP error answer, and whether to retry it."""
         status = response.status_code
-        error = error_from_response(status, response.content, response.headers, self._secrets)
+        body = self._read_error_body(response, timeout_s, deadline)
+        error = error_from_response(status, body, response.headers, self._secrets)
         return error, should_retry(status, response.headers, error.code)
 
-    def _transport_error(self, exc: requests.RequestException, what: str) -> OpenAIError:
+    def _transport_error(
+        self, exc: requests.RequestException, what: str, timeout_s: float
+    ) -> OpenAIError:
         """A typed, scrubbed error for a failure without an HTTP answer (no exception chain
         is kept: the request object inside it carries the Authorization header)."""
-        detail = redact(f"{type(exc).__name__}: {exc}", self._secrets)
+        if isinstance(exc, requests.ConnectTimeout):
+            return APITimeoutError(
+                f"{what}: could not connect within {self.connect_timeout_s:g} s "
+                "(the connect timeout)")
         if _is_timeout(exc):
-            return APITimeoutError(f"{what} timed out ({detail})")
+            return APITimeoutError(
+                f"{what}: no answer within {timeout_s:g} s (the step's Request timeout)")
         if isinstance(exc, requests.ConnectionError):
-            return APIConnectionError(f"{what}: could not connect ({detail})")
-        error = APIConnectionError(f"{what}: invalid request ({detail}); check the base URL")
-        error.is_user_error = True  # e.g. a base URL without a scheme
-        return error
+            return APIConnectionError(f"{what}: could not connect ({_reason(exc)})")
+        detail = redact(f"{type(exc).__name__}: {exc}", self._secrets)[:200]
+        return RequestNotSentError(
+            f"{what}: the request cannot be sent ({detail}); check the base URL")
+
+    def _read_answer(
+        self, response: requests.Response, timeout_s: float, request_id: str | None,
+        deadline: _Deadline,
+    ) -> bytes:
+        """A successful answer's body, read within the deadline and the size cap."""
+        limit = self.limits.max_answer_bytes
+        content = bytearray()
+        for chunk in self._guarded_chunks(response, timeout_s, request_id, deadline):
+            content += chunk
+            if len(content) > limit:
+                raise AnswerTooLargeError(
+                    f"The server's answer is larger than {limit} bytes; it is not read "
+                    "further", status=response.status_code, request_id=request_id)
+        return bytes(content)
+
+    def _read_error_body(
+        self, response: requests.Response, timeout_s: float, deadline: _Deadline | None
+    ) -> bytes:
+        """An error answer's body, up to the cap (the rest is not needed for the message)."""
+        limit = self.limits.max_error_body_bytes
+        content = bytearray()
+        try:
+            for chunk in self._guarded_chunks(response, timeout_s, None, deadline):
+                content += chunk
+                if len(content) >= limit:
+                    break
+        except OpenAIError:
+            pass  # the status tells enough; a broken error body adds nothing
+        return bytes(content[:limit])
 
     def _guarded_chunks(
-        self, response: requests.Response, idle_timeout_s: float, request_id: str | None
+        self, response: requests.Response, idle_timeout_s: float, request_id: str | None,
+        deadline: _Deadline | None = None,
     ) -> Iterator[bytes]:
-        """The body's chunks as they arrive; a broken or silent connection becomes typed."""
+        """The body's chunks as they arrive; a broken or silent connection, or the passed
+        deadline, becomes typed."""
         raw = response.raw
         while True:
+            if deadline is not None:
+                deadline.check(request_id)
             failure: OpenAIError | None = None
             try:
                 # read1: whatever has arrived (chunked or not), without waiting for a full buffer
                 chunk = raw.read1(READ_CHUNK_BYTES, decode_content=True)
             except (requests.RequestException, HTTPError, OSError) as exc:
-                detail = redact(f"{type(exc).__name__}: {exc}", self._secrets)
                 if _is_timeout(exc):
                     failure = APITimeoutError(
-                        f"No data for more than {idle_timeout_s:g} s ({detail})",
+                        f"No data for more than {idle_timeout_s:g} s (the idle timeout "
+                        "between chunks, set by the step's Request timeout)",
                         request_id=request_id)
                 else:
-                    failure = StreamError(f"The connection broke while reading ({detail})",
-                                          request_id=request_id)
+                    failure = StreamError(
+                        f"The connection broke while reading ({_reason(exc)})",
+                        request_id=request_id)
             if failure is not None:
                 raise failure
             if not chunk:
@@ -341,10 +466,22 @@ def _is_timeout(exc: BaseException) -> bool:
     return any(isinstance(arg, ReadTimeoutError | TimeoutError) for arg in exc.args)
 
 
-def _secrets_of(api_key: str, base_url: str) -> tuple[str, ...]:
-    """What must never be printed: the key, and a password in the base URL."""
-    password = urlsplit(base_url).password
-    return (api_key, password) if password else (api_key,)
+_ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^)'\"\]]+)")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words, without urllib3's internals."""
+    text = str(exc)
+    match = _ERRNO_REASON.search(text)
+    if match:
+        return match.group(1).strip().rstrip(",")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed"
+    if "RemoteDisconnected" in text or "aborted" in text:
+        return "the server closed the connection"
+    if "IncompleteRead" in text or "ProtocolError" in text:
+        return "the server sent an incomplete answer"
+    return type(exc).__name__
 
 
 # ---- the per-process cache -----------------------------------------------------------

@@ -1,18 +1,25 @@
 """The client's errors: one class per meaning, and pure functions mapping an answer to one.
 
-Every error knows whether it is the user's (bad input, key, permission, quota: fix the
-request or the account) or ours/the server's (5xx, network, timeouts: retry later).
+Whose fault an error is shows in its class: the user's (bad input, key, permission, quota:
+fix the request or the account) derive from :class:`lib.errors.UserError` as well as from
+:class:`OpenAIError`; the others are transient or the server's (5xx, network, timeouts:
+retried, then reported as such).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
+
+from lib.errors import UserError
 
 REDACTED = "***"
 MAX_BODY_SNIPPET_CHARS = 300
+MAX_FIELD_CHARS = 100  # code, type, param, request id
 REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
+# 429 with this code (or type): out of credits, not a rate limit; never retried.
 INSUFFICIENT_QUOTA = "insufficient_quota"
 SAMPLING_PARAMETERS = frozenset(
     {"temperature", "top_p", "presence_penalty", "frequency_penalty", "logit_bias", "n",
@@ -21,9 +28,13 @@ SAMPLING_PARAMETERS = frozenset(
 
 
 class OpenAIError(Exception):
-    """Base error: the API's message plus status, type, code, param and request id."""
+    """Base error: the API's message plus status, type, code, param and request id.
 
-    is_user_error: bool = False  # a class default; some answers set it per instance
+    `attempts` is how many times the call was tried: after retries ran out, the text says
+    so, and what to do (`after_retries`, per class).
+    """
+
+    after_retries: ClassVar[str] = "the failure may be transient: the message can be retried later"
 
     def __init__(
         self,
@@ -43,6 +54,7 @@ class OpenAIError(Exception):
         self.param = param
         self.request_id = request_id
         self.hint = hint
+        self.attempts = 1
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -58,6 +70,8 @@ class OpenAIError(Exception):
         text = " ".join(self.message.split()) or type(self).__name__
         if details:
             text = f"{text} ({', '.join(details)})"
+        if self.attempts > 1:
+            text = f"{text}. Tried {self.attempts} times; {self.after_retries}"
         if self.hint:
             text = f"{text}. Hint: {self.hint}"
         return text
@@ -77,60 +91,93 @@ def _rebuild(cls: type[OpenAIError], message: str, state: dict[str, Any]) -> Ope
     return error
 
 
-class BadRequestError(OpenAIError):
+class BadRequestError(OpenAIError, UserError):
     """400: the request is wrong (a parameter, the context length, a JSON schema)."""
 
-    is_user_error = True
 
 
-class AuthenticationError(OpenAIError):
+class AuthenticationError(OpenAIError, UserError):
     """401: the API key (or its organization) is not accepted."""
 
-    is_user_error = True
 
 
-class PermissionDeniedError(OpenAIError):
+class PermissionDeniedError(OpenAIError, UserError):
     """403: the key may not use this model, region or resource."""
 
-    is_user_error = True
 
 
-class NotFoundError(OpenAIError):
+class NotFoundError(OpenAIError, UserError):
     """404: unknown model or path (often a wrong base URL)."""
 
-    is_user_error = True
 
 
 class ConflictError(OpenAIError):
     """409: a transient conflict on the server side; retried."""
 
+    after_retries = "a conflict on the server is transient: the message can be retried later"
 
-class UnprocessableEntityError(OpenAIError):
+
+class UnprocessableEntityError(OpenAIError, UserError):
     """422: the server understood the request but cannot process it."""
 
-    is_user_error = True
 
 
 class RateLimitError(OpenAIError):
     """429: too many requests or tokens per minute; transient."""
 
+    after_retries = (
+        "rate limits are transient: lower the step's prefetch so that fewer requests run at "
+        "once, or check the account's rate limits (requests and tokens per minute)")
 
-class InsufficientQuotaError(RateLimitError):
+
+class InsufficientQuotaError(RateLimitError, UserError):
     """429 `insufficient_quota`: out of credits or over the monthly budget; not transient."""
 
-    is_user_error = True
+
+
+class RequestRefusedError(OpenAIError, UserError):
+    """Another 4xx (413 too large, 415...): the request's fault, not retried."""
 
 
 class InternalServerError(OpenAIError):
     """5xx: the server failed."""
 
+    after_retries = "server errors are usually transient: the message can be retried later"
+
+
+class ServerValidationError(InternalServerError, UserError):
+    """5xx whose answer is a validation error of the request (some compatible servers
+    answer 500 for a request they do not support): the request's fault after all."""
+
+    after_retries = (
+        "the server's answer is a validation error, so the request (not the server) is at "
+        "fault and retrying will not help: check the request's fields against what this "
+        "server supports")
+
 
 class APIConnectionError(OpenAIError):
     """No answer: DNS, TCP, TLS, a proxy, or the connection dropped."""
 
+    after_retries = (
+        "connection failures are usually transient; if it persists, check the base URL, "
+        "the proxy and the network")
+
 
 class APITimeoutError(APIConnectionError):
     """No answer (or no stream data) within the timeout."""
+
+    after_retries = (
+        "timeouts are usually transient: raise the step's Request timeout, or send "
+        "stream: true so that a long answer arrives in pieces")
+
+
+class RequestNotSentError(OpenAIError, UserError):
+    """The request cannot be sent as configured: an API key or header value that HTTP
+    cannot carry, a base URL whose host is not a valid name. Not retried."""
+
+
+class AnswerTooLargeError(OpenAIError):
+    """The server's answer is larger than the client reads (a misbehaving server)."""
 
 
 class StreamError(OpenAIError):
@@ -183,38 +230,88 @@ def request_id_from(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def error_class_for(status: int, code: str | None, error_type: str | None) -> type[OpenAIError]:
-    """The error class for an HTTP status (and, for 429, the code that tells quota from rate)."""
+def error_class_for(
+    status: int, code: str | None, error_type: str | None, message: str = ""
+) -> type[OpenAIError]:
+    """The error class for an HTTP status (for 429, the code tells quota from rate; for
+    5xx, a validation message tells the request's fault from the server's)."""
     if status == 429 and INSUFFICIENT_QUOTA in (code, error_type):
         return InsufficientQuotaError
     if status >= 500:
+        if error_type == "invalid_request_error" or _VALIDATION_WORDS.search(message):
+            return ServerValidationError
         return InternalServerError
-    return STATUS_ERRORS.get(status, OpenAIError)
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    return RequestRefusedError if 400 <= status < 500 else OpenAIError
+
+
+# What a validation error says (pydantic's "1 validation error for ...", "Invalid role").
+_VALIDATION_WORDS = re.compile(
+    r"(?i)\bvalidation errors?\b|\binvalid\b|\bunsupported\b|\bnot supported\b"
+    r"|\bfield required\b|\bis required\b")
+# Where compatible servers and validating proxies list per-field problems, and how an
+# entry names its field and its problem.
+_DETAIL_LISTS = ("detail", "details", "errors", "validation")
+_DETAIL_PLACES = ("loc", "location", "path", "instancePath", "field", "param")
+_DETAIL_TEXTS = ("msg", "message", "detail", "description")
+MAX_FIELD_DETAILS = 5
+MAX_FIELD_DETAIL_CHARS = 160
 
 
 def parse_error_body(body: bytes) -> dict[str, Any]:
-    """The API's `error` object from a body; tolerant of compatible servers' other shapes."""
+    """The API's `error` object from a body; tolerant of compatible servers' other shapes.
+    Per-field details, where the server gives them, are in ``"field_details"``."""
     try:
         document = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if not isinstance(document, dict):
         text = body.decode("utf-8", "replace").strip()
-        return {"message": " ".join(text.split())[:MAX_BODY_SNIPPET_CHARS]}
+        return {"message": " ".join(text.split()), "field_details": []}
     error = document.get("error", document)
     if isinstance(error, str):
-        return {"message": error}
-    if not isinstance(error, dict):
-        return {"message": json.dumps(error)[:MAX_BODY_SNIPPET_CHARS]}
-    if "message" not in error:
-        detail = error.get("detail") or error.get("msg")
-        message = detail if isinstance(detail, str) else json.dumps(error)
-        error = {**error, "message": message[:MAX_BODY_SNIPPET_CHARS]}
-    return error
+        error = {"message": error}
+    elif not isinstance(error, dict):
+        error = {"message": json.dumps(error)}
+    details = field_details(error) or field_details(document)
+    if "message" not in error or not isinstance(error["message"], str):
+        text = next((error[key] for key in ("message", "detail", "msg", "title")
+                     if isinstance(error.get(key), str)), None)
+        error = {**error, "message": text or ("" if details else json.dumps(error))}
+    return {**error, "field_details": details}
+
+
+def field_details(container: dict[str, Any]) -> list[str]:
+    """``"<field>: <problem>"`` for each entry of a per-field list (FastAPI's `detail`,
+    validating proxies' `errors`/`details`/`validation`)."""
+    for key in _DETAIL_LISTS:
+        entries = container.get(key)
+        if isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries):
+            return [_field_detail(entry) for entry in entries]
+    return []
+
+
+def _field_detail(entry: dict[str, Any]) -> str:
+    place = next((entry[key] for key in _DETAIL_PLACES if entry.get(key) not in (None, "")), None)
+    problem = next((entry[key] for key in _DETAIL_TEXTS if isinstance(entry.get(key), str)), None)
+    problem = problem or json.dumps(entry)
+    if isinstance(place, list):
+        parts = [p for p in place if p != "body"] or place
+        place = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+    elif isinstance(place, str):
+        place = place.strip("/").replace("/", ".")
+    return f"{place}: {problem}" if place else str(problem)
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _clean(secrets: Iterable[str], value: Any, limit: int = MAX_FIELD_CHARS) -> str | None:
+    """A field of an error as shown: on one line, redacted, then cut."""
+    text = _text(value)
+    return None if text is None else cut(redact(" ".join(text.split()), secrets), limit)
 
 
 def hint_for(status: int, code: str | None, param: str | None) -> str | None:
@@ -252,36 +349,50 @@ def error_from_response(
     headers: Mapping[str, str],
     secrets: Iterable[str] = (),
 ) -> OpenAIError:
-    """The typed error for an HTTP error answer; secrets are scrubbed from the message."""
+    """The typed error for an HTTP error answer; secrets are scrubbed from every field,
+    before anything is cut."""
     error = parse_error_body(body)
-    code = _text(error.get("code"))
-    error_type = _text(error.get("type"))
-    param = _text(error.get("param"))
-    message = redact(_text(error.get("message")) or f"HTTP {status}", secrets)
-    error_class = error_class_for(status, code, error_type)
-    result = error_class(
+
+    code = _clean(secrets, error.get("code"))
+    error_type = _clean(secrets, error.get("type"))
+    param = _clean(secrets, error.get("param"))
+    raw_message = _text(error.get("message")) or ""
+    message = _clean(secrets, raw_message, MAX_BODY_SNIPPET_CHARS)
+    details = [_clean(secrets, d, MAX_FIELD_DETAIL_CHARS) or "" for d in error["field_details"]]
+    if details:
+        more = len(details) - MAX_FIELD_DETAILS
+        shown = "; ".join(details[:MAX_FIELD_DETAILS]) + (f" (and {more} more)" if more > 0 else "")
+        message = f"{message}: {shown}" if message else shown
+    message = message or f"HTTP {status}"
+    error_class = error_class_for(status, code, error_type, raw_message)
+    return error_class(
         message,
         status=status,
         type=error_type,
         code=code,
         param=param,
-        request_id=request_id_from(headers),
+        request_id=_clean(secrets, request_id_from(headers)),
         hint=hint_for(status, code, param),
     )
-    if error_class is OpenAIError and 400 <= status < 500:
-        result.is_user_error = True  # other 4xx (413 too large, 415...) are the request's fault
-    return result
 
 
 def error_from_event(data: Any, request_id: str | None, secrets: Iterable[str] = ()) -> StreamError:
-    """The error for an error event inside a stream (`{"error": {...}}` or `event: error`)."""
+    """The error for an error event inside a stream (`{"error": {...}}` or `event: error`);
+    secrets are scrubbed from every field."""
     error = data.get("error", data) if isinstance(data, dict) else {"message": str(data)}
     if not isinstance(error, dict):
         error = {"message": str(error)}
+
     return StreamError(
-        redact(_text(error.get("message")) or "error event in the stream", secrets),
-        type=_text(error.get("type")),
-        code=_text(error.get("code")),
-        param=_text(error.get("param")),
-        request_id=request_id,
+        _clean(secrets, error.get("message"), MAX_BODY_SNIPPET_CHARS)
+        or "error event in the stream",
+        type=_clean(secrets, error.get("type")),
+        code=_clean(secrets, error.get("code")),
+        param=_clean(secrets, error.get("param")),
+        request_id=_clean(secrets, request_id),
     )
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters (cut only text already redacted)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

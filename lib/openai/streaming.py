@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.openai.errors import APITimeoutError, StreamError, error_from_event, redact
+from lib.openai.limits import MAX_SSE_LINE_BYTES
 
 DONE = "[DONE]"
 ERROR_EVENT = "error"
@@ -63,19 +64,38 @@ class SseDecoder:
         return event
 
 
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Lines of a byte stream, split on LF, CRLF tolerated; a line may span chunks."""
-    pending = b""
+def iter_lines(chunks: Iterable[bytes], max_line_bytes: int = MAX_SSE_LINE_BYTES) -> Iterator[str]:
+    """Lines of a byte stream, split on LF, CRLF tolerated; a line may span chunks.
+
+    Linear in the stream's size (each byte is searched and copied once); a line longer
+    than `max_line_bytes` is a `StreamError` before more of it is buffered.
+    """
+    pending = bytearray()
     for chunk in chunks:
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            yield _utf8_line(line)
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if pending:
+                pending += chunk[start:end]
+                line = bytes(pending)
+                pending.clear()
+            else:
+                line = chunk[start:end]
+            yield _utf8_line(_checked_length(line, max_line_bytes))
+            start = end + 1
+        pending += memoryview(chunk)[start:]
+        _checked_length(pending, max_line_bytes)
     if pending:
-        yield _utf8_line(pending)
+        yield _utf8_line(bytes(pending))
 
 
-def _utf8_line(line: bytes) -> str:
+def _checked_length(line: bytes | bytearray, max_line_bytes: int) -> bytes | bytearray:
+    if len(line) > max_line_bytes:
+        raise StreamError(
+            f"The stream sent a line longer than {max_line_bytes} bytes; the answer is refused")
+    return line
+
+
+def _utf8_line(line: bytes | bytearray) -> str:
     try:
         return line.removesuffix(b"\r").decode("utf-8")
     except UnicodeDecodeError:
@@ -87,6 +107,7 @@ def read_events(
     *,
     idle_timeout_s: float,
     monotonic: Callable[[], float],
+    max_line_bytes: int = MAX_SSE_LINE_BYTES,
 ) -> Iterator[ServerSentEvent]:
     """Events of a byte stream; raises `APITimeoutError` when data stops for too long.
 
@@ -95,10 +116,12 @@ def read_events(
     """
     decoder = SseDecoder()
     last_data_at = monotonic()
-    for line in iter_lines(chunks):
+    for line in iter_lines(chunks, max_line_bytes):
         now = monotonic()
         if now - last_data_at > idle_timeout_s:
-            raise APITimeoutError(f"The stream sent no data for more than {idle_timeout_s:g} s")
+            raise APITimeoutError(
+                f"The stream sent no data for more than {idle_timeout_s:g} s (the idle timeout "
+                "between chunks, set by the step's Request timeout)")
         event = decoder.feed(line)
         if event is not None:
             last_data_at = now

@@ -8,6 +8,7 @@ import logging
 import pytest
 import responses
 
+from lib.errors import InvalidBaseURLError
 from lib.openai import client as client_module
 from lib.openai.client import (
     POOL_MAXSIZE,
@@ -119,6 +120,9 @@ def test_a_body_json_cannot_carry_is_a_bad_request() -> None:
     ("https://api.openai.com/v1/", "https://api.openai.com/v1"),
     ("https://res.openai.azure.com/openai/v1//", "https://res.openai.azure.com/openai/v1"),
     (" http://localhost:11434/v1 ", "http://localhost:11434/v1"),
+    # a pasted endpoint URL: the client appends /chat/completions (and /models) itself
+    ("https://llm.example.com/v1/chat/completions", "https://llm.example.com/v1"),
+    ("https://llm.example.com/v1/chat/completions/", "https://llm.example.com/v1"),
 ])
 def test_base_url_is_normalized(given: str | None, expected: str) -> None:
     assert normalize_base_url(given) == expected
@@ -162,9 +166,21 @@ def test_session_pool_is_large_enough_for_concurrent_messages() -> None:
 
 
 def test_client_repr_has_no_key() -> None:
-    client = make_client("http://user:pw-secret@127.0.0.1:8080/v1?api-key=" + API_KEY)
-    assert API_KEY not in repr(client)
-    assert "pw-secret" not in repr(client)
+    assert API_KEY not in repr(make_client())
+
+
+@pytest.mark.parametrize(("base_url", "problem"), [
+    ("http://user:pw-secret@127.0.0.1:8080/v1", "user name or password"),
+    ("ftp://user:pw-secret@127.0.0.1/v1", "must be an http(s) URL"),
+    ("http://127.0.0.1:8080/v1?api-key=" + API_KEY, "query"),
+    ("http://127.0.0.1:8080/v1#" + API_KEY, "query"),
+])
+def test_a_base_url_with_credentials_is_refused_without_echo(base_url: str, problem: str) -> None:
+    with pytest.raises(InvalidBaseURLError) as caught:
+        make_client(base_url)
+    assert problem in str(caught.value)
+    assert "pw-secret" not in str(caught.value)
+    assert API_KEY not in str(caught.value)
 
 
 def test_get_client_caches_one_client_per_credentials() -> None:

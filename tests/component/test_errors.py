@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 
+from lib.errors import UserError
 from lib.openai.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -19,12 +20,12 @@ from lib.openai.errors import (
     OpenAIError,
     PermissionDeniedError,
     RateLimitError,
+    RequestRefusedError,
     RetryLaterError,
     StreamError,
     UnprocessableEntityError,
     error_from_event,
     error_from_response,
-    parse_error_body,
 )
 from tests.component.openapi_contract import validate
 
@@ -53,13 +54,14 @@ def error_body(message: str, type_: str, code: str | None = None,
     (500, "server_error", None, InternalServerError, False),
     (502, "server_error", None, InternalServerError, False),
     (503, "server_error", None, InternalServerError, False),
-    (413, "invalid_request_error", None, OpenAIError, True),
+    (413, "invalid_request_error", None, RequestRefusedError, True),
+    (415, "invalid_request_error", None, RequestRefusedError, True),
 ])
 def test_every_status_maps_to_its_class(status: int, error_type: str, code: str | None,
                                         expected: type, user_error: bool) -> None:
     error = error_from_response(status, error_body("Something.", error_type, code), HEADERS)
     assert type(error) is expected
-    assert error.is_user_error is user_error
+    assert isinstance(error, UserError) is user_error
     assert (error.status, error.type, error.code) == (status, error_type, code)
     assert error.request_id == "req_123"
     assert error.message == "Something."
@@ -70,7 +72,7 @@ def test_the_meaning_hierarchy() -> None:
     assert issubclass(APITimeoutError, APIConnectionError)
     for cls in (StreamError, RetryLaterError, APIConnectionError, InternalServerError):
         assert issubclass(cls, OpenAIError)
-        assert cls.is_user_error is False
+        assert not issubclass(cls, UserError)
 
 
 def test_message_is_one_useful_line() -> None:
@@ -148,7 +150,9 @@ def test_compatible_servers_error_shapes(body: bytes, message: str | None) -> No
 
 
 def test_long_non_json_bodies_are_cut() -> None:
-    assert len(parse_error_body(b"x" * 10_000)["message"]) == 300
+    message = error_from_response(502, b"x" * 10_000, {}).message
+    assert len(message) == 300
+    assert message.endswith("…")
 
 
 def test_azure_request_id_header_is_used() -> None:
@@ -164,7 +168,7 @@ def test_retry_later_carries_the_wait_and_the_cause() -> None:
     assert error.cause is cause
     assert error.status == 429
     assert error.request_id == "req_123"
-    assert error.is_user_error is False
+    assert not isinstance(error, UserError)
     assert str(error).startswith("The server asked to retry after 300 s: Slow down.")
 
 

@@ -17,6 +17,7 @@ from lib.errors import (
     ConfigError,
     InputValidationError,
     OutputParseError,
+    UserError,
 )
 from lib.openai.errors import AuthenticationError, BadRequestError, InsufficientQuotaError
 from tests.component.action_support import (
@@ -308,7 +309,7 @@ def test_a_missing_attachment_is_a_clear_error() -> None:
     ) as caught:
         run({"messages": [{"role": "user", "content": [
             {"type": "text", "text": "x"}, {"type": "file", "file": {"file_url": url}}]}]})
-    assert caught.value.is_user_error
+    assert isinstance(caught.value, UserError)
     assert not [c for c in responses.calls if c.request.method == "POST"]
 
 
@@ -333,7 +334,7 @@ def test_an_attachment_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(Exception, match=r"messages\[0\]\.content\[0\].*larger") as caught:
         run({"messages": [{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": url}}]}]})
-    assert caught.value.is_user_error
+    assert isinstance(caught.value, UserError)
 
 
 @responses.activate
@@ -363,7 +364,7 @@ def test_wrong_key_is_a_user_error_without_the_key() -> None:
     with pytest.raises(AuthenticationError) as caught:
         send_request.process(me, {"body": {"messages": [{"role": "user", "content": "x"}]}},
                              cfg(), {})
-    assert caught.value.is_user_error
+    assert isinstance(caught.value, UserError)
     assert "Incorrect API key" in str(caught.value)
     assert API_KEY not in str(caught.value)
     assert API_KEY not in repr(caught.value)
@@ -377,7 +378,7 @@ def test_quota_is_a_user_error_and_not_retried() -> None:
         error_type="insufficient_quota", code="insufficient_quota"))
     with pytest.raises(InsufficientQuotaError) as caught:
         run({"messages": [{"role": "user", "content": "x"}]})
-    assert caught.value.is_user_error
+    assert isinstance(caught.value, UserError)
     assert len(responses.calls) == 1
 
 
@@ -437,7 +438,7 @@ def test_bad_configuration(overrides: dict, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         run({"messages": [{"role": "user", "content": "x"}]}, cfg(**overrides))
     assert expected in str(caught.value)
-    assert caught.value.is_user_error
+    assert isinstance(caught.value, UserError)
     assert API_KEY not in str(caught.value)
     assert len(responses.calls) == 0
 
@@ -472,7 +473,7 @@ def test_bad_input_names_the_field_and_the_problem(body: dict, expected: str) ->
     with pytest.raises(InputValidationError) as caught:
         run(body)
     assert expected in str(caught.value)
-    assert caught.value.is_user_error
+    assert isinstance(caught.value, UserError)
     assert len(responses.calls) == 0
 
 
@@ -502,7 +503,7 @@ def test_network_failure_is_ours_not_the_users() -> None:
     responses.add(responses.POST, COMPLETIONS_URL, body=requests.ConnectionError("refused"))
     with pytest.raises(Exception) as caught:  # noqa: PT011 - the client's type
         run({"messages": [{"role": "user", "content": "x"}]})
-    assert not caught.value.is_user_error
+    assert not isinstance(caught.value, UserError)
     assert len(responses.calls) == 3  # retried twice, without sleeping
 
 

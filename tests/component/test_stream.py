@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import responses
 
+from lib.errors import UserError
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import APITimeoutError, StreamError
 from lib.openai.retry import RetryPolicy
@@ -177,7 +178,7 @@ def test_an_error_event_inside_the_stream_raises() -> None:
         make_client().create_chat_completion(BODY)
     assert caught.value.request_id == "req_s"
     assert caught.value.type == "server_error"
-    assert caught.value.is_user_error is False
+    assert not isinstance(caught.value, UserError)
 
 
 @responses.activate

@@ -1,0 +1,44 @@
+"""Every bound on one API call, in one place (the README's Security section lists them).
+
+A call is bounded in time by the connect timeout, by the Request timeout (the longest wait
+for the answer to start and the longest silence between two pieces of it) and by a total
+deadline, so that a server that keeps sending slowly, or streams forever, cannot hold the
+step; and in memory by caps on what is read from the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+
+CONNECT_TIMEOUT_S = 5.0
+# The step's Request timeout when the field is blank.
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+# Reasoning models can think for many minutes; beyond a quarter of an hour a step that
+# waits for one answer blocks its whole queue, so the field stops there.
+MAX_REQUEST_TIMEOUT_S = 900.0
+# GET /models: the credentials check and the Model dropdown.
+LIST_TIMEOUT_S = 30.0
+# The total deadline of a call is the larger of these two (retries included).
+TOTAL_DEADLINE_FACTOR = 10
+MIN_TOTAL_DEADLINE_S = 900.0
+
+MAX_ANSWER_BYTES = 64 * MIB  # a non-streamed answer, read
+MAX_SSE_LINE_BYTES = 16 * MIB  # one line of an event stream
+MAX_ERROR_BODY_BYTES = 1 * MIB  # an error answer: read up to this, the rest is ignored
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """The caps a client applies (tests pass smaller ones)."""
+
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+    max_sse_line_bytes: int = MAX_SSE_LINE_BYTES
+    max_error_body_bytes: int = MAX_ERROR_BODY_BYTES
+    min_total_deadline_s: float = MIN_TOTAL_DEADLINE_S
+
+    def total_deadline_s(self, request_timeout_s: float) -> float:
+        """The longest a whole call may take: the larger of 10 x the Request timeout and
+        15 min."""
+        return max(TOTAL_DEADLINE_FACTOR * request_timeout_s, self.min_total_deadline_s)
