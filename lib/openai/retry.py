@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from lib.openai.errors import INSUFFICIENT_QUOTA
+
 MAX_RETRIES = 2  # 3 attempts in all, as the official SDK
 INITIAL_RETRY_DELAY_S = 0.5
 MAX_RETRY_DELAY_S = 8.0
 JITTER_FRACTION = 0.25  # the backoff is shortened by 0-25 %
 MAX_RETRY_AFTER_S = 60.0  # a longer server-requested wait is not slept through in-process
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
-NEVER_RETRIED_CODES = frozenset({"insufficient_quota"})
+NEVER_RETRIED_CODES = frozenset({INSUFFICIENT_QUOTA})
 
 
 def should_retry(status: int, headers: Mapping[str, str], code: str | None = None) -> bool:
