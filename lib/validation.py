@@ -23,6 +23,10 @@ from lib.errors import InputValidationError
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 INPUT_SCHEMA_FILE = "sendRequest.in.json"
 MAX_VALUE_CHARS = 40
+# The deepest nesting a message body may have (a Chat Completions request needs about 10;
+# JSON schemas of structured outputs and tool parameters a few dozen).
+MAX_BODY_DEPTH = 100
+SHOWN_PATH_STEPS = 4
 
 _JSON_TYPE_NAMES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 _TYPE_NAMES = {
@@ -163,15 +167,73 @@ def describe(error: ValidationError) -> str:
 
 def validate_input(body: Any) -> dict[str, Any]:
     """The body, when valid; else raise :class:`InputValidationError` listing every problem
-    of the body, in order."""
+    of the body, in the body's order (``messages[2]`` before ``messages[10]``).
+
+    A body nested deeper than :data:`MAX_BODY_DEPTH` is refused first, with the place
+    where it goes too deep: deeper JSON is no request a model takes, and walking it
+    (validation, encoding) would exhaust Python's recursion limit.
+    """
     if not isinstance(body, dict):
         raise InputValidationError(
             [f"the message body must be a JSON object, got {_type_name(body)}"]
         )
+    too_deep = first_too_deep(body, MAX_BODY_DEPTH)
+    if too_deep is not None:
+        where = field_path(too_deep[:SHOWN_PATH_STEPS])
+        if len(too_deep) > SHOWN_PATH_STEPS:
+            where += "..."
+        problem = (f"{where} is nested more than {MAX_BODY_DEPTH} levels deep "
+                   "(the limit of a message body)")
+        raise InputValidationError([problem])
     errors = sorted(
         _input_validator().iter_errors(body),
-        key=lambda e: [str(p) for p in e.absolute_path],
+        key=lambda e: body_order(body, list(e.absolute_path)),
     )
     if errors:
         raise InputValidationError([describe(e) for e in errors])
     return body
+
+
+# A path as a chain (key, parent's link): each child shares its parent's path.
+_PathLink = tuple[Any, "_PathLink"] | None
+
+
+def first_too_deep(document: Any, max_depth: int) -> list[Any] | None:
+    """The path of the first value nested deeper than `max_depth` (the body itself is at
+    depth 0), or None. Iterative, and each step's path shares its parent's: any depth and
+    size is cheap to check."""
+    pending: list[tuple[Any, int, _PathLink]] = [(document, 0, None)]
+    while pending:
+        value, depth, link = pending.pop()
+        if isinstance(value, dict):
+            children: Iterable[tuple[Any, Any]] = value.items()
+        elif isinstance(value, list):
+            children = enumerate(value)
+        else:
+            continue
+        if depth >= max_depth:
+            path: list[Any] = []
+            while link is not None:
+                key, link = link
+                path.append(key)
+            return path[::-1]
+        pending.extend((child, depth + 1, (key, link)) for key, child in reversed(list(children)))
+    return None
+
+
+def body_order(body: Any, path: list[Any]) -> list[int]:
+    """Where `path` lies in the body: each step's position among its siblings."""
+    positions: list[int] = []
+    value = body
+    for step in path:
+        if isinstance(value, dict):
+            keys = list(value)
+            positions.append(keys.index(step) if step in value else len(keys))
+            value = value.get(step)
+        elif isinstance(value, list) and isinstance(step, int):
+            positions.append(step)
+            value = value[step] if 0 <= step < len(value) else None
+        else:
+            positions.append(0)
+            value = None
+    return positions

@@ -25,6 +25,7 @@ from urllib3.exceptions import HTTPError, ReadTimeoutError
 
 from lib.errors import InvalidBaseURLError, is_user_error
 from lib.openai.errors import (
+    NO_SECRETS,
     AnswerTooLargeError,
     APIConnectionError,
     APITimeoutError,
@@ -34,7 +35,6 @@ from lib.openai.errors import (
     RetryLaterError,
     StreamError,
     error_from_response,
-    redact,
     request_id_from,
 )
 from lib.openai.limits import (
@@ -45,7 +45,7 @@ from lib.openai.limits import (
 )
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.streaming import assemble_chat_completion, read_events
-from lib.redaction import url_for_humans
+from lib.redaction import Redactor, url_for_humans
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 USER_AGENT = "elasticio-chatgpt-component-py/1.0"
@@ -156,16 +156,16 @@ def media_type(content_type: str | None) -> str | None:
 
 
 def decode_json_object(
-    body: bytes, status: int, request_id: str | None, secrets: tuple[str, ...] = ()
+    body: bytes, status: int, request_id: str | None, redactor: Redactor = NO_SECRETS
 ) -> dict[str, Any]:
     """A successful answer's JSON object; anything else is an `OpenAIError` (its snippet
-    of the body without `secrets`: a misconfigured server may echo the request)."""
+    of the body redacted: a misconfigured server may echo the request)."""
     try:
         document = json.loads(body)
     except ValueError:
         document = None
     if not isinstance(document, dict):
-        snippet = redact(body[:4096].decode("utf-8", "replace"), secrets)[:80]
+        snippet = redactor.text(body[:4096].decode("utf-8", "replace"), 80)
         raise OpenAIError(
             f"The server answered with something that is not a JSON object: {snippet!r}; "
             "check the base URL",
@@ -253,7 +253,7 @@ class OpenAIClient:
         self.connect_timeout_s = connect_timeout_s
         self.limits = limits or CallLimits()
         self._monotonic = monotonic
-        self._secrets = (api_key,)
+        self._redactor = Redactor([api_key])
         self._session = _new_session(self.base_url, build_headers(api_key, organization, project))
 
     def __repr__(self) -> str:
@@ -287,11 +287,11 @@ class OpenAIClient:
                 # (a compatible server may ignore `stream: true` and answer in one piece)
                 content = self._read_answer(response, timeout_s, request_id, deadline)
                 return decode_json_object(content, response.status_code, request_id,
-                                          self._secrets)
+                                          self._redactor)
             chunks = self._guarded_chunks(response, timeout_s, request_id, deadline)
             events = read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
                                  max_line_bytes=self.limits.max_sse_line_bytes)
-            return assemble_chat_completion(events, request_id, self._secrets)
+            return assemble_chat_completion(events, request_id, self._redactor)
 
     def list_models(
         self, *, timeout_s: float = LIST_TIMEOUT_S, logger: Any = None
@@ -303,7 +303,7 @@ class OpenAIClient:
         request_id = request_id_from(response.headers)
         with response:
             content = self._read_answer(response, timeout_s, request_id, deadline)
-        document = decode_json_object(content, response.status_code, request_id, self._secrets)
+        document = decode_json_object(content, response.status_code, request_id, self._redactor)
         models = document.get("data")
         if not isinstance(models, list):
             raise OpenAIError("The model list answer has no 'data' list; check the base URL",
@@ -378,7 +378,7 @@ class OpenAIClient:
         """The typed error for an HTTP error answer, and whether to retry it."""
         status = response.status_code
         body = self._read_error_body(response, timeout_s, deadline)
-        error = error_from_response(status, body, response.headers, self._secrets)
+        error = error_from_response(status, body, response.headers, self._redactor)
         return error, should_retry(status, response.headers, error.code)
 
     def _transport_error(
@@ -395,7 +395,7 @@ class OpenAIClient:
                 f"{what}: no answer within {timeout_s:g} s (the step's Request timeout)")
         if isinstance(exc, requests.ConnectionError):
             return APIConnectionError(f"{what}: could not connect ({_reason(exc)})")
-        detail = redact(f"{type(exc).__name__}: {exc}", self._secrets)[:200]
+        detail = self._redactor.text(f"{type(exc).__name__}: {exc}", 200)
         return RequestNotSentError(
             f"{what}: the request cannot be sent ({detail}); check the base URL")
 

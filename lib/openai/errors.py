@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from lib.errors import UserError
+from lib.redaction import Redactor
 
-REDACTED = "***"
+NO_SECRETS = Redactor()
+
 MAX_BODY_SNIPPET_CHARS = 300
 MAX_FIELD_CHARS = 100  # code, type, param, request id
 REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
@@ -213,14 +215,6 @@ STATUS_ERRORS: Mapping[int, type[OpenAIError]] = {
 }
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret replaced by `***`."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
 def request_id_from(headers: Mapping[str, str]) -> str | None:
     """The request id the server gave the call (OpenAI's `x-request-id`, Azure's variants)."""
     for name in REQUEST_ID_HEADERS:
@@ -308,10 +302,10 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _clean(secrets: Iterable[str], value: Any, limit: int = MAX_FIELD_CHARS) -> str | None:
+def _clean(redactor: Redactor, value: Any, limit: int = MAX_FIELD_CHARS) -> str | None:
     """A field of an error as shown: on one line, redacted, then cut."""
     text = _text(value)
-    return None if text is None else cut(redact(" ".join(text.split()), secrets), limit)
+    return None if text is None else redactor.text(" ".join(text.split()), limit)
 
 
 def hint_for(status: int, code: str | None, param: str | None) -> str | None:
@@ -347,18 +341,18 @@ def error_from_response(
     status: int,
     body: bytes,
     headers: Mapping[str, str],
-    secrets: Iterable[str] = (),
+    redactor: Redactor = NO_SECRETS,
 ) -> OpenAIError:
     """The typed error for an HTTP error answer; secrets are scrubbed from every field,
     before anything is cut."""
     error = parse_error_body(body)
 
-    code = _clean(secrets, error.get("code"))
-    error_type = _clean(secrets, error.get("type"))
-    param = _clean(secrets, error.get("param"))
+    code = _clean(redactor, error.get("code"))
+    error_type = _clean(redactor, error.get("type"))
+    param = _clean(redactor, error.get("param"))
     raw_message = _text(error.get("message")) or ""
-    message = _clean(secrets, raw_message, MAX_BODY_SNIPPET_CHARS)
-    details = [_clean(secrets, d, MAX_FIELD_DETAIL_CHARS) or "" for d in error["field_details"]]
+    message = _clean(redactor, raw_message, MAX_BODY_SNIPPET_CHARS)
+    details = [_clean(redactor, d, MAX_FIELD_DETAIL_CHARS) or "" for d in error["field_details"]]
     if details:
         more = len(details) - MAX_FIELD_DETAILS
         shown = "; ".join(details[:MAX_FIELD_DETAILS]) + (f" (and {more} more)" if more > 0 else "")
@@ -371,12 +365,14 @@ def error_from_response(
         type=error_type,
         code=code,
         param=param,
-        request_id=_clean(secrets, request_id_from(headers)),
+        request_id=_clean(redactor, request_id_from(headers)),
         hint=hint_for(status, code, param),
     )
 
 
-def error_from_event(data: Any, request_id: str | None, secrets: Iterable[str] = ()) -> StreamError:
+def error_from_event(
+    data: Any, request_id: str | None, redactor: Redactor = NO_SECRETS
+) -> StreamError:
     """The error for an error event inside a stream (`{"error": {...}}` or `event: error`);
     secrets are scrubbed from every field."""
     error = data.get("error", data) if isinstance(data, dict) else {"message": str(data)}
@@ -384,15 +380,11 @@ def error_from_event(data: Any, request_id: str | None, secrets: Iterable[str] =
         error = {"message": str(error)}
 
     return StreamError(
-        _clean(secrets, error.get("message"), MAX_BODY_SNIPPET_CHARS)
+        _clean(redactor, error.get("message"), MAX_BODY_SNIPPET_CHARS)
         or "error event in the stream",
-        type=_clean(secrets, error.get("type")),
-        code=_clean(secrets, error.get("code")),
-        param=_clean(secrets, error.get("param")),
-        request_id=_clean(secrets, request_id),
+        type=_clean(redactor, error.get("type")),
+        code=_clean(redactor, error.get("code")),
+        param=_clean(redactor, error.get("param")),
+        request_id=_clean(redactor, request_id),
     )
 
-
-def cut(text: str, limit: int) -> str:
-    """At most `limit` characters (cut only text already redacted)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

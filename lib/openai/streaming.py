@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lib.openai.errors import APITimeoutError, StreamError, error_from_event, redact
+from lib.openai.errors import NO_SECRETS, APITimeoutError, StreamError, error_from_event
 from lib.openai.limits import MAX_SSE_LINE_BYTES
+from lib.redaction import Redactor
 
 DONE = "[DONE]"
 ERROR_EVENT = "error"
@@ -132,7 +133,7 @@ def read_events(
 
 
 def parse_event(
-    event: ServerSentEvent, request_id: str | None, secrets: Iterable[str] = ()
+    event: ServerSentEvent, request_id: str | None, redactor: Redactor = NO_SECRETS
 ) -> dict[str, Any] | None:
     """The chunk an event carries; None for `[DONE]`; raises `StreamError` on error events."""
     if event.data == DONE:
@@ -141,11 +142,11 @@ def parse_event(
         data = json.loads(event.data)
     except ValueError:
         raise StreamError(
-            f"The stream sent data that is not JSON: {redact(event.data, secrets)[:80]!r}",
+            f"The stream sent data that is not JSON: {redactor.text(event.data, 80)!r}",
             request_id=request_id,
         ) from None
     if event.event == ERROR_EVENT or (isinstance(data, dict) and "error" in data):
-        raise error_from_event(data, request_id, secrets)
+        raise error_from_event(data, request_id, redactor)
     if not isinstance(data, dict):
         raise StreamError("The stream sent a chunk that is not an object", request_id=request_id)
     return data
@@ -299,13 +300,13 @@ class ChatCompletionAssembler:
 
 def assemble_chat_completion(
     events: Iterable[ServerSentEvent], request_id: str | None = None,
-    secrets: Iterable[str] = (),
+    redactor: Redactor = NO_SECRETS,
 ) -> dict[str, Any]:
     """Read events up to `[DONE]` and return the assembled completion."""
     assembler = ChatCompletionAssembler()
     done = False
     for event in events:
-        chunk = parse_event(event, request_id, secrets)
+        chunk = parse_event(event, request_id, redactor)
         if chunk is None:
             done = True
             break

@@ -27,6 +27,7 @@ from lib.openai.errors import (
     error_from_event,
     error_from_response,
 )
+from lib.redaction import Redactor
 from tests.component.openapi_contract import validate
 
 API_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -131,7 +132,7 @@ def test_quota_is_recognised_by_type_alone() -> None:
 def test_the_key_is_scrubbed_from_an_echoed_message() -> None:
     body = error_body(f"Incorrect API key provided: {API_KEY}.", "invalid_request_error",
                       "invalid_api_key")
-    error = error_from_response(401, body, HEADERS, secrets=[API_KEY])
+    error = error_from_response(401, body, HEADERS, Redactor([API_KEY]))
     for text in (str(error), repr(error), error.message, str(error.args)):
         assert API_KEY not in text
     assert "***" in error.message
@@ -184,7 +185,7 @@ def test_error_events_inside_a_stream() -> None:
     error = error_from_event(
         {"error": {"message": f"Server overloaded {API_KEY}", "type": "server_error",
                    "code": None, "param": None}},
-        "req_9", secrets=[API_KEY])
+        "req_9", Redactor([API_KEY]))
     assert isinstance(error, StreamError)
     assert error.type == "server_error"
     assert error.request_id == "req_9"

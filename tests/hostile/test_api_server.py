@@ -1,0 +1,390 @@
+"""A hostile API server: the component must not leak the key, hang, or grow without bound.
+
+Every server here listens on 127.0.0.1 and misbehaves in one way: it echoes the API key
+into every field of an error (and across the 300-character cut of a message), into a
+stream's error event, sends a line or an answer without end, streams forever, or sets
+cookies. Names that would resolve elsewhere and connects to anything but loopback are
+intercepted (in the test process by a fixture, in `exec` subprocesses by a
+`sitecustomize` guard), and what was attempted is checked.
+
+A planted key is looked for in every printed form (plain, repr, URL-encoded,
+JSON-escaped) in every event, payload field and log line.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+
+from lib.errors import UserError
+from lib.openai.client import OpenAIClient
+from lib.openai.errors import (
+    AnswerTooLargeError,
+    APITimeoutError,
+    AuthenticationError,
+    OpenAIError,
+    StreamError,
+)
+from lib.openai.limits import MAX_SSE_LINE_BYTES, MIB, CallLimits
+from lib.openai.retry import RetryPolicy
+from lib.redaction import printed_forms
+from tests.sailor.recording_server import run_cli
+
+KEY = "sk-hostile-MARKER-5f0e1d2c3b4a69788796a5b4c3d2e1f0"
+# What may never be seen: every printed form of the key, and its marker part on its own
+# (a head of the key left by a cut would still carry it).
+FORBIDDEN = (*printed_forms(KEY), "MARKER-5f0e")
+CHUNK = {"id": "chatcmpl-h", "object": "chat.completion.chunk", "created": 1, "model": "m",
+         "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]}
+
+Behaviour = Callable[[BaseHTTPRequestHandler], None]
+
+
+def assert_clean(*texts: str) -> None:
+    for text in texts:
+        for form in FORBIDDEN:
+            assert form not in text, f"{form!r} leaked"
+
+
+class HostileServer:
+    """An HTTP server on 127.0.0.1 whose every answer is `behave(handler)`; it counts the
+    requests and the body bytes it managed to send."""
+
+    def __init__(self, behave: Behaviour) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.bytes_sent = 0
+        self.connection_closed = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                server.requests.append({"path": self.path, "headers": dict(self.headers),
+                                        "body": body})
+                try:
+                    behave(self)
+                except (BrokenPipeError, ConnectionResetError):
+                    server.connection_closed.set()
+
+            do_GET = do_POST = _serve  # noqa: N815 - http.server's names
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def send(self, handler: BaseHTTPRequestHandler, data: bytes) -> None:
+        handler.wfile.write(data)
+        handler.wfile.flush()
+        self.bytes_sent += len(data)
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def answer(handler: BaseHTTPRequestHandler, status: int, body: bytes,
+           headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def stream_headers(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+
+
+def echo_the_key_everywhere(handler: BaseHTTPRequestHandler) -> None:
+    """401 whose message carries the key across the 300-character cut, and the key (in
+    several printed forms) in code, type, param and the request id header."""
+    message = "x" * 250 + f" Incorrect API key provided: {KEY}"  # the key spans char 300
+    error = {"message": message, "type": f"invalid_request_error {KEY!r}",
+             "code": json.dumps({"key": KEY}), "param": f"key={quote_plus('Bearer ' + KEY)}"}
+    answer(handler, 401, json.dumps({"error": error}).encode(), {"x-request-id": f"req_{KEY}"})
+
+
+def error_event_with_the_key(handler: BaseHTTPRequestHandler) -> None:
+    stream_headers(handler)
+    error = {"message": f"upstream refused Bearer {KEY}", "type": KEY, "code": KEY,
+             "param": KEY}
+    handler.wfile.write(f"data: {json.dumps(CHUNK)}\n\nevent: error\n"
+                        f"data: {json.dumps({'error': error})}\n\n".encode())
+
+
+@pytest.fixture
+def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Name lookups of anything but loopback, and connects to anything but 127.0.0.1, are
+    refused and recorded."""
+    attempts: list[Any] = []
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("127.0.0.1", "localhost", b"127.0.0.1"):
+            attempts.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "resolution blocked by the test")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(sock: socket.socket, address: Any) -> Any:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] != "127.0.0.1":
+            attempts.append(address)
+            raise ConnectionRefusedError("connect blocked by the test")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return attempts
+
+
+GUARD = """
+import socket
+_getaddrinfo, _connect = socket.getaddrinfo, socket.socket.connect
+def _log(what):
+    with open(__file__ + ".attempts", "a") as out:
+        out.write(repr(what) + "\\n")
+def getaddrinfo(host, *args, **kwargs):
+    if host not in ("127.0.0.1", "localhost", b"127.0.0.1"):
+        _log(host)
+        raise socket.gaierror(socket.EAI_NONAME, "resolution blocked by the test")
+    return _getaddrinfo(host, *args, **kwargs)
+def connect(sock, address):
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] != "127.0.0.1":
+        _log(address)
+        raise ConnectionRefusedError("connect blocked by the test")
+    return _connect(sock, address)
+socket.getaddrinfo, socket.socket.connect = getaddrinfo, connect
+"""
+
+
+@pytest.fixture
+def guarded_exec(tmp_path: Path, repo_root: Path) -> Iterator[Callable[..., list[dict]]]:
+    """Runs `exec sendRequest` with the network guard; returns its events; checks that
+    nothing but loopback was attempted and that no output line carries the key."""
+    (tmp_path / "sitecustomize.py").write_text(GUARD)
+
+    def run(cfg: dict[str, Any], body: Any) -> list[dict]:
+        done = run_cli(["exec", "sendRequest", "--msg", "-", "--cfg", json.dumps(cfg)],
+                       {"PYTHONPATH": str(tmp_path)}, repo_root,
+                       stdin=json.dumps({"body": body}))
+        assert_clean(done.stdout, done.stderr)
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    yield run
+    assert not (tmp_path / "sitecustomize.py.attempts").exists()
+
+
+def error_of(events: list[dict]) -> dict:
+    [error] = [event["payload"] for event in events if event["event"] == "error"]
+    return error
+
+
+HELLO = {"messages": [{"role": "user", "content": "hello"}]}
+
+
+def client(base_url: str, **kwargs: Any) -> OpenAIClient:
+    return OpenAIClient(KEY, base_url=base_url,
+                        retry_policy=RetryPolicy(sleep=lambda _s: None), **kwargs)
+
+
+# ---- secrets --------------------------------------------------------------------------
+
+
+def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: list) -> None:
+    with HostileServer(echo_the_key_everywhere) as server, \
+            pytest.raises(AuthenticationError) as caught:
+        client(server.url).create_chat_completion({"model": "m", **HELLO})
+    error = caught.value
+    assert_clean(str(error), repr(error), *(str(getattr(error, field)) for field in
+                                             ("message", "type", "code", "param",
+                                              "request_id")))
+    assert "Incorrect API key provided: ***" in error.message
+    assert error.request_id == "req_***"
+    assert no_outside_network == []
+
+
+def test_a_key_in_a_stream_error_event_is_redacted(no_outside_network: list) -> None:
+    with HostileServer(error_event_with_the_key) as server, \
+            pytest.raises(StreamError) as caught:
+        client(server.url).create_chat_completion({"model": "m", "stream": True, **HELLO})
+    error = caught.value
+    assert_clean(str(error), repr(error), *(str(getattr(error, field)) for field in
+                                             ("message", "type", "code", "param")))
+    assert error.message == "upstream refused Bearer ***"
+
+
+def test_exec_emits_no_key_from_an_echoing_server(guarded_exec: Callable[..., list]) -> None:
+    with HostileServer(echo_the_key_everywhere) as server:
+        events = guarded_exec({"apiKey": KEY, "baseUrl": server.url, "model": "m"}, HELLO)
+    error = error_of(events)
+    assert "Incorrect API key provided: ***" in error["message"]
+    assert len(server.requests) == 1  # the user's error: not retried
+
+
+def test_exec_emits_no_key_from_a_stream_error_event(guarded_exec: Callable[..., list]) -> None:
+    with HostileServer(error_event_with_the_key) as server:
+        events = guarded_exec({"apiKey": KEY, "baseUrl": server.url, "model": "m"},
+                              {**HELLO, "stream": True})
+    assert "upstream refused Bearer ***" in error_of(events)["message"]
+
+
+@pytest.mark.parametrize("api_key", [f"{KEY}\nX-Injected: yes", f"{KEY}\u20ac"])
+def test_exec_refuses_a_key_http_cannot_carry_at_once(
+        guarded_exec: Callable[..., list], api_key: str) -> None:
+    with HostileServer(echo_the_key_everywhere) as server:
+        events = guarded_exec({"apiKey": api_key, "baseUrl": server.url, "model": "m"}, HELLO)
+    assert server.requests == []
+    error = error_of(events)
+    assert error["message"].startswith("API Key contains a character that cannot be sent")
+    assert len(error["message"]) < 300
+
+
+def test_exec_refuses_a_base_url_with_a_password_without_echo(
+        guarded_exec: Callable[..., list]) -> None:
+    for base_url in (f"ftp://user:{KEY}@127.0.0.1/v1", f"http://user:{KEY}@127.0.0.1/v1"):
+        error = error_of(guarded_exec({"apiKey": "sk-other-key", "baseUrl": base_url,
+                                       "model": "m"}, HELLO))
+        assert "API base URL" in error["message"]
+
+
+def test_exec_refuses_a_host_no_dns_can_hold_in_a_few_words(
+        guarded_exec: Callable[..., list]) -> None:
+    base_url = "http://" + "a" * 100_000 + "/v1"
+    error = error_of(guarded_exec({"apiKey": KEY, "baseUrl": base_url, "model": "m"}, HELLO))
+    assert error["message"].startswith("API base URL has an invalid host name")
+    assert len(error["message"]) < 200
+    assert len(error["stack"]) < 2_000
+
+
+def test_exec_refuses_a_body_nested_too_deep(guarded_exec: Callable[..., list]) -> None:
+    deep: Any = "x"
+    for _ in range(500):
+        deep = [deep]
+    with HostileServer(echo_the_key_everywhere) as server:
+        events = guarded_exec({"apiKey": KEY, "baseUrl": server.url, "model": "m"},
+                              {**HELLO, "metadata": {"deep": deep}})
+    assert server.requests == []
+    assert error_of(events)["message"] == (
+        "Invalid input: metadata.deep[0][0]... is nested more than 100 levels deep "
+        "(the limit of a message body)")
+
+
+# ---- bounds ---------------------------------------------------------------------------
+
+
+def test_an_endless_stream_ends_by_the_total_deadline(no_outside_network: list) -> None:
+    def forever(handler: BaseHTTPRequestHandler) -> None:
+        stream_headers(handler)
+        while True:
+            server.send(handler, f"data: {json.dumps(CHUNK)}\n\n".encode())
+            time.sleep(0.01)
+
+    limits = CallLimits(min_total_deadline_s=1.0)
+    with HostileServer(forever) as server, pytest.raises(APITimeoutError) as caught:
+        client(server.url, limits=limits).create_chat_completion(
+            {"model": "m", "stream": True, **HELLO}, timeout_s=0.05)
+    assert "took longer than its total deadline of 1 s" in str(caught.value)
+    assert server.bytes_sent > 0
+    assert server.connection_closed.wait(10)  # the client hung up; the server noticed
+
+
+def test_a_line_without_end_is_refused_at_the_cap_in_linear_time() -> None:
+    """The default cap (16 MiB): the stream is read to just past it, and the memory used
+    stays a small multiple of it (the line splitting keeps one copy of the pending line)."""
+    piece = b"y" * MIB
+
+    def endless_line(handler: BaseHTTPRequestHandler) -> None:
+        stream_headers(handler)
+        server.send(handler, b"data: ")
+        while True:
+            server.send(handler, piece)
+
+    with HostileServer(endless_line) as server:
+        tracemalloc.start()
+        try:
+            with pytest.raises(StreamError, match="line longer than 16777216 bytes"):
+                client(server.url).create_chat_completion(
+                    {"model": "m", "stream": True, **HELLO})
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert server.bytes_sent > MAX_SSE_LINE_BYTES
+    assert peak < 3 * MAX_SSE_LINE_BYTES, f"peak {peak / MIB:.0f} MiB"
+
+
+def test_a_huge_answer_is_refused_while_reading() -> None:
+    def huge(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(64 * MIB))
+        handler.end_headers()
+        server.send(handler, b'{"id": "')
+        while True:
+            server.send(handler, b"z" * 65536)
+
+    limits = CallLimits(max_answer_bytes=MIB)
+    with HostileServer(huge) as server, pytest.raises(AnswerTooLargeError) as caught:
+        client(server.url, limits=limits).create_chat_completion({"model": "m", **HELLO})
+    assert f"larger than {MIB} bytes" in str(caught.value)
+    assert not isinstance(caught.value, UserError)
+    assert server.connection_closed.wait(10)
+    assert server.bytes_sent < 64 * MIB  # reading stopped early
+
+
+def test_cookies_set_by_the_server_are_not_kept_nor_sent() -> None:
+    completion = {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+                  "choices": []}
+
+    def cookie_monster(handler: BaseHTTPRequestHandler) -> None:
+        answer(handler, 200, json.dumps(completion).encode(),
+               {"Set-Cookie": f"track={len(server.requests)}; Path=/"})
+
+    with HostileServer(cookie_monster) as server:
+        api = client(server.url)
+        for _ in range(3):
+            api.create_chat_completion({"model": "m", **HELLO})
+    assert [r["headers"].get("Cookie") for r in server.requests] == [None, None, None]
+
+
+def test_an_error_answer_that_never_ends_is_read_only_to_its_cap() -> None:
+    def endless_error(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(400)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        server.send(handler, b'{"error": {"message": "')
+        while True:
+            server.send(handler, b"w" * 65536)
+
+    with HostileServer(endless_error) as server, pytest.raises(OpenAIError) as caught:
+        client(server.url, limits=CallLimits(max_error_body_bytes=MIB)).create_chat_completion(
+            {"model": "m", **HELLO})
+    assert caught.value.status == 400
+    assert len(str(caught.value)) < 400
+    assert server.connection_closed.wait(10)
