@@ -13,6 +13,7 @@ JSON-escaped) in every event, payload field and log line.
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -305,11 +306,14 @@ def test_an_endless_stream_ends_by_the_total_deadline(no_outside_network: list) 
             server.send(handler, f"data: {json.dumps(CHUNK)}\n\n".encode())
             time.sleep(0.01)
 
-    limits = CallLimits(min_total_deadline_s=1.0)
+    # The client's clock advances one second each time it is read: the deadline (100 s)
+    # passes after a counted number of looks, however slow the machine is.
+    seconds = itertools.count()
+    limits = CallLimits(min_total_deadline_s=100.0)
     with HostileServer(forever) as server, pytest.raises(APITimeoutError) as caught:
-        client(server.url, limits=limits).create_chat_completion(
-            {"model": "m", "stream": True, **HELLO}, timeout_s=0.05)
-    assert "took longer than its total deadline of 1 s" in str(caught.value)
+        client(server.url, limits=limits, monotonic=lambda: float(next(seconds)))\
+            .create_chat_completion({"model": "m", "stream": True, **HELLO}, timeout_s=5)
+    assert "took longer than its total deadline of 100 s" in str(caught.value)
     assert server.bytes_sent > 0
     assert server.connection_closed.wait(10)  # the client hung up; the server noticed
 
