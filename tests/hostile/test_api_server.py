@@ -3,9 +3,9 @@
 Every server here listens on 127.0.0.1 and misbehaves in one way: it echoes the API key
 into every field of an error (and across the 300-character cut of a message), into a
 stream's error event, sends a line or an answer without end, streams forever, or sets
-cookies. Names that would resolve elsewhere and connects to anything but loopback are
-intercepted (in the test process by a fixture, in `exec` subprocesses by a
-`sitecustomize` guard), and what was attempted is checked.
+cookies. DNS and connects are guarded (``tests/netguard.py``; in `exec` subprocesses
+through ``tests/netguard_site``): nothing leaves 127.0.0.1, and what was contacted is
+checked.
 
 A planted key is looked for in every printed form (plain, repr, URL-encoded,
 JSON-escaped) in every event, payload field and log line.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import threading
 import time
 import tracemalloc
@@ -39,6 +38,7 @@ from lib.openai.errors import (
 from lib.openai.limits import MAX_SSE_LINE_BYTES, MIB, CallLimits
 from lib.openai.retry import RetryPolicy
 from lib.redaction import printed_forms
+from tests.netguard import NetGuard, recorded_connects, subprocess_env
 from tests.sailor.recording_server import run_cli
 
 KEY = "sk-hostile-MARKER-5f0e1d2c3b4a69788796a5b4c3d2e1f0"
@@ -140,65 +140,27 @@ def error_event_with_the_key(handler: BaseHTTPRequestHandler) -> None:
 
 
 @pytest.fixture
-def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Name lookups of anything but loopback, and connects to anything but 127.0.0.1, are
-    refused and recorded."""
-    attempts: list[Any] = []
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in ("127.0.0.1", "localhost", b"127.0.0.1"):
-            attempts.append(host)
-            raise socket.gaierror(socket.EAI_NONAME, "resolution blocked by the test")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(sock: socket.socket, address: Any) -> Any:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] != "127.0.0.1":
-            attempts.append(address)
-            raise ConnectionRefusedError("connect blocked by the test")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return attempts
-
-
-GUARD = """
-import socket
-_getaddrinfo, _connect = socket.getaddrinfo, socket.socket.connect
-def _log(what):
-    with open(__file__ + ".attempts", "a") as out:
-        out.write(repr(what) + "\\n")
-def getaddrinfo(host, *args, **kwargs):
-    if host not in ("127.0.0.1", "localhost", b"127.0.0.1"):
-        _log(host)
-        raise socket.gaierror(socket.EAI_NONAME, "resolution blocked by the test")
-    return _getaddrinfo(host, *args, **kwargs)
-def connect(sock, address):
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] != "127.0.0.1":
-        _log(address)
-        raise ConnectionRefusedError("connect blocked by the test")
-    return _connect(sock, address)
-socket.getaddrinfo, socket.socket.connect = getaddrinfo, connect
-"""
+def no_outside_network() -> Iterator[NetGuard]:
+    """No name resolves (but localhost), no connect leaves 127.0.0.1; connects recorded."""
+    with NetGuard().installed() as guard:
+        yield guard
 
 
 @pytest.fixture
 def guarded_exec(tmp_path: Path, repo_root: Path) -> Iterator[Callable[..., list[dict]]]:
-    """Runs `exec sendRequest` with the network guard; returns its events; checks that
-    nothing but loopback was attempted and that no output line carries the key."""
-    (tmp_path / "sitecustomize.py").write_text(GUARD)
+    """Runs `exec sendRequest` under the same guard; returns its events; checks that only
+    127.0.0.1 was contacted and that no output line carries the key."""
+    record = tmp_path / "connects.jsonl"
 
     def run(cfg: dict[str, Any], body: Any) -> list[dict]:
         done = run_cli(["exec", "sendRequest", "--msg", "-", "--cfg", json.dumps(cfg)],
-                       {"PYTHONPATH": str(tmp_path)}, repo_root,
+                       subprocess_env(NetGuard(), record), repo_root,
                        stdin=json.dumps({"body": body}))
         assert_clean(done.stdout, done.stderr)
         return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
     yield run
-    assert not (tmp_path / "sitecustomize.py.attempts").exists()
+    assert {host for host, _port in recorded_connects(record)} <= {"127.0.0.1"}
 
 
 def error_of(events: list[dict]) -> dict:
@@ -217,7 +179,7 @@ def client(base_url: str, **kwargs: Any) -> OpenAIClient:
 # ---- secrets --------------------------------------------------------------------------
 
 
-def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: list) -> None:
+def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: NetGuard) -> None:
     with HostileServer(echo_the_key_everywhere) as server, \
             pytest.raises(AuthenticationError) as caught:
         client(server.url).create_chat_completion({"model": "m", **HELLO})
@@ -227,10 +189,10 @@ def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: list)
                                               "request_id")))
     assert "Incorrect API key provided: ***" in error.message
     assert error.request_id == "req_***"
-    assert no_outside_network == []
+    assert {host for host, _port in no_outside_network.connects} == {"127.0.0.1"}
 
 
-def test_a_key_in_a_stream_error_event_is_redacted(no_outside_network: list) -> None:
+def test_a_key_in_a_stream_error_event_is_redacted(no_outside_network: NetGuard) -> None:
     with HostileServer(error_event_with_the_key) as server, \
             pytest.raises(StreamError) as caught:
         client(server.url).create_chat_completion({"model": "m", "stream": True, **HELLO})
@@ -299,7 +261,7 @@ def test_exec_refuses_a_body_nested_too_deep(guarded_exec: Callable[..., list]) 
 # ---- bounds ---------------------------------------------------------------------------
 
 
-def test_an_endless_stream_ends_by_the_total_deadline(no_outside_network: list) -> None:
+def test_an_endless_stream_ends_by_the_total_deadline(no_outside_network: NetGuard) -> None:
     def forever(handler: BaseHTTPRequestHandler) -> None:
         stream_headers(handler)
         while True:
