@@ -270,9 +270,9 @@ def parse_error_body(body: bytes) -> dict[str, Any]:
         error = {"message": json.dumps(error)}
     details = field_details(error) or field_details(document)
     if "message" not in error or not isinstance(error["message"], str):
-        text = next((error[key] for key in ("message", "detail", "msg", "title")
-                     if isinstance(error.get(key), str)), None)
-        error = {**error, "message": text or ("" if details else json.dumps(error))}
+        found: str | None = next((error[key] for key in ("message", "detail", "msg", "title")
+                                  if isinstance(error.get(key), str)), None)
+        error = {**error, "message": found or ("" if details else json.dumps(error))}
     return {**error, "field_details": details}
 
 
