@@ -442,3 +442,15 @@ def test_a_compressed_answer_is_limited_by_its_unpacked_size(guard: NetGuard,
     server.files["small.pdf"] = PDF
     got = downloads().fetch(f"http://public.test:{server.port}/gzip/small.pdf", PLACE, 1000)
     assert got.data == PDF
+
+
+def test_an_ipv6_public_host_is_pinned_too(server: ServerState) -> None:
+    public6 = "2606:4700::1111"
+    with NetGuard({"v6.test": [public6]}, redirect=[public6]).installed() as guard:
+        got = downloads().fetch(f"http://v6.test:{server.port}/file/a.pdf", PLACE, 1000)
+        assert got.data == PDF
+        got = downloads().fetch(f"http://[{public6}]:{server.port}/file/a.pdf", PLACE, 1000)
+        assert got.data == PDF
+        assert set(guard.connects) == {(public6, server.port)}  # one kept-alive connection
+    assert [r.headers["Host"] for r in server.requests] == [
+        f"v6.test:{server.port}", f"[{public6}]:{server.port}"]
