@@ -34,6 +34,7 @@ PUBLIC = "93.184.215.14"
 PDF = b"%PDF-1.7\n" + b"z" * 200
 SECRET_PDF = b"%PDF-1.7\nINTERNAL ONLY"
 DENIED = "this URL may not be downloaded (host not allowed)"
+MAX_PEAK_FACTOR = 8  # README, Security: peak memory per attachment byte
 HOSTS = {
     "public.test": [PUBLIC],
     "internal.test": ["10.1.2.3"],
@@ -269,3 +270,17 @@ def test_exec_a_failing_storage_is_not_the_users_fault_and_keeps_its_token(world
                                 "Server Error")
     assert len(server.requests) == 3  # transient: tried three times
     assert_no_marker(output)
+
+
+def test_exec_memory_for_the_largest_attachment_stays_bounded(world: World) -> None:
+    """A 32 MiB file (the largest allowed) held as bytes, base64 and request JSON."""
+    size = 32 * 1024 * 1024
+    world.server.files["big.pdf"] = b"%PDF-1.7\n" + b"x" * (size - 9)
+    peak_file = world.tmp_path / "peak"
+    url = f"http://public.test:{world.server.port}/file/big.pdf"
+    events, output = world.exec(file_message(url), PEAK_RSS_FILE=str(peak_file))
+    assert [e["event"] for e in events] == ["data", "end"], output[-2000:]
+    peak = int(peak_file.read_text())
+    print(f"peak RSS for a {size // 2**20} MiB attachment: {peak / 2**20:.0f} MiB "
+          f"({peak / size:.1f}x the attachment)")
+    assert peak < MAX_PEAK_FACTOR * size

@@ -1,4 +1,5 @@
-"""Installs tests/netguard.py's guard in a subprocess started by a test (see there)."""
+"""Installs tests/netguard.py's guard in a subprocess started by a test (see there);
+with ``PEAK_RSS_FILE`` set, writes the process's peak memory (bytes) there at exit."""
 
 from __future__ import annotations
 
@@ -17,3 +18,13 @@ if os.environ.get("NETGUARD_HOSTS") is not None:
         os.environ.get("NETGUARD_RECORD") or None,
     ).install_for_good()
     del sys.path[0]
+
+if os.environ.get("PEAK_RSS_FILE"):
+    import atexit
+    import resource
+
+    def _write_peak_rss() -> None:
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        Path(os.environ["PEAK_RSS_FILE"]).write_text(str(peak_kib * 1024))
+
+    atexit.register(_write_peak_rss)
