@@ -22,6 +22,7 @@ from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
+from .errors import SailorException, describe
 from .settings import TaskSettings
 
 CONTENT_TYPE = "application/json"
@@ -47,7 +48,7 @@ class _NoMessageId(str):
 NO_MESSAGE_ID = _NoMessageId("")
 
 
-class AmqpError(Exception):
+class AmqpError(SailorException):
     """A connection or publish failure; the message never contains the broker URI."""
 
 
@@ -74,11 +75,6 @@ async def _open_publish_channel(connection: AbstractConnection) -> aiormq.Channe
     if not isinstance(channel, aiormq.Channel):
         raise AmqpError(f"unexpected channel type {type(channel).__name__}")
     return channel
-
-
-def describe(exc: BaseException) -> str:
-    """A loggable description of an AMQP failure (type and reply text, never the URI)."""
-    return type(exc).__name__
 
 
 class AmqpClient:

@@ -18,11 +18,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .errors import SailorException
+
 VERIFIER_FILE = "verifyCredentials.py"
 VERIFIER_FUNCTIONS = ("verify", "verifyCredentials")
 
 
-class ComponentLoadError(Exception):
+class ComponentLoadError(SailorException):
     """The component cannot be used as configured; the message is the platform's text."""
 
 

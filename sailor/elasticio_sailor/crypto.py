@@ -17,11 +17,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from .errors import SailorException
+
 BLOCK_BYTES = 16
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 
 
-class DecryptionError(ValueError):
+class DecryptionError(SailorException, ValueError):
     """The body is not ciphertext we can read; the message never contains the body."""
 
 

@@ -19,9 +19,9 @@ from typing import Any
 from aiormq.abc import DeliveredMessage
 
 from . import object_storage
-from .amqp import AmqpClient, AmqpError
+from .errors import SailorError, describe
 from .headers import IncomingIds
-from .publisher import Publisher, SailorError
+from .publisher import Publisher
 
 
 @dataclass
@@ -58,7 +58,6 @@ class MessageEmitter:
         delivery: Delivery,
         *,
         publisher: Publisher,
-        amqp: AmqpClient,
         state: StepState,
         settings: Any,
         log: Any,
@@ -66,7 +65,6 @@ class MessageEmitter:
     ) -> None:
         self._delivery = delivery
         self._publisher = publisher
-        self._amqp = amqp
         self._state = state
         self._settings = settings
         self._log = log
@@ -178,7 +176,7 @@ class MessageEmitter:
                 throttled=True,
             )
         except Exception as exc:  # noqa: BLE001 - nothing more to do than log it
-            self._log.error("Failed to publish an error message", error=_safe(exc))
+            self._log.error("Failed to publish an error message", error=describe(exc))
 
     async def _on_end(self, _payload: Any = None) -> None:
         if self.ended:
@@ -209,7 +207,7 @@ class MessageEmitter:
                 await self._publisher.publish_rebound(
                     delivery.message.body, properties, iteration, reason)
         except Exception as exc:  # noqa: BLE001
-            self._log.error("Failed to publish a rebound", error=_safe(exc))
+            self._log.error("Failed to publish a rebound", error=describe(exc))
 
     async def _on_snapshot(self, snapshot: Any) -> None:
         self._state.snapshot = copy.deepcopy(snapshot)
@@ -238,7 +236,7 @@ class MessageEmitter:
             account_id = self._state.config.get("_account")
             await asyncio.to_thread(api.update_account_keys, account_id, keys)
         except Exception as exc:  # noqa: BLE001 - a failed update rejects the message
-            self._log.error("Failed to update account keys", error=_safe(exc))
+            self._log.error("Failed to update account keys", error=describe(exc))
             await self._on_error(exc)
 
     async def _on_http_reply(self, reply: Any) -> None:
@@ -252,10 +250,3 @@ def _consume_exception(task: asyncio.Future[None]) -> None:
     if not task.cancelled():
         task.exception()
 
-
-def _safe(exc: BaseException) -> str:
-    """A log field for ``exc``: our own messages in full, foreign ones by type only
-    (their text may quote a message body or a response)."""
-    if isinstance(exc, SailorError | AmqpError | object_storage.ObjectStorageError):
-        return f"{type(exc).__name__}: {exc}"
-    return type(exc).__name__

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import inspect
 import json
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -24,16 +23,17 @@ from .context import ExecutionContext
 from .crypto import DecryptionError, MessageCipher
 from .dedup import Admission, DeliveryDedup
 from .emitter import Delivery, MessageEmitter, StepState
+from .errors import SailorException
 from .headers import as_text, common_headers, now_ms, protocol_version_of, read_incoming
-from .jsvalues import is_truthy
-from .publisher import Publisher, SailorError
+from .invoke import run_process
+from .publisher import Publisher
 from .settings import TaskSettings
 
 MIN_WORKER_THREADS = 4
 FINISHED_IDS_PER_PREFETCH = 16
 
 
-class DecodeError(Exception):
+class DecodeError(SailorException):
     """The delivery cannot be turned into a message; its text never quotes the body."""
 
 
@@ -49,6 +49,7 @@ class MessageExecutor:
         process: Callable[..., Any] | None,
         log: Any,
         component_log: Any,
+        shutting_down: threading.Event,
     ) -> None:
         self._settings = settings
         self._cipher = cipher
@@ -56,8 +57,7 @@ class MessageExecutor:
         self._publisher = publisher
         self._state = state
         self._process = process if callable(process) else None
-        self._process_is_async = self._process is not None and (
-            inspect.iscoroutinefunction(self._process))
+        self._shutting_down = shutting_down  # ``self.shutting_down`` of every process call
         self._log = log
         self._component_log = component_log
         self._pool = ThreadPoolExecutor(
@@ -65,7 +65,6 @@ class MessageExecutor:
             thread_name_prefix="process",
         )
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread_id = 0
         self._in_flight: set[asyncio.Task[None]] = set()
         self._unsettled = 0
         self._idle = asyncio.Event()
@@ -79,7 +78,6 @@ class MessageExecutor:
         """The consumer callback: start handling without blocking the channel's reader."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-            self._loop_thread_id = threading.get_ident()
         self._unsettled += 1
         self._idle.clear()
         key = _dedup_key_of(message)
@@ -112,11 +110,30 @@ class MessageExecutor:
             self._unsettled = 0
             self._idle.set()
 
-    async def wait_idle(self) -> None:
-        """Wait until every delivery received so far has been settled and handled."""
+    async def wait_idle(self, timeout_s: float | None = None) -> bool:
+        """Wait until every delivery received so far has been settled and handled, or
+        ``timeout_s`` has passed; whether it has."""
+        try:
+            await asyncio.wait_for(self._wait_idle(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _wait_idle(self) -> None:
         await self._idle.wait()
         if self._in_flight:
             await asyncio.wait(set(self._in_flight))
+
+    async def abandon(self) -> int:
+        """Cancel the handling of every delivery still in flight and leave those
+        deliveries unsettled (the broker delivers them again when the connection closes).
+        A sync ``process`` cannot be stopped: its thread is left behind. The count."""
+        tasks = set(self._in_flight)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        return len(tasks)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -262,7 +279,6 @@ class MessageExecutor:
         emitter = MessageEmitter(
             delivery,
             publisher=self._publisher,
-            amqp=self._amqp,
             state=self._state,
             settings=self._settings,
             log=log,
@@ -288,53 +304,19 @@ class MessageExecutor:
     async def _run_process(
         self, emitter: MessageEmitter, payload: dict[str, Any], ids: dict[str, Any],
     ) -> None:
-        if self._process is None:
-            await emitter.handle("error", SailorError("Process function is not found"))
-            await emitter.handle("end")
-            return
         context = ExecutionContext(
             emitter,
-            loop=asyncio.get_running_loop(),
-            loop_thread_id=self._loop_thread_id or threading.get_ident(),
             logger=self._component_log.child(**ids),
             flow_variables=self._state.flow_variables,
             config=self._settings,
             api_client=self._state.platform_api,
+            shutting_down=self._shutting_down,
         )
-        cfg = copy.deepcopy(self._state.config)
-        snapshot = copy.deepcopy(self._state.snapshot)
-        try:
-            if self._process_is_async:
-                result = await self._process(context, payload, cfg, snapshot)
-            else:
-                result = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, self._process, context, payload, cfg, snapshot)
-                if inspect.isawaitable(result):
-                    result = await result
-        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001
-            # The component's failure is an `error`, sys.exit() in process included:
-            # it must not end the sailor with every message in hand (SIGINT and SIGTERM
-            # are handled by the loop, so a KeyboardInterrupt here is the component's).
-            # docs/protocol.md#secrets: logged without the error (its text may quote a body); the
-            # error itself is published, encrypted.
-            context.logger.error(  # noqa: TRY400
-                "Error occurred during trigger or action processing")
-            await emitter.run("error", exc)
-            await self._end_automatically(emitter)
-            return
-        # falsy: end without data; every return ends (docs/protocol.md#deviation-every-process-ends)
-        if is_truthy(result):
-            await emitter.run("data", result)
-        await self._end_automatically(emitter)
-
-    @staticmethod
-    async def _end_automatically(emitter: MessageEmitter) -> None:
-        """The ``end`` that returning implies. A component that already emitted ``end``
-        itself and then returns is normal in Python, so this ``end`` is skipped rather
-        than logged as a second one (only a second explicit ``end`` warns)."""
-        await emitter.drain()
-        if not emitter.ended:
-            await emitter.handle("end")
+        # every return ends (docs/protocol.md#deviation-every-process-ends);
+        # Ending.INTERRUPTED leaves the delivery unsettled: the broker delivers it again.
+        await run_process(
+            context, self._process, payload, copy.deepcopy(self._state.config),
+            copy.deepcopy(self._state.snapshot), pool=self._pool)
 
 
 def _dedup_key_of(message: DeliveredMessage) -> str | None:

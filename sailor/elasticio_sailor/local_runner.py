@@ -3,8 +3,9 @@
 No broker, no platform: every event the function emits is printed as one JSON line
 ``{"event": ..., "payload": ...}`` on stdout, in order; logs go to stderr. The return
 and raise rules are those of task mode (a returned message is ``data`` + ``end``,
-``None`` is ``end``, an exception is ``error`` + ``end``). Exit codes: 0 success,
-1 an error was emitted (or the credentials were not verified), 2 bad usage.
+a falsy value is ``end``, an exception is ``error`` + ``end``). Exit codes: 0 success,
+1 an error was emitted (or the credentials were not verified), 2 bad usage, 3 the
+function stopped for SIGTERM (``ShutdownInterrupted``; nothing more was printed).
 
 Secrets stay out of files and shell history: a cfg string value ``"env:NAME"`` is
 replaced by the value of the environment variable ``NAME``.
@@ -17,25 +18,25 @@ import asyncio
 import json
 import os
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import IO, Any
 
 from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError
+from elasticio_sailor.context import ComponentContext, stop_on_sigterm
 from elasticio_sailor.error_payload import normalize_error
-from elasticio_sailor.invoke import call_component
+from elasticio_sailor.errors import SailorException
+from elasticio_sailor.invoke import Ending, call_component, run_process
 from elasticio_sailor.log import configure_logging, get_logger, register_secret
 from elasticio_sailor.service import verify_credentials
 
 ENV_REFERENCE_PREFIX = "env:"
-EXIT_OK, EXIT_ERROR_EMITTED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR_EMITTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 
-class UsageError(Exception):
+class UsageError(SailorException):
     """Bad arguments or input files: reported on stderr, exit code 2."""
 
 
@@ -56,7 +57,8 @@ async def _run(args: argparse.Namespace, out: IO[str]) -> int:
         raise UsageError("name the action or trigger to run")
     cfg = resolve_env_references(read_json_argument(args.cfg, "--cfg", default={}))
     loader = ComponentLoader(Path(args.component))
-    context = LocalContext(asyncio.get_running_loop(), out)
+    context = LocalContext(out)
+    stop_on_sigterm(context.shutting_down, get_logger("sailor"))
     label = "verifyCredentials" if args.verify_credentials else args.function
     progress = asyncio.create_task(report_progress(label, context, args.progress_interval))
     try:
@@ -70,28 +72,12 @@ async def _run(args: argparse.Namespace, out: IO[str]) -> int:
         msg = read_message(args.msg)
         snapshot = read_json_argument(args.snapshot, "--snapshot", default={}, inline=False)
         module = loader.load_module(args.function)
-        await _run_process(module, context, msg, cfg, snapshot)
+        process = getattr(module, "process", None)
+        if await run_process(context, process, msg, cfg, snapshot) is Ending.INTERRUPTED:
+            return EXIT_INTERRUPTED
         return EXIT_ERROR_EMITTED if context.error_count else EXIT_OK
     finally:
         progress.cancel()
-
-
-async def _run_process(
-    module: ModuleType, context: LocalContext, msg: Any, cfg: Any, snapshot: Any
-) -> None:
-    process = getattr(module, "process", None)
-    if not callable(process):
-        context.record("error", RuntimeError("Process function is not found"))
-        context.record("end")
-        return
-    try:
-        result = await call_component(process, context, msg, cfg, snapshot)
-    except Exception as exc:  # noqa: BLE001 - the component's failure is an `error` event
-        context.record("error", exc)
-    else:
-        if result is not None:
-            context.record("data", result)
-    context.record("end")
 
 
 async def _run_service_function(
@@ -109,60 +95,39 @@ async def _run_service_function(
     return EXIT_OK
 
 
-class LocalContext:
-    """``self`` for a locally run function: ``emit`` prints the event. Like task mode, it
-    returns an awaitable on the event loop (``async def``) and blocks in a worker thread."""
+class LocalContext(ComponentContext):
+    """``self`` for a locally run function: ``emit`` prints the event."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, out: IO[str]) -> None:
-        self._loop = loop
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__(logger=get_logger("component"))
         self._out = out
-        self._lock = threading.Lock()
-        self.logger = get_logger("component")
         self.error_count = 0
         self.event_count = 0
         self.ended = False
 
-    def emit(self, event: str, payload: Any = None) -> Any:
+    def _schedule(self, event: str, payload: Any) -> asyncio.Future[Any]:
         self.record(event, payload, from_component=True)
-        try:
-            on_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop:
-            done = self._loop.create_future()
-            done.set_result(None)
-            return done
-        return None
+        done = self._loop.create_future()
+        done.set_result(None)
+        return done
+
+    async def deliver(self, event: str, payload: Any = None) -> None:
+        self.record(event, payload)
 
     def record(self, event: str, payload: Any = None, *, from_component: bool = False) -> None:
         """Print one event line (the first ``end`` only)."""
-        with self._lock:
-            if event == "end":
-                if self.ended:
-                    if from_component:
-                        get_logger("sailor").warn(
-                            "processMessage emit end was called more than once"
-                        )
-                    return
-                self.ended = True
-            if event == "error":
-                self.error_count += 1
-            self.event_count += 1
-            line = {"event": event} if payload is None else {"event": event, "payload": payload}
-            self._out.write(json.dumps(line, ensure_ascii=False, default=_jsonable) + "\n")
-            self._out.flush()
-
-    @staticmethod
-    def get_flow_variables() -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def get_config() -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def get_api_client() -> None:
-        return None
+        if event == "end":
+            if self.ended:
+                if from_component:
+                    get_logger("sailor").warn("processMessage emit end was called more than once")
+                return
+            self.ended = True
+        if event == "error":
+            self.error_count += 1
+        self.event_count += 1
+        line = {"event": event} if payload is None else {"event": event, "payload": payload}
+        self._out.write(json.dumps(line, ensure_ascii=False, default=_jsonable) + "\n")
+        self._out.flush()
 
     async def wait_for_emits(self) -> None:
         """Events are printed when emitted; nothing is ever pending."""

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import requests
 
 from .crypto import DecryptionError, MessageCipher, dumps
+from .errors import SailorException
 from .jsvalues import is_empty
 
 OBJECT_ID_HEADER = "x-ipaas-object-storage-id"
@@ -31,7 +32,7 @@ ACCEPT = "application/json, text/plain, */*"
 UPLOAD_ERROR = "Lightweight message/passthrough body upload error"
 
 
-class ObjectStorageError(Exception):
+class ObjectStorageError(SailorException):
     """A failed object-storage call; the text names the id or status, never the token.
     Published as ``name: "Error"``, like Node's errors."""
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import requests
 
+from .errors import SailorException
+
 DEFAULT_BASE_URI = "https://api.elastic.io"
 REQUEST_TIMEOUT_S = 15.0
 DEFAULT_RETRY_ATTEMPTS = 3
@@ -30,7 +32,7 @@ COMMON_HEADERS = {
 }
 
 
-class PlatformApiError(Exception):
+class PlatformApiError(SailorException):
     """A failed platform call; ``status_code`` is ``None`` for network errors."""
 
     def __init__(self, message: str, status_code: int | None = None) -> None:

@@ -15,16 +15,11 @@ from pamqp.commands import Basic
 from .amqp import AmqpClient, copy_properties
 from .crypto import MessageCipher, dumps
 from .error_payload import normalize_error
+from .errors import SailorError
 from .headers import ERROR_RESPONSE_HEADER, init_error_headers, now_ms, pop_routing_key
 from .log import TRACE, get_logger
 from .rate_limit import Throttles
 from .settings import TaskSettings
-
-
-class SailorError(Exception):
-    """An error the sailor itself raises into the error path; published as ``name: "Error"``."""
-
-    error_name = "Error"
 
 
 class OutgoingSizeError(SailorError):

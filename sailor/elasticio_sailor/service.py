@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError, component_root
+from elasticio_sailor.context import ComponentContext, stop_on_sigterm
+from elasticio_sailor.errors import SailorException
 from elasticio_sailor.invoke import call_component
 from elasticio_sailor.log import (
     Logger,
@@ -41,7 +42,7 @@ RESULT_HEADERS = {
 SECRET_KEY_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "credential")
 
 
-class ServiceError(Exception):
+class ServiceError(SailorException):
     """A failure that becomes an error result ``{"status": "error", "data": {message}}``."""
 
 
@@ -113,7 +114,8 @@ async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: 
     cfg = parse_cfg(environ, method)
     loader = ComponentLoader(root)
     _ = loader.component_json  # read for every method, as Node does (error result if broken)
-    context = ServiceContext(asyncio.get_running_loop(), cfg, environ, log)
+    context = ServiceContext(cfg, environ, log)
+    stop_on_sigterm(context.shutting_down, log)
     if method == "verifyCredentials":
         return await verify_credentials(loader, context, cfg)
     name = environ["ELASTICIO_ACTION_OR_TRIGGER"]
@@ -156,55 +158,31 @@ async def verify_credentials(loader: ComponentLoader, context: Any, cfg: Any) ->
     return {"verified": True}
 
 
-class ServiceContext:
+class ServiceContext(ComponentContext):
     """``self`` of a service function: ``emit`` (only ``updateKeys`` has an effect),
     ``logger``, ``get_config()`` (the raw environment, as in Node), ``get_flow_variables()``.
     """
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        cfg: Any,
-        environ: Mapping[str, str],
-        log: Logger,
-    ) -> None:
-        self._loop = loop
+    def __init__(self, cfg: Any, environ: Mapping[str, str], log: Logger) -> None:
+        super().__init__(logger=get_logger("component"))
         self._cfg = cfg
         self._environ = environ
         self._log = log
         self._pending: list[asyncio.Future[Any]] = []
-        self._lock = threading.Lock()
-        self.logger = get_logger("component")
 
     def get_config(self) -> dict[str, str]:
         return dict(self._environ)
 
-    @staticmethod
-    def get_flow_variables() -> dict[str, Any]:
-        return {}
-
-    def emit(self, event: str, payload: Any = None) -> Any:
-        """In an ``async def`` function: returns an awaitable. In a sync function (worker
-        thread): blocks until the event is handled."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            task = self._loop.create_task(self._handle(event, payload))
-            self._pending.append(task)
-            return task
-        future = asyncio.run_coroutine_threadsafe(self._handle(event, payload), self._loop)
-        with self._lock:
-            self._pending.append(asyncio.wrap_future(future, loop=self._loop))
-        return future.result()
+    def _schedule(self, event: str, payload: Any) -> asyncio.Future[Any]:
+        task = self._loop.create_task(self._handle(event, payload))
+        self._pending.append(task)
+        return task
 
     async def wait_for_emits(self) -> None:
         """Every emitted event is handled before the result is POSTed
         (docs/protocol.md#service-methods)."""
         while self._pending:
-            with self._lock:
-                pending, self._pending = self._pending, []
+            pending, self._pending = self._pending, []
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _handle(self, event: str, payload: Any) -> None:

@@ -8,10 +8,13 @@ Secrets are kept out of ``repr`` so a settings object can never leak into a log.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+
+from .errors import SailorException
 
 PREFIX = "ELASTICIO_"
 
@@ -42,6 +45,8 @@ DEFAULT_RECONNECT_TIMEOUT_MS = 100
 DEFAULT_OUTGOING_MESSAGE_SIZE_LIMIT = 10 * 1024 * 1024
 DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD = 1024 * 1024
 DEFAULT_WAIT_MESSAGES_TIMEOUT_MS = 50
+# A little under Kubernetes' 30 s between SIGTERM and SIGKILL: time to close cleanly.
+DEFAULT_SHUTDOWN_GRACE_S = 25.0
 
 _LEADING_INT = re.compile(r"\s*([+-]?\d+)")
 # lodash `camelCase` word rules restricted to ASCII (upper-case runs, capitalised
@@ -57,7 +62,7 @@ _WORD = re.compile(
 )
 
 
-class SettingsError(Exception):
+class SettingsError(SailorException):
     """A required variable is missing or a value is unusable; the message is safe to log."""
 
 
@@ -127,6 +132,8 @@ class TaskSettings:
     object_storage_size_threshold: int = DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD
     emit_lightweight_message: bool = False
     wait_messages_timeout_ms: int = DEFAULT_WAIT_MESSAGES_TIMEOUT_MS
+    # after SIGTERM, how long messages in flight may take before they are left to the broker
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
     # (header name, value) pairs from ELASTICIO_ADDITIONAL_VARS_FOR_HEADERS, unset ones dropped
     additional_headers: tuple[tuple[str, str], ...] = ()
 
@@ -179,6 +186,17 @@ def parse_bool(raw: str | None, default: bool) -> bool:
     if raw is None:
         return default
     return raw not in ("", "false")
+
+
+def parse_seconds(raw: str | None, default: float) -> float:
+    """A duration in seconds (``25``, ``0.5``); empty, negative or not a number: ``default``."""
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value >= 0 else default
 
 
 def parse_str(raw: str | None, default: str | None) -> str | None:
@@ -284,5 +302,6 @@ def load_task_settings(environ: Mapping[str, str]) -> TaskSettings:
         emit_lightweight_message=parse_bool(raw("EMIT_LIGHTWEIGHT_MESSAGE"), False),
         wait_messages_timeout_ms=parse_int(
             raw("WAIT_MESSAGES_TIMEOUT"), DEFAULT_WAIT_MESSAGES_TIMEOUT_MS),
+        shutdown_grace_s=parse_seconds(raw("SHUTDOWN_GRACE_S"), DEFAULT_SHUTDOWN_GRACE_S),
         additional_headers=additional_headers(environ),
     )

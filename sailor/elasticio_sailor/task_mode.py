@@ -14,10 +14,13 @@ import copy
 import inspect
 import os
 import signal
+import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import describe
 from .invoke import call_component
 from .jsvalues import is_empty
 from .log import configure_logging, get_logger, install_stdlib_bridge
@@ -60,23 +63,18 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     if settings.hook_shutdown:
         return run_shutdown_hook(settings, log)
     try:
+        sailor = TaskSailor(settings, log)
         with asyncio.Runner(loop_factory=event_loop_factory(env)) as runner:
-            return runner.run(TaskSailor(settings, log).run())
+            code = runner.run(sailor.run())
+            if sailor.work_abandoned:
+                # The threads of abandoned sync process calls would keep the interpreter
+                # (and the pod) alive; the connection is closed, nothing is left to do.
+                sys.stdout.flush()
+                os._exit(code)
+            return code
     except Exception as exc:  # noqa: BLE001 - last resort: never a traceback with secrets
         log.fatal("Uncaught exception", error=describe(exc))
         return EXIT_STARTUP_FAILED
-
-
-def describe(exc: BaseException) -> str:
-    """Our own errors in full; foreign ones (component, libraries) by type only, since
-    their text may quote cfg values or message bodies."""
-    from .component_loader import ComponentLoadError
-    from .platform_api import PlatformApiError
-    from .publisher import SailorError
-
-    if isinstance(exc, ComponentLoadError | PlatformApiError | SailorError | SettingsError):
-        return f"{type(exc).__name__}: {exc}"
-    return type(exc).__name__
 
 
 def platform_api_for(settings: TaskSettings) -> Any:
@@ -98,12 +96,15 @@ class TaskSailor:
         self._stop = asyncio.Event()
         self._signal_name: str | None = None
         self._exit_code = EXIT_OK
+        self.shutting_down = threading.Event()  # ``self.shutting_down`` of process calls
+        self.work_abandoned = False
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
         self._log.info("Received %s", name)
         if self._signal_name is None:
             self._signal_name = name
+        self.shutting_down.set()
         self._stop.set()
 
     def _on_consumer_lost(self) -> None:
@@ -139,8 +140,14 @@ class TaskSailor:
             return EXIT_STARTUP_FAILED
 
         await self._stop.wait()
+        self.shutting_down.set()
         await amqp.stop_consuming()
-        await executor.wait_idle()
+        grace_s = settings.shutdown_grace_s
+        if not await executor.wait_idle(grace_s):
+            left = await executor.abandon()
+            self.work_abandoned = True
+            log.warning("Messages still in flight after the shutdown grace period are left "
+                        "to the broker", inFlight=left, graceSeconds=grace_s)
         executor.shutdown()
         log.info("Disconnecting...")
         try:
@@ -204,6 +211,7 @@ class TaskSailor:
             process=getattr(module, "process", None),
             log=log,
             component_log=get_logger("component"),
+            shutting_down=self.shutting_down,
         )
         await amqp.consume(settings.broker.listen_messages_on, executor.on_delivery,
                            on_lost=self._on_consumer_lost)

@@ -34,6 +34,7 @@ from tests.sailor.recording_server import (
 
 COMPONENTS = Path(__file__).parent / "components"
 TASK_COMPONENT = COMPONENTS / "task"
+MISBEHAVING_COMPONENT = COMPONENTS / "misbehaving"
 CRYPTO_PASSWORD = "sim-crypto-password-SECRET"
 CRYPTO_IV = "iv=any16_symbols"
 API_KEY = "sim-api-key-SECRET"
@@ -110,6 +111,19 @@ class SailorRun:
 
     def output(self) -> str:
         return "\n".join(self.lines)
+
+    def messages(self) -> list[str]:
+        """The ``msg`` of every log record so far."""
+        return [str(record.get("msg", "")) for record in self.records()]
+
+    def wait_logged(self, msg: str, timeout: float = 15) -> bool:
+        """Wait until a log record with exactly this ``msg`` has been written."""
+        deadline = time.monotonic() + timeout
+        while msg not in self.messages():
+            if time.monotonic() > deadline or self.exited.is_set():
+                return msg in self.messages()
+            time.sleep(0.02)
+        return True
 
     def wait_ready(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout

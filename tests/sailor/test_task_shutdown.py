@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.sailor.platform_sim import sailor_connections
+from tests.sailor.platform_sim import MISBEHAVING_COMPONENT, sailor_connections
 
 pytestmark = pytest.mark.broker
 
@@ -61,3 +61,55 @@ def test_blocking_process_keeps_heartbeats_flowing(sim, broker) -> None:
     assert run.stop() == 0
     assert sim.input_depth() == 0
     assert sim.rejected_count() == 0
+
+
+STOPPED_FOR_SHUTDOWN = ("Processing stopped for the shutdown; the message is left to the broker "
+                        "to be delivered again")
+LEFT_AFTER_GRACE = "Messages still in flight after the shutdown grace period are left to the broker"
+
+
+@pytest.mark.parametrize("function", ["waits_for_shutdown", "waits_for_shutdown_async"])
+def test_work_stopped_for_the_shutdown_is_left_to_the_broker(sim, function: str) -> None:
+    """The component sees ``self.shutting_down`` and raises ShutdownInterrupted: nothing
+    is published, the message is neither acked nor rejected, the sailor exits at once."""
+    sim.publish_input({"body": {"i": 1}})
+    run = sim.start_sailor(function, cwd=MISBEHAVING_COMPONENT)
+    assert run.wait_logged("work started")
+    run.terminate()
+    assert run.wait() == 0
+    assert sim.wait_until(lambda: sim.input_depth() == 1)
+    assert sim.rejected_count() == 0
+    assert sim.published == []
+    messages = run.messages()
+    assert STOPPED_FOR_SHUTDOWN in messages
+    assert LEFT_AFTER_GRACE not in messages
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_work_still_running_after_the_grace_period_is_left_to_the_broker(
+    sim, sync: bool,
+) -> None:
+    """A component that ignores the signal (60 s of work) does not hold the shutdown
+    beyond ELASTICIO_SHUTDOWN_GRACE_S: its message goes back to the queue."""
+    sim.publish_input({"body": {"sync": sync}})
+    run = sim.start_sailor("ignores_shutdown", cwd=MISBEHAVING_COMPONENT,
+                           ELASTICIO_SHUTDOWN_GRACE_S="0.5")
+    assert run.wait_logged("work started")
+    run.terminate()
+    assert run.wait(timeout=15) == 0
+    assert sim.wait_until(lambda: sim.input_depth() == 1)
+    assert sim.rejected_count() == 0
+    assert sim.published == []
+    [left] = [r for r in run.records() if r.get("msg") == LEFT_AFTER_GRACE]
+    assert (left["inFlight"], left["graceSeconds"]) == (1, 0.5)
+    assert "Successfully disconnected" in run.messages()
+
+
+def test_shutdown_interrupted_outside_a_shutdown_is_an_error(sim) -> None:
+    sim.publish_input({"body": {}})
+    run = sim.start_sailor("interrupted_without_shutdown", cwd=MISBEHAVING_COMPONENT)
+    [error] = sim.wait_published(1)
+    assert sim.wait_until(lambda: sim.rejected_count() == 1)
+    assert run.stop() == 0
+    assert error.envelope()["error"]["name"] == "ShutdownInterrupted"
+    assert error.envelope()["error"]["message"] == "no shutdown in sight"

@@ -1,0 +1,11 @@
+"""Sync process raising an exception outside ``Exception``, named by ``msg.body.raise``."""
+
+import asyncio
+
+RAISES = {"CancelledError": asyncio.CancelledError, "GeneratorExit": GeneratorExit}
+
+
+def process(self, msg, cfg, snapshot):
+    if msg["body"].get("raise") is None:
+        return {"body": {"ok": True}}
+    raise RAISES[msg["body"]["raise"]]("raised by the component")

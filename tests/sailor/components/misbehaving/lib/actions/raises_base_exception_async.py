@@ -1,0 +1,12 @@
+"""Async process raising an exception outside ``Exception``, named by ``msg.body.raise``."""
+
+import asyncio
+
+RAISES = {"CancelledError": asyncio.CancelledError, "GeneratorExit": GeneratorExit}
+
+
+async def process(self, msg, cfg, snapshot):
+    await asyncio.sleep(0)
+    if msg["body"].get("raise") is None:
+        return {"body": {"ok": True}}
+    raise RAISES[msg["body"]["raise"]]("raised by the component")

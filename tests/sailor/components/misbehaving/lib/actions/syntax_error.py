@@ -1,0 +1,4 @@
+"""A module that does not compile."""
+
+def process(self, msg, cfg, snapshot)
+    return msg
