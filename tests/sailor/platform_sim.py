@@ -284,6 +284,23 @@ class PlatformSim:
                 self._published_changed.wait(left)
             return list(self.published)
 
+    def published_until_now(self, timeout: float = 15) -> list[Published]:
+        """Everything published before this call, once it has reached the collector: a
+        marker sent through the exchange now arrives after it (one queue keeps order)."""
+        key = f"sim-marker.{uuid.uuid4().hex}"
+        properties = Basic.Properties(headers={}, delivery_mode=1)
+        self.run(self._channel.basic_publish(
+            b"{}", exchange=self.exchange, routing_key=key, properties=properties))
+        deadline = time.monotonic() + timeout
+        with self._published_changed:
+            while not any(p.routing_key == key for p in self.published):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("the marker did not reach the collector")
+                self._published_changed.wait(left)
+            self.published = [p for p in self.published if p.routing_key != key]
+            return list(self.published)
+
     def published_to(self, kind: str) -> list[Published]:
         key = self.routing_keys.get(kind, kind)
         return [p for p in self.published if p.routing_key == key]

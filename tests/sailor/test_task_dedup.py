@@ -19,20 +19,24 @@ def messages(run) -> list[str]:
 
 
 @pytest.mark.broker
-def test_redelivered_copy_on_new_channel_is_settled_not_processed(sim, broker) -> None:
+def test_redelivered_copy_on_new_channel_is_settled_not_processed(
+    sim, broker, tmp_path,
+) -> None:
     """The read connection dies while the message is processed: the broker redelivers it
     on the new channel; that copy is held and acked when the original finishes."""
     message_id = str(uuid.uuid4())
-    sim.publish_input({"body": {"i": 1, "sleep": 2.0}}, messageId=message_id)
+    gate = tmp_path / "gate"
+    sim.publish_input({"body": {"i": 1, "gate": str(gate)}}, messageId=message_id)
     run = sim.start_sailor("slow")
     assert sim.wait_until(lambda: sim.input_depth() == 0)  # delivered, not yet acked
     assert close_sailor_connections(broker, "read") == 1
     wait_for_sailor_connections(broker, ("read",))
+    assert sim.wait_until(lambda: any(m.startswith(DUPLICATE_LINE) for m in messages(run)))
+    gate.touch()  # the original may finish now
     [data] = sim.wait_published(1, timeout=10)
-    assert data.decoded()["body"] == {"i": 1, "sleep": 2.0, "slow": True}
+    assert data.decoded()["body"] == {"i": 1, "gate": str(gate), "slow": True}
     assert run.stop() == 0
-    time.sleep(0.3)  # a second output would have arrived by now
-    assert len(sim.published) == 1
+    assert len(sim.published_until_now()) == 1
     assert sim.input_depth() == 0  # the copy was acked: nothing came back to the queue
     assert sim.rejected_count() == 0
     assert any(m.startswith(DUPLICATE_LINE) for m in messages(run))

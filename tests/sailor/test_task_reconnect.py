@@ -85,22 +85,29 @@ def test_consumer_cancel_without_a_queue_to_consume_exits_non_zero(sim) -> None:
     declare_input_queue(sim)  # for the fixture's clean-up
 
 
-def test_connections_closed_while_messages_are_processed(sim, broker) -> None:
+def test_connections_closed_while_messages_are_processed(sim, broker, tmp_path) -> None:
     """Both connections close while 4 messages are in `process`: the broker redelivers
     them on the new channel; the copies are held, then acked for the originals."""
     total, prefetch = 6, 4
+    gate = tmp_path / "gate"
     for i in range(total):
-        sim.publish_input({"body": {"i": i, "sleep": 1.5}})
+        sim.publish_input({"body": {"i": i, "gate": str(gate)}})
     run = sim.start_sailor("slow", ELASTICIO_RABBITMQ_PREFETCH_SAILOR=str(prefetch))
     assert sim.wait_until(lambda: sim.input_depth() == total - prefetch)
     assert broker.close_all_connections() >= 3  # the sailor's two and the simulator's
     reattach(sim)
+
+    def held_copies() -> int:
+        return sum(m.startswith("Duplicate message detected") for m in messages(run))
+
+    assert sim.wait_until(lambda: held_copies() == prefetch, timeout=20)
+    gate.touch()  # the originals may finish now
     sim.wait_published(total, timeout=20)
     assert run.stop() == 0
     assert outputs_per_input(sim) == dict.fromkeys(range(total), 1)
     assert sim.input_depth() == 0
     assert sim.rejected_count() == 0
-    assert sum(m.startswith("Duplicate message detected") for m in messages(run)) == prefetch
+    assert held_copies() == prefetch
 
 
 def test_connections_closed_while_outputs_are_published(sim, broker) -> None:
