@@ -39,6 +39,7 @@ from lib.openai.limits import MAX_SSE_LINE_BYTES, MIB, CallLimits
 from lib.openai.retry import RetryPolicy
 from lib.redaction import printed_forms
 from tests.netguard import NetGuard, recorded_connects, subprocess_env
+from tests.sailor.platform_sim import PlatformSim
 from tests.sailor.recording_server import run_cli
 
 KEY = "sk-hostile-MARKER-5f0e1d2c3b4a69788796a5b4c3d2e1f0"
@@ -354,3 +355,34 @@ def test_an_error_answer_that_never_ends_is_read_only_to_its_cap() -> None:
     assert caught.value.status == 400
     assert len(str(caught.value)) < 400
     assert server.connection_closed.wait(10)
+
+
+# ---- the sailor in task mode on the real broker -----------------------------------------
+
+
+@pytest.mark.broker
+@pytest.mark.timeout(120)
+def test_task_mode_publishes_and_logs_no_key_from_a_hostile_server(
+        broker: Any, repo_root: Path, tmp_path: Path) -> None:
+    def hostile(handler: BaseHTTPRequestHandler) -> None:
+        body = json.loads(server.requests[-1]["body"])
+        (error_event_with_the_key if body.get("stream") else echo_the_key_everywhere)(handler)
+
+    with HostileServer(hostile) as server:
+        config = {"apiKey": KEY, "baseUrl": server.url, "model": "m"}
+        sim = PlatformSim(broker.url, step_data={"config": config, "snapshot": {}})
+        try:
+            sim.publish_input({"body": HELLO})
+            sim.publish_input({"body": {**HELLO, "stream": True}})
+            record = tmp_path / "connects.jsonl"
+            run = sim.start_sailor("sendRequest", cwd=repo_root,
+                                   **subprocess_env(NetGuard(), record))
+            sim.wait_published(2, timeout=60)
+            assert run.stop() == 0
+            errors = [e.envelope()["error"] for e in sim.published_to("error")]
+            assert sorted(e["message"][:40] for e in errors) == [
+                "upstream refused Bearer *** (code ***, p", "x" * 40]
+            assert_clean(run.output(), json.dumps(errors))
+            assert {host for host, _port in recorded_connects(record)} <= {"127.0.0.1"}
+        finally:
+            sim.close()
