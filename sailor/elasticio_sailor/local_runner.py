@@ -168,6 +168,8 @@ def read_json_argument(value: str | None, option: str, *, default: Any, inline: 
         return json.loads(text)
     except ValueError as exc:
         raise UsageError(f"{option}: not valid JSON ({exc})") from None
+    except RecursionError:  # Python's parser gives up around 1,000 levels
+        raise UsageError(f"{option}: JSON nested too deep to read") from None
 
 
 def read_message(value: str | None) -> dict[str, Any]:

@@ -259,6 +259,15 @@ def test_exec_refuses_a_body_nested_too_deep(guarded_exec: Callable[..., list]) 
         "(the limit of a message body)")
 
 
+def test_exec_refuses_a_message_too_deep_to_parse_in_a_line(repo_root: Path) -> None:
+    text = '{"body": {"messages": [], "metadata": ' + "[" * 10_000 + "]" * 10_000 + "}}"
+    done = run_cli(["exec", "sendRequest", "--msg", "-", "--cfg",
+                    json.dumps({"apiKey": KEY, "model": "m"})], {}, repo_root, stdin=text)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "exec: --msg: JSON nested too deep to read"
+    assert done.stdout == ""
+
+
 # ---- bounds ---------------------------------------------------------------------------
 
 
