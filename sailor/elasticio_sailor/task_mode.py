@@ -142,6 +142,7 @@ class TaskSailor:
         await self._stop.wait()
         self.shutting_down.set()
         await amqp.stop_consuming()
+        # Deviation from Node (docs/protocol.md#deviation-shutdown-grace): a bounded wait
         grace_s = settings.shutdown_grace_s
         if not await executor.wait_idle(grace_s):
             left = await executor.abandon()
