@@ -20,6 +20,7 @@ leave a secret's head that no longer matches the whole secret.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -84,8 +85,10 @@ _ENCODINGS: tuple[Callable[[str], str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def printed_forms(secret: str) -> frozenset[str]:
-    """Every form of `secret` searched for (empty for a secret too short to search)."""
+    """Every form of `secret` searched for (empty for a secret too short to search).
+    Cached: the same key and token come back with every message."""
     if len(secret) < MIN_SECRET_CHARS:
         return frozenset()
     forms = {secret}
@@ -93,6 +96,14 @@ def printed_forms(secret: str) -> frozenset[str]:
         forms |= {encode(form) for form in forms for encode in _ENCODINGS}
     forms |= {_lower_hex(form) for form in forms}
     return frozenset(form for form in forms if len(form) >= MIN_SECRET_CHARS)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(secrets: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """All forms of `secrets`, longest first, and one pattern finding any of them."""
+    forms = tuple(sorted({f for s in secrets for f in printed_forms(s)}, key=len,
+                         reverse=True))
+    return forms, (re.compile("|".join(map(re.escape, forms))) if forms else None)
 
 
 def url_secrets(url: str | None) -> tuple[str, ...]:
@@ -129,10 +140,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self.secrets: tuple[str, ...] = tuple(
             dict.fromkeys(s for s in secrets if s and len(s) >= MIN_SECRET_CHARS))
-        forms = sorted({f for s in self.secrets for f in printed_forms(s)}, key=len,
-                       reverse=True)
-        self._forms = tuple(forms)
-        self._pattern = re.compile("|".join(map(re.escape, forms))) if forms else None
+        self._forms, self._pattern = _compiled(self.secrets)
 
     def with_secrets(self, secrets: Iterable[str | None]) -> Redactor:
         """A redactor that also knows `secrets`."""
