@@ -2,4 +2,7 @@
 
 from elasticio_sailor.errors import ShutdownInterrupted
 
-__all__ = ["ShutdownInterrupted"]
+# The one place of the version: pyproject.toml reads it, ``--version`` prints it.
+__version__ = "0.1.0"
+
+__all__ = ["ShutdownInterrupted", "__version__"]

@@ -10,12 +10,17 @@ import argparse
 import os
 from collections.abc import Sequence
 
+from elasticio_sailor import __version__
+
 DESCRIPTION = "elastic.io sailor for Python components."
 SERVICE_METHODS = ("verifyCredentials", "getMetaModel", "selectModel")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m elasticio_sailor", description=DESCRIPTION)
+    parser.add_argument(
+        "--version", action="version", version=f"elasticio-sailor-py {__version__}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser(
