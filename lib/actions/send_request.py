@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from elasticio_sailor import ShutdownInterrupted
+
 from lib import compat
 from lib.attachments import inline_attachments
 from lib.config import parse_action_config
@@ -48,13 +50,18 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
 
     def send(request_body: dict[str, Any]) -> dict[str, Any]:
         return client.create_chat_completion(
-            request_body, timeout_s=config.timeout_s, logger=self.logger
+            request_body, timeout_s=config.timeout_s, logger=self.logger,
+            stop=getattr(self, "shutting_down", None),
         )
 
     try:
         response = compat.create_chat_completion(
             send, request, connection.server_type, self.logger
         )
+    except ShutdownInterrupted:
+        self.logger.info("The step is shutting down: the API call was stopped and the "
+                         "message is left for redelivery")
+        raise
     except RetryLaterError as err:
         self.logger.warning(
             "The server asked to wait %d s; the message is rebounded to be retried later",

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from elasticio_sailor import ShutdownInterrupted
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, ReadTimeoutError
 
@@ -210,18 +211,34 @@ def _new_session(base_url: str, headers: Mapping[str, str] | None) -> requests.S
 
 
 class _Deadline:
-    """The total deadline of one call (retries included)."""
+    """The total deadline of one call (retries included), and the sailor's stop signal:
+    both end a call between two reads."""
 
-    def __init__(self, monotonic: Callable[[], float], total_s: float) -> None:
+    def __init__(self, monotonic: Callable[[], float], total_s: float,
+                 stop: threading.Event | None = None) -> None:
         self._monotonic = monotonic
         self.total_s = total_s
         self._at = monotonic() + total_s
+        self._stop = stop
 
     def remaining_s(self) -> float:
         return self._at - self._monotonic()
 
+    def wait_for_stop(self, delay_s: float) -> bool:
+        """With a stop signal: wait up to `delay_s` for it (True: waited). Without: False,
+        and the caller sleeps its own way."""
+        if self._stop is None:
+            return False
+        self._stop.wait(delay_s)
+        return True
+
     def check(self, request_id: str | None = None) -> None:
-        """Raise `APITimeoutError` once the deadline has passed."""
+        """Raise `ShutdownInterrupted` once the sailor shuts down, `APITimeoutError` once
+        the deadline has passed."""
+        if self._stop is not None and self._stop.is_set():
+            raise ShutdownInterrupted(
+                "Stopped waiting for the API's answer: the step is shutting down; the "
+                "message is left for redelivery")
         if self.remaining_s() < 0:
             raise APITimeoutError(
                 f"The call took longer than its total deadline of {self.total_s:g} s "
@@ -271,12 +288,17 @@ class OpenAIClient:
         *,
         timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
         logger: Any = None,
+        stop: threading.Event | None = None,
     ) -> dict[str, Any]:
         """POST /chat/completions; with `stream: true` the events are assembled into one
         `chat.completion`. `timeout_s` is the longest wait for the answer to start and the
-        longest silence between chunks; the whole call ends by its total deadline."""
+        longest silence between chunks; the whole call ends by its total deadline.
+
+        `stop` (the sailor's ``self.shutting_down``) is checked before every attempt and
+        between chunks: once set, the call ends with `ShutdownInterrupted` (the sailor then
+        leaves the message to the broker for redelivery)."""
         stream = body.get("stream") is True
-        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s))
+        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
         response = self._send(
             "POST", f"{self.base_url}/chat/completions",
             data=encode_body(body), timeout_s=timeout_s, logger=logger, deadline=deadline,
@@ -370,7 +392,8 @@ class OpenAIClient:
             # only %s with text: works with stdlib logging and the sailor's Node-style logger
             logger.warning("%s failed (%s); retry %s of %s in %s s", what, str(error),
                            str(attempts), str(policy.max_retries), f"{delay:.2f}")
-            policy.sleep(delay)
+            if deadline is None or not deadline.wait_for_stop(delay):
+                policy.sleep(delay)
 
     def _status_error(
         self, response: requests.Response, timeout_s: float, deadline: _Deadline | None,

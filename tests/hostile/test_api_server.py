@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
+from elasticio_sailor import ShutdownInterrupted
 
 from lib.errors import UserError
 from lib.openai.client import OpenAIClient
@@ -48,6 +49,9 @@ KEY = "sk-hostile-MARKER-5f0e1d2c3b4a69788796a5b4c3d2e1f0"
 FORBIDDEN = (*printed_forms(KEY), "MARKER-5f0e")
 CHUNK = {"id": "chatcmpl-h", "object": "chat.completion.chunk", "created": 1, "model": "m",
          "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]}
+
+STOPPED_LINE = ("The step is shutting down: the API call was stopped and the message is left "
+                "for redelivery")
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
@@ -227,6 +231,21 @@ def test_exec_refuses_a_key_http_cannot_carry_at_once(
     error = error_of(events)
     assert error["message"].startswith("API Key contains a character that cannot be sent")
     assert len(error["message"]) < 300
+    assert error["stack"] == f"RequestNotSentError: {error['message']}"  # no traceback
+
+
+def test_exec_keeps_the_traceback_of_a_server_failure(guarded_exec: Callable[..., list]) -> None:
+    def overloaded(handler: BaseHTTPRequestHandler) -> None:
+        answer(handler, 503, b'{"error": {"message": "busy", "type": "server_error"}}',
+               {"retry-after": "0.01"})
+
+    with HostileServer(overloaded) as server:
+        error = error_of(guarded_exec({"apiKey": KEY, "baseUrl": server.url, "model": "m"},
+                                      HELLO))
+    assert len(server.requests) == 3
+    assert error["name"] == "InternalServerError"
+    assert error["message"].startswith("busy (status 503, type server_error). Tried 3 times;")
+    assert error["stack"].startswith("Traceback (most recent call last):")
 
 
 def test_exec_refuses_a_base_url_with_a_password_without_echo(
@@ -366,6 +385,78 @@ def test_an_error_answer_that_never_ends_is_read_only_to_its_cap() -> None:
     assert server.connection_closed.wait(10)
 
 
+# ---- shutdown -----------------------------------------------------------------------------
+
+
+def test_a_stream_stops_between_chunks_when_the_sailor_shuts_down() -> None:
+    stop = threading.Event()
+
+    def forever(handler: BaseHTTPRequestHandler) -> None:
+        stream_headers(handler)
+        for count in itertools.count(1):
+            server.send(handler, f"data: {json.dumps(CHUNK)}\n\n".encode())
+            if count == 3:
+                stop.set()  # SIGTERM arrives while the answer streams
+            time.sleep(0.01)
+
+    with HostileServer(forever) as server, pytest.raises(ShutdownInterrupted) as caught:
+        client(server.url).create_chat_completion(
+            {"model": "m", "stream": True, **HELLO}, stop=stop)
+    assert "left for redelivery" in str(caught.value)
+    assert server.connection_closed.wait(10)
+
+
+def test_no_request_is_sent_once_the_sailor_shuts_down() -> None:
+    stop = threading.Event()
+    stop.set()
+    with HostileServer(echo_the_key_everywhere) as server, \
+            pytest.raises(ShutdownInterrupted):
+        client(server.url).create_chat_completion({"model": "m", **HELLO}, stop=stop)
+    assert server.requests == []
+
+
+def test_a_retry_wait_ends_when_the_sailor_shuts_down() -> None:
+    stop = threading.Event()
+
+    def overloaded(handler: BaseHTTPRequestHandler) -> None:
+        stop.set()
+        answer(handler, 503, b'{"error": {"message": "busy"}}', {"retry-after": "50"})
+
+    with HostileServer(overloaded) as server, pytest.raises(ShutdownInterrupted):
+        client(server.url).create_chat_completion({"model": "m", **HELLO}, stop=stop)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.broker
+@pytest.mark.timeout(120)
+def test_task_mode_leaves_a_message_whose_stream_was_stopped_for_redelivery(
+        broker: Any, repo_root: Path) -> None:
+    streaming = threading.Event()
+
+    def forever(handler: BaseHTTPRequestHandler) -> None:
+        stream_headers(handler)
+        while True:
+            server.send(handler, f"data: {json.dumps(CHUNK)}\n\n".encode())
+            streaming.set()
+            time.sleep(0.05)
+
+    with HostileServer(forever) as server:
+        config = {"apiKey": KEY, "baseUrl": server.url, "model": "m"}
+        sim = PlatformSim(broker.url, step_data={"config": config, "snapshot": {}})
+        try:
+            sim.publish_input({"body": {**HELLO, "stream": True}})
+            run = sim.start_sailor("sendRequest", cwd=repo_root)
+            assert streaming.wait(30)
+            assert run.stop() == 0  # SIGTERM, then the sailor's own graceful exit
+            assert server.connection_closed.wait(10)
+            assert sim.published_until_now() == []
+            assert sim.wait_until(lambda: sim.input_depth() == 1)  # back for redelivery
+            assert STOPPED_LINE in run.messages()  # stopped by the component, not the grace
+            assert_clean(run.output())
+        finally:
+            sim.close()
+
+
 # ---- the sailor in task mode on the real broker -----------------------------------------
 
 
@@ -392,6 +483,10 @@ def test_task_mode_publishes_and_logs_no_key_from_a_hostile_server(
             assert sorted(e["message"][:40] for e in errors) == [
                 "upstream refused Bearer *** (code ***, p", "x" * 40]
             assert_clean(run.output(), json.dumps(errors))
+            stacks = {error["name"]: error["stack"] for error in errors}
+            wrong_key = next(e for e in errors if e["name"] == "AuthenticationError")
+            assert stacks["AuthenticationError"] == f"AuthenticationError: {wrong_key['message']}"
+            assert stacks["StreamError"].startswith("Traceback")  # the server's: kept
             assert {host for host, _port in recorded_connects(record)} <= {"127.0.0.1"}
         finally:
             sim.close()
