@@ -195,3 +195,20 @@ def test_version_has_one_source(venv, wheel, sdist, metadata):
     assert f"-{source}-" in wheel.name
     assert sdist.name == f"elasticio_sailor_py-{source}.tar.gz"
     assert in_venv(venv, "elasticio-sailor", "--version").strip() == f"{DIST_NAME} {source}"
+
+
+def test_type_checkers_use_the_installed_packages_annotations(venv, tmp_path):
+    """py.typed at work: mypy, given only the fresh environment, checks calls into it."""
+    consumer = tmp_path / "consumer.py"
+    consumer.write_text("from elasticio_sailor.messages import new_message\n\n"
+                        "new_message(headers=['not', 'a', 'dict'])\n")
+    config = tmp_path / "mypy.ini"
+    config.write_text("[mypy]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), "--no-incremental",
+         "--python-executable", str(venv / "bin" / "python"), str(consumer)],
+        cwd=tmp_path, env=isolated_env(), capture_output=True, text=True, timeout=90,
+        check=False)
+    assert "py.typed" not in done.stdout, done.stdout
+    assert 'Argument "headers" to "new_message" has incompatible type' in done.stdout, done.stdout
+    assert done.returncode == 1
