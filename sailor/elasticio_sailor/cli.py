@@ -11,9 +11,9 @@ import os
 from collections.abc import Sequence
 
 from elasticio_sailor import __version__
+from elasticio_sailor.settings import SERVICE_METHODS
 
 DESCRIPTION = "elastic.io sailor for Python components."
-SERVICE_METHODS = ("verifyCredentials", "getMetaModel", "selectModel")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,16 @@ VERIFIER_FUNCTIONS = ("verify", "verifyCredentials")
 
 
 class ComponentLoadError(SailorException):
-    """The component cannot be used as configured; the message is the platform's text."""
+    """The component cannot be used as configured; the message is the platform's text.
+
+    When loading a file failed, the error is published under the name of the error the
+    loader raised (``SyntaxError``, ``ModuleNotFoundError``, ``FileNotFoundError``…), as
+    Node's sailor does, while the message says which file failed.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.error_name = type(cause).__name__ if cause is not None else None
 
 
 def component_root(cwd: str | Path, component_path: str | None) -> Path:
@@ -73,13 +82,19 @@ class ComponentLoader:
             )
         path = (self.root / main).resolve()
         if not path.is_file():
-            raise ComponentLoadError(f"Failed to load file '{main}': Cannot find module '{path}'")
+            try:
+                path.read_bytes()  # fails as loading the module would (no file, a folder)
+            except OSError as exc:
+                raise ComponentLoadError(
+                    f"Failed to load file '{main}': Cannot find module '{path}'", cause=exc
+                ) from exc
         try:
             return self._import(path)
         except Exception as exc:
             raise ComponentLoadError(
                 f"Trigger or action '{name}' is found, but can not be loaded. "
-                f"Please check if the file '{main}' is correct."
+                f"Please check if the file '{main}' is correct.",
+                cause=exc,
             ) from exc
 
     def load_verifier(self) -> Callable[..., Any] | None:
@@ -94,7 +109,7 @@ class ComponentLoader:
             module = self._import(path.resolve())
         except Exception as exc:
             raise ComponentLoadError(
-                f"Failed to load {VERIFIER_FILE}: {type(exc).__name__}: {exc}"
+                f"Failed to load {VERIFIER_FILE}: {type(exc).__name__}: {exc}", cause=exc
             ) from exc
         for function_name in VERIFIER_FUNCTIONS:
             function: object = getattr(module, function_name, None)

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .errors import SailorException
+from .jsvalues import stringify
 
 BLOCK_BYTES = 16
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
@@ -25,11 +26,6 @@ _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 
 class DecryptionError(SailorException, ValueError):
     """The body is not ciphertext we can read; the message never contains the body."""
-
-
-def dumps(value: Any) -> str:
-    """JSON exactly as Node's ``JSON.stringify`` writes it (no spaces, UTF-8 kept)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def lenient_b64decode(data: bytes | str) -> bytes:
@@ -111,7 +107,7 @@ class MessageCipher:
         return self.decrypt_b64(body)
 
     def encode_json(self, value: Any, protocol_version: int) -> bytes:
-        return self.encode_frame(dumps(value), protocol_version)
+        return self.encode_frame(stringify(value), protocol_version)
 
     def decode_json(self, body: bytes, protocol_version: int) -> Any:
         """Decrypt and parse; any failure is a ``DecryptionError`` (docs/protocol.md#decoding)."""

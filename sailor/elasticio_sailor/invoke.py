@@ -10,6 +10,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import SailorError, ShutdownInterrupted
@@ -19,19 +20,53 @@ if TYPE_CHECKING:
     from .context import ComponentContext
 
 
+@dataclass(frozen=True)
+class Raised:
+    """The exception a component function raised, carried as a value: raised again
+    across asyncio's futures and coroutines, some classes would lose their text
+    (``GeneratorExit``) or turn into others (``StopIteration``)."""
+
+    error: BaseException
+
+
 async def call_component(
     function: Callable[..., Any], *args: Any, pool: Executor | None = None,
 ) -> Any:
     """Await an ``async def`` function; run a sync one in a worker thread of ``pool``
     (default: the event loop's), so the event loop (and with it the AMQP heartbeats)
     never waits for component code. There ``self.emit`` blocks until the event is handled."""
-    if inspect.iscoroutinefunction(function):
-        return await function(*args)
-    call = functools.partial(contextvars.copy_context().run, function, *args)
-    result = await asyncio.get_running_loop().run_in_executor(pool, call)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+    outcome = await outcome_of(function, *args, pool=pool)
+    if isinstance(outcome, Raised):
+        raise outcome.error
+    return outcome
+
+
+async def outcome_of(
+    function: Callable[..., Any], *args: Any, pool: Executor | None = None,
+) -> Any:
+    """What :func:`call_component` returns, or :class:`Raised` with what the function
+    raised, whatever its class; only the sailor's own cancellation passes through."""
+    try:
+        if inspect.iscoroutinefunction(function):
+            return await function(*args)
+        call = functools.partial(_returned_or_raised, function, *args)
+        result = await asyncio.get_running_loop().run_in_executor(
+            pool, functools.partial(contextvars.copy_context().run, call))
+        if isinstance(result, Raised) or not inspect.isawaitable(result):
+            return result
+        return await result
+    except BaseException as exc:
+        if _cancelled_by_sailor():
+            raise
+        return Raised(exc)
+
+
+def _returned_or_raised(function: Callable[..., Any], *args: Any) -> Any:
+    """Runs in the worker thread."""
+    try:
+        return function(*args)
+    except BaseException as exc:  # noqa: BLE001 - carried to the event loop as a value
+        return Raised(exc)
 
 
 class Ending(enum.Enum):
@@ -59,22 +94,16 @@ async def run_process(
         await context.deliver("error", SailorError("Process function is not found"))
         await context.end_automatically()
         return Ending.FINISHED
-    try:
-        result = await call_component(process, context, msg, cfg, snapshot, pool=pool)
-    except ShutdownInterrupted as exc:
-        if context.shutting_down.is_set():
+    result = await outcome_of(process, context, msg, cfg, snapshot, pool=pool)
+    if isinstance(result, Raised):
+        if isinstance(result.error, ShutdownInterrupted) and context.shutting_down.is_set():
             context.logger.warning(
                 "Processing stopped for the shutdown; the message is left to the broker "
                 "to be delivered again")
             return Ending.INTERRUPTED
-        await _report_failure(context, exc)
-    except BaseException as exc:
-        if _cancelled_by_sailor():
-            raise
-        await _report_failure(context, exc)
-    else:
-        if is_truthy(result):
-            await context.deliver("data", result)
+        await _report_failure(context, result.error)
+    elif is_truthy(result):
+        await context.deliver("data", result)
     await context.end_automatically()
     return Ending.FINISHED
 

@@ -29,7 +29,13 @@ from elasticio_sailor.context import ComponentContext, stop_on_sigterm
 from elasticio_sailor.error_payload import normalize_error
 from elasticio_sailor.errors import SailorException
 from elasticio_sailor.invoke import Ending, call_component, run_process
-from elasticio_sailor.log import configure_logging, get_logger, register_secret
+from elasticio_sailor.jsvalues import stringify
+from elasticio_sailor.log import (
+    configure_logging,
+    get_logger,
+    register_cfg_secrets,
+    register_secret,
+)
 from elasticio_sailor.service import verify_credentials
 
 ENV_REFERENCE_PREFIX = "env:"
@@ -56,6 +62,7 @@ async def _run(args: argparse.Namespace, out: IO[str]) -> int:
     if not args.verify_credentials and not args.function:
         raise UsageError("name the action or trigger to run")
     cfg = resolve_env_references(read_json_argument(args.cfg, "--cfg", default={}))
+    register_cfg_secrets(cfg)  # as the platform's modes do: no log line shows them
     loader = ComponentLoader(Path(args.component))
     context = LocalContext(out)
     stop_on_sigterm(context.shutting_down, get_logger("sailor"))
@@ -124,9 +131,10 @@ class LocalContext(ComponentContext):
             self.ended = True
         if event == "error":
             self.error_count += 1
+            payload = normalize_error(payload)  # as the platform receives it
         self.event_count += 1
         line = {"event": event} if payload is None else {"event": event, "payload": payload}
-        self._out.write(json.dumps(line, ensure_ascii=False, default=_jsonable) + "\n")
+        self._out.write(stringify(line, default=_jsonable) + "\n")
         self._out.flush()
 
     async def wait_for_emits(self) -> None:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
+from .jsvalues import stringify
+
 TRACE, DEBUG, INFO, WARN, ERROR, FATAL = 10, 20, 30, 40, 50, 60
 LEVELS_BY_NAME = {
     "trace": TRACE,
@@ -66,6 +68,8 @@ SECRET_VARIABLES = (
     "ELASTICIO_MESSAGE_CRYPTO_IV",
     "ELASTICIO_OBJECT_STORAGE_TOKEN",
 )
+# cfg fields whose values are registered as secrets, so that no log line can show them.
+SECRET_KEY_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "credential")
 # Variables that hold URLs which may carry credentials.
 SECRET_URL_VARIABLES = ("ELASTICIO_AMQP_URI", "ELASTICIO_POST_RESULT_URL", "ELASTICIO_API_URI")
 _CORE_FIELDS = frozenset({"name", "hostname", "pid", "level", "msg", "time", "v"})
@@ -138,6 +142,20 @@ def register_secret(value: object) -> None:
             with _state.lock:
                 # Longest first, so a secret containing another one is replaced whole.
                 _state.secrets = tuple(sorted({*_state.secrets, candidate}, key=len, reverse=True))
+
+
+def register_cfg_secrets(cfg: Any) -> None:
+    """Register string values of secret-looking fields (``apiKey``, ``oauth.token``…) of a
+    step's cfg or account keys, at every depth."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if isinstance(value, str) and any(w in str(key).lower() for w in SECRET_KEY_WORDS):
+                register_secret(value)
+            else:
+                register_cfg_secrets(value)
+    elif isinstance(cfg, list):
+        for item in cfg:
+            register_cfg_secrets(item)
 
 
 def register_url_secrets(url: str | None) -> None:
@@ -246,7 +264,7 @@ def _as_number(value: Any, *, integer: bool) -> str:
 
 def _as_json(value: Any) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        return stringify(value, default=str)
     except (TypeError, ValueError):
         return str(value)
 
@@ -353,7 +371,7 @@ class Logger:
         record["time"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
         record["v"] = 0
         return (
-            json.dumps(redact(record), ensure_ascii=False, separators=(",", ":"), default=str)
+            stringify(redact(record), default=str)
             + "\n"
         )
 

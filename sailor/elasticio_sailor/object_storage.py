@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 import requests
 
-from .crypto import DecryptionError, MessageCipher, dumps
+from .crypto import DecryptionError, MessageCipher
 from .errors import SailorException
-from .jsvalues import is_empty
+from .jsvalues import is_empty, stringify
 
 OBJECT_ID_HEADER = "x-ipaas-object-storage-id"
 # Node's client: 3 attempts on network errors and HTTP >= 500, ~100 ms then 200 ms apart.
@@ -83,7 +83,7 @@ class ObjectStorage:
 
     def post_body(self, body: Any) -> str:
         """``POST /objects`` with the encrypted JSON of ``body``; returns the new object id."""
-        ciphertext = self._cipher.encrypt(dumps(body))
+        ciphertext = self._cipher.encrypt(stringify(body))
         response = self._request("POST", "/objects", ciphertext)
         try:
             object_id = response.json().get("objectId")
@@ -176,7 +176,7 @@ async def resolve_incoming(payload: dict[str, Any], storage: ObjectStorage) -> N
 
 
 def _json_size(value: Any) -> int:
-    return len(dumps(value).encode("utf-8"))
+    return len(stringify(value).encode("utf-8"))
 
 
 async def offload_outgoing(

@@ -10,7 +10,6 @@ the API key.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,8 @@ from typing import Any
 import requests
 
 from .errors import SailorException
+from .jsvalues import stringify
+from .log import register_cfg_secrets
 
 DEFAULT_BASE_URI = "https://api.elastic.io"
 REQUEST_TIMEOUT_S = 15.0
@@ -26,6 +27,7 @@ DEFAULT_RETRY_ATTEMPTS = 3
 DEFAULT_RETRY_DELAY_S = 1.0
 DEFAULT_STARTUP_RETRY_ATTEMPTS = 3
 DEFAULT_STARTUP_RETRY_DELAY_S = 0.1
+JSON_HEADERS = {"Content-Type": "application/json"}
 COMMON_HEADERS = {
     "Connection": "Keep-Alive",
     "Accept": "application/json, text/plain, */*",
@@ -39,7 +41,6 @@ class PlatformApiError(SailorException):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-        self.statusCode = status_code
 
 
 class PlatformApi:
@@ -80,10 +81,12 @@ class PlatformApi:
                 f"Step data of step {step_id} is empty or not a JSON object",
                 response.status_code,
             )
+        register_cfg_secrets(data.get("config"))  # at every read: no log line may show them
         return data
 
     def update_account_keys(self, account_id: str, keys: Any) -> None:
         """``PUT /v1/accounts/{account}`` with ``{"keys": keys}``."""
+        register_cfg_secrets(keys)  # refreshed tokens are as secret as the cfg's
         self._call("PUT", f"/v1/accounts/{account_id}", {"keys": keys}, startup=False)
 
     def post_startup_data(self, flow_id: str, data: Any) -> None:
@@ -112,10 +115,14 @@ class PlatformApi:
         attempts = self.startup_retry_attempts if startup else self.retry_attempts
         delay_s = self.startup_retry_delay_s if startup else self.retry_delay_s
         url = self.base_uri + path
+        # JSON as JSON.stringify writes it (NaN as null), not requests' own (which raises)
+        data = None if body is None else stringify(body).encode("utf-8")
+        headers = None if body is None else JSON_HEADERS
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             try:
-                response = self._session().request(method, url, json=body, timeout=self.timeout_s)
+                response = self._session().request(
+                    method, url, data=data, headers=headers, timeout=self.timeout_s)
             except requests.RequestException as exc:
                 if last:
                     raise PlatformApiError(
@@ -156,5 +163,5 @@ def _error_message(response: requests.Response, *, startup: bool) -> str:
     if startup and isinstance(data, dict) and data.get("error") is not None:
         return str(data["error"])
     if data is not None:
-        return data if isinstance(data, str) else json.dumps(data)
+        return data if isinstance(data, str) else stringify(data)
     return response.text or f"HTTP {response.status_code}"

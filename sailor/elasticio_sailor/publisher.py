@@ -13,10 +13,11 @@ from typing import Any
 from pamqp.commands import Basic
 
 from .amqp import AmqpClient, copy_properties
-from .crypto import MessageCipher, dumps
+from .crypto import MessageCipher
 from .error_payload import normalize_error
 from .errors import SailorError
 from .headers import ERROR_RESPONSE_HEADER, init_error_headers, now_ms, pop_routing_key
+from .jsvalues import stringify
 from .log import TRACE, get_logger
 from .rate_limit import Throttles
 from .settings import TaskSettings
@@ -54,7 +55,7 @@ class Publisher:
         message_headers = dict(message.get("headers") or {})
         routing_key = pop_routing_key(message_headers) or settings.broker.data_routing_key
         message["headers"] = message_headers
-        body = self._cipher.encode_frame(dumps(message), settings.protocol_version)
+        body = self._cipher.encode_frame(stringify(message), settings.protocol_version)
         self._check_size(body)
         await self._throttles.data.wait()
         # Deviation from Node (docs/protocol.md#deviation-end-header-after-throttle): `end`
@@ -98,7 +99,7 @@ class Publisher:
         ``throttled``: errors emitted through the emitter wait for ERROR_RATE_LIMIT (the
         reply does not); errors the sailor reports outside the emitter do not wait.
         """
-        encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
+        encrypted_error = self._encrypted_error(error)
         headers = dict(common)
         if with_end:
             headers["end"] = now_ms()
@@ -113,15 +114,19 @@ class Publisher:
         if throttled:
             await self._throttles.error.wait()
         await self._publish(
-            self._settings.broker.error_routing_key, dumps(envelope).encode("utf-8"), headers)
+            self._settings.broker.error_routing_key, stringify(envelope).encode("utf-8"), headers)
+
+    def _encrypted_error(self, error: Any) -> str:
+        """The error payload, encrypted, as base64 text."""
+        return self._cipher.encrypt_b64(stringify(normalize_error(error))).decode("ascii")
 
     async def publish_init_error(self, error: BaseException) -> None:
         """The start-up failure report (docs/protocol.md#start-up-failure-report): no errorInput, no
         reply."""
-        encrypted_error = self._cipher.encrypt_b64(dumps(normalize_error(error))).decode("ascii")
+        encrypted_error = self._encrypted_error(error)
         await self._publish(
             self._settings.broker.error_routing_key,
-            dumps({"error": encrypted_error}).encode("utf-8"),
+            stringify({"error": encrypted_error}).encode("utf-8"),
             init_error_headers(self._settings),
         )
 
@@ -156,7 +161,8 @@ class Publisher:
         if event == "snapshot":
             await self._throttles.snapshot.wait()
         await self._publish(
-            self._settings.broker.snapshot_routing_key, dumps(snapshot).encode("utf-8"), headers)
+            self._settings.broker.snapshot_routing_key, stringify(snapshot).encode("utf-8"),
+            headers)
 
     async def publish_http_reply(self, reply: Mapping[str, Any], common: Mapping[str, Any]) -> None:
         reply_to = common.get("reply_to")
@@ -168,7 +174,7 @@ class Publisher:
             reply_headers = dict(reply["headers"])
             pop_routing_key(reply_headers)
             reply["headers"] = reply_headers
-        body = self._cipher.encrypt_b64(dumps(reply))
+        body = self._cipher.encrypt_b64(stringify(reply))
         self._check_size(body)
         headers = dict(common)
         headers["protocolVersion"] = 1

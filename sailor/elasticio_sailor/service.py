@@ -20,15 +20,16 @@ from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadErro
 from elasticio_sailor.context import ComponentContext, stop_on_sigterm
 from elasticio_sailor.errors import SailorException
 from elasticio_sailor.invoke import call_component
+from elasticio_sailor.jsvalues import stringify
 from elasticio_sailor.log import (
     Logger,
     configure_logging,
     get_logger,
     install_stdlib_bridge,
-    register_secret,
+    register_cfg_secrets,
 )
+from elasticio_sailor.settings import SERVICE_METHODS
 
-SERVICE_METHODS = ("verifyCredentials", "getMetaModel", "selectModel")
 RESULT_TIMEOUT_S = 30.0
 # Node passes API_REQUEST_RETRY_ATTEMPTS to the result POST as is: unset means one attempt.
 DEFAULT_RESULT_ATTEMPTS = 1
@@ -38,8 +39,6 @@ RESULT_HEADERS = {
     "Connection": "Keep-Alive",
     "Accept": "application/json, text/plain, */*",
 }
-# cfg fields whose values are registered as secrets, so that no log line can show them.
-SECRET_KEY_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "credential")
 
 
 class ServiceError(SailorException):
@@ -95,19 +94,6 @@ def parse_cfg(environ: Mapping[str, str], method: str) -> Any:
         raise ServiceError("Unable to parse CFG") from None
     register_cfg_secrets(cfg)
     return cfg
-
-
-def register_cfg_secrets(cfg: Any) -> None:
-    """Register string values of secret-looking cfg fields (``apiKey``, ``oauth.token``…)."""
-    if isinstance(cfg, dict):
-        for key, value in cfg.items():
-            if isinstance(value, str) and any(w in str(key).lower() for w in SECRET_KEY_WORDS):
-                register_secret(value)
-            else:
-                register_cfg_secrets(value)
-    elif isinstance(cfg, list):
-        for item in cfg:
-            register_cfg_secrets(item)
 
 
 async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: Logger) -> Any:
@@ -242,7 +228,7 @@ def post_result(
     delay_ms = parse_int(
         environ.get("ELASTICIO_API_REQUEST_RETRY_DELAY"), DEFAULT_RESULT_RETRY_DELAY_MS
     )
-    body = json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+    body = stringify(result).encode()
     status: int | None = None
     detail = ""
     with requests.Session() as session:

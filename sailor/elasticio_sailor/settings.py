@@ -28,6 +28,15 @@ REQUIRED_UNLESS_SHUTDOWN_HOOK = (
     "MESSAGE_CRYPTO_IV", "MESSAGE_CRYPTO_PASSWORD",
 )
 
+# Node settings that this sailor accepts and does not read, on purpose:
+# PROCESS_AMQP_DRAIN - every publish waits for the broker's confirm, which also covers
+#   a full write buffer (what Node's drain waits for);
+# WAIT_MESSAGES_TIMEOUT - Node's poll interval while waiting for messages in flight at
+#   shutdown; this sailor is told when each one ends (ELASTICIO_SHUTDOWN_GRACE_S bounds it).
+ACCEPTED_BUT_IGNORED = ("PROCESS_AMQP_DRAIN", "WAIT_MESSAGES_TIMEOUT")
+# The methods of service mode (``python -m elasticio_sailor service <method>``).
+SERVICE_METHODS = ("verifyCredentials", "getMetaModel", "selectModel")
+
 DEFAULT_PREFETCH = 1
 DEFAULT_PROTOCOL_VERSION = 1
 DEFAULT_REBOUND_INITIAL_EXPIRATION_MS = 15_000
@@ -44,7 +53,6 @@ DEFAULT_RECONNECT_ATTEMPTS = 3
 DEFAULT_RECONNECT_TIMEOUT_MS = 100
 DEFAULT_OUTGOING_MESSAGE_SIZE_LIMIT = 10 * 1024 * 1024
 DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD = 1024 * 1024
-DEFAULT_WAIT_MESSAGES_TIMEOUT_MS = 50
 # A little under Kubernetes' 30 s between SIGTERM and SIGKILL: time to close cleanly.
 DEFAULT_SHUTDOWN_GRACE_S = 25.0
 
@@ -117,7 +125,6 @@ class TaskSettings:
     error_rate_limit: int = DEFAULT_ERROR_RATE_LIMIT
     snapshot_rate_limit: int = DEFAULT_SNAPSHOT_RATE_LIMIT
     rate_interval_ms: int = DEFAULT_RATE_INTERVAL_MS
-    process_amqp_drain: bool = True
     amqp_publish_retry_delay_ms: int = DEFAULT_PUBLISH_RETRY_DELAY_MS
     amqp_publish_retry_attempts: int | None = None  # None: unlimited
     amqp_publish_max_retry_delay_ms: int = DEFAULT_PUBLISH_MAX_RETRY_DELAY_MS
@@ -131,7 +138,6 @@ class TaskSettings:
     object_storage_token: str | None = field(default=None, repr=False)
     object_storage_size_threshold: int = DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD
     emit_lightweight_message: bool = False
-    wait_messages_timeout_ms: int = DEFAULT_WAIT_MESSAGES_TIMEOUT_MS
     # after SIGTERM, how long messages in flight may take before they are left to the broker
     shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
     # (header name, value) pairs from ELASTICIO_ADDITIONAL_VARS_FOR_HEADERS, unset ones dropped
@@ -280,7 +286,6 @@ def load_task_settings(environ: Mapping[str, str]) -> TaskSettings:
         error_rate_limit=parse_int(raw("ERROR_RATE_LIMIT"), DEFAULT_ERROR_RATE_LIMIT),
         snapshot_rate_limit=parse_int(raw("SNAPSHOT_RATE_LIMIT"), DEFAULT_SNAPSHOT_RATE_LIMIT),
         rate_interval_ms=parse_int(raw("RATE_INTERVAL"), DEFAULT_RATE_INTERVAL_MS),
-        process_amqp_drain=parse_bool(raw("PROCESS_AMQP_DRAIN"), True),
         amqp_publish_retry_delay_ms=parse_int(
             raw("AMQP_PUBLISH_RETRY_DELAY"), DEFAULT_PUBLISH_RETRY_DELAY_MS),
         amqp_publish_retry_attempts=retry_attempts or None,
@@ -300,8 +305,6 @@ def load_task_settings(environ: Mapping[str, str]) -> TaskSettings:
         object_storage_size_threshold=parse_int(
             raw("OBJECT_STORAGE_SIZE_THRESHOLD"), DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD),
         emit_lightweight_message=parse_bool(raw("EMIT_LIGHTWEIGHT_MESSAGE"), False),
-        wait_messages_timeout_ms=parse_int(
-            raw("WAIT_MESSAGES_TIMEOUT"), DEFAULT_WAIT_MESSAGES_TIMEOUT_MS),
         shutdown_grace_s=parse_seconds(raw("SHUTDOWN_GRACE_S"), DEFAULT_SHUTDOWN_GRACE_S),
         additional_headers=additional_headers(environ),
     )

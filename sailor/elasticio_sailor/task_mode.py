@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import inspect
 import os
 import signal
 import sys
@@ -264,9 +263,8 @@ def run_shutdown_hook(settings: TaskSettings, log: Any) -> int:
         startup_data = api.get_startup_data(settings.flow_id)
         shutdown = getattr(module, "shutdown", None)
         if callable(shutdown):
-            result = shutdown(copy.deepcopy(step.get("config") or {}), startup_data)
-            if inspect.isawaitable(result):
-                asyncio.run(_await(result))
+            cfg = copy.deepcopy(step.get("config") or {})
+            asyncio.run(call_component(shutdown, cfg, startup_data))
         else:
             log.warning("invokeModuleFunction - shutdown is not found")
         api.delete_startup_data(settings.flow_id)
@@ -274,7 +272,3 @@ def run_shutdown_hook(settings: TaskSettings, log: Any) -> int:
         log.fatal("Shutdown hook failed", error=describe(exc))
         return EXIT_STARTUP_FAILED
     return EXIT_OK
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable

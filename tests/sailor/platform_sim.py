@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import aiormq
-from elasticio_sailor.crypto import MessageCipher, dumps
+from elasticio_sailor.crypto import MessageCipher
+from elasticio_sailor.jsvalues import stringify
 from pamqp.commands import Basic
 
 from tests.sailor.recording_server import (
@@ -263,13 +264,13 @@ class PlatformSim:
         """Encrypt ``payload`` per the headers' protocolVersion and publish it."""
         headers = self.input_headers(**header_overrides)
         version = int(headers.get("protocolVersion") or 1)
-        self.publish_raw(self.cipher.encode_frame(dumps(payload), version), headers)
+        self.publish_raw(self.cipher.encode_frame(stringify(payload), version), headers)
         return headers
 
     def error_envelope_body(self, error: Any, error_input: Any) -> bytes:
-        return dumps({
-            "error": self.cipher.encrypt_b64(dumps(error)).decode(),
-            "errorInput": self.cipher.encrypt_b64(dumps(error_input)).decode(),
+        return stringify({
+            "error": self.cipher.encrypt_b64(stringify(error)).decode(),
+            "errorInput": self.cipher.encrypt_b64(stringify(error_input)).decode(),
         }).encode()
 
     # --- observation ---------------------------------------------------------------

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
 
 from tests.sailor.recording_server import COMPONENTS, log_records, run_cli
 
@@ -158,3 +164,42 @@ def test_help():
     done = run_cli(["exec", "--help"], {}, COMPONENT)
     assert done.returncode == 0
     assert "env:NAME" in done.stdout
+
+
+MISBEHAVING = COMPONENTS / "misbehaving"
+
+
+def test_exec_prints_non_finite_numbers_as_null():
+    done = run_cli(["exec", "returns_non_finite"], {}, MISBEHAVING)
+    assert done.returncode == 0, done.stderr
+    for line in done.stdout.splitlines():
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} printed"))
+    snapshot, data, _ = events(done.stdout)
+    assert snapshot["payload"] == {"at": None}
+    assert data["payload"]["body"] == {"nan": None, "inf": None, "minus_inf": None,
+                                       "list": [None, 1.5]}
+
+
+def test_exec_keeps_cfg_secrets_out_of_the_logs():
+    secret = "plain-cfg-key-SECRET"
+    done = run_cli(["exec", "leaks_cfg", "--cfg", json.dumps({"apiKey": secret})], {},
+                   MISBEHAVING)
+    assert done.returncode == 1
+    assert "the key is ***" in [r["msg"] for r in log_records(done.stderr)]
+    assert secret not in done.stderr
+
+
+def test_exec_stops_on_sigterm_when_the_function_cooperates():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elasticio_sailor", "exec", "waits_for_shutdown"],
+        cwd=MISBEHAVING, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"PATH": os.environ.get("PATH", "")})
+    assert process.stderr is not None
+    for line in process.stderr:  # wait for the function to run
+        if "work started" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 3
+    assert stdout == ""  # nothing emitted, not even `end`
+    assert "Processing stopped for the shutdown" in stderr

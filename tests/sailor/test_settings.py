@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from elasticio_sailor.settings import (
+    ACCEPTED_BUT_IGNORED,
     ALWAYS_REQUIRED,
     REQUIRED_UNLESS_SHUTDOWN_HOOK,
     SettingsError,
@@ -38,7 +39,6 @@ def test_defaults() -> None:
     assert settings.rebound_limit == 20
     assert settings.outgoing_message_size_limit == 10485760
     assert settings.amqp_publish_retry_attempts is None
-    assert settings.process_amqp_drain is True
     assert settings.delivery_mode == 1
     assert settings.additional_headers == ()
 
@@ -105,13 +105,11 @@ def test_bool_settings() -> None:
         ELASTICIO_NO_ERROR_REPLIES="0",
         ELASTICIO_AMQP_PERSISTENT_MESSAGES="true",
         ELASTICIO_NO_SELF_PASSTRHOUGH="false",
-        ELASTICIO_PROCESS_AMQP_DRAIN="",
     ))
     assert settings.no_error_replies is True
     assert settings.amqp_persistent_messages is True
     assert settings.delivery_mode == 2
     assert settings.no_self_passthrough is False
-    assert settings.process_amqp_drain is False
 
 
 @pytest.mark.parametrize(("var", "header"), [
@@ -146,3 +144,21 @@ def test_iv_must_be_16_bytes() -> None:
 def test_secrets_are_not_in_repr() -> None:
     text = repr(load_task_settings(std_env(ELASTICIO_AMQP_URI="amqp://u:pw-SECRET@h/")))
     assert "SECRET" not in text
+
+
+def test_node_settings_without_a_use_here_are_accepted_and_not_read() -> None:
+    """PROCESS_AMQP_DRAIN and WAIT_MESSAGES_TIMEOUT: any value is fine, nothing changes."""
+    plain = load_task_settings(std_env())
+    with_them = load_task_settings(std_env(
+        **{f"ELASTICIO_{name}": "garbage" for name in ACCEPTED_BUT_IGNORED}))
+    assert with_them == plain
+    assert set(ACCEPTED_BUT_IGNORED) == {"PROCESS_AMQP_DRAIN", "WAIT_MESSAGES_TIMEOUT"}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (None, 25.0), ("10", 10.0), ("0.5", 0.5), ("0", 0.0), ("-1", 25.0), ("soon", 25.0),
+    ("inf", 25.0),
+])
+def test_shutdown_grace_seconds(raw: str | None, expected: float) -> None:
+    env = std_env() if raw is None else std_env(ELASTICIO_SHUTDOWN_GRACE_S=raw)
+    assert load_task_settings(env).shutdown_grace_s == expected

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from elasticio_sailor.crypto import dumps
+from elasticio_sailor.jsvalues import stringify
 
 from tests.sailor.platform_sim import COMPONENTS, DEFAULT_STEP_DATA, FLOW_ID, STEP_ID, PlatformSim
 
@@ -30,7 +30,7 @@ def storage_env(sim: PlatformSim, **overrides: str) -> dict[str, str]:
 def store(sim: PlatformSim, object_id: str, body: Any) -> None:
     """Put ``body`` into the fake storage as Node's client stores it: raw ciphertext."""
     sim.api.answer("GET", f"/maester/objects/{object_id}",
-                   (200, sim.cipher.encrypt(dumps(body))))
+                   (200, sim.cipher.encrypt(stringify(body))))
 
 
 def storage_requests(sim: PlatformSim) -> list[Any]:
@@ -122,7 +122,7 @@ def test_large_output_is_uploaded_and_sent_as_a_reference(sim) -> None:
     assert post.headers["authorization"] == f"Bearer {TOKEN}"
     assert post.headers["x-request-id"] == REQUEST_ID
     assert post.headers["content-type"] == "application/json"
-    assert post.body == sim.cipher.encrypt(dumps(body))  # raw ciphertext, no base64
+    assert post.body == sim.cipher.encrypt(stringify(body))  # raw ciphertext, no base64
     assert sim.input_depth() == 0
     assert sim.rejected_count() == 0
 

@@ -1,8 +1,13 @@
-"""Sync process raising an exception outside ``Exception``, named by ``msg.body.raise``."""
+"""Sync process raising an exception that asyncio treats specially, named by
+``msg.body.raise``."""
 
 import asyncio
 
-RAISES = {"CancelledError": asyncio.CancelledError, "GeneratorExit": GeneratorExit}
+RAISES = {
+    "CancelledError": asyncio.CancelledError,
+    "GeneratorExit": GeneratorExit,
+    "StopIteration": StopIteration,
+}
 
 
 def process(self, msg, cfg, snapshot):
