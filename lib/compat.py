@@ -1,5 +1,7 @@
 """OpenAI-compatible servers (llama.cpp, Ollama, vLLM, LM Studio, ...): what they get instead.
 
+Why each rewrite: docs/openai-api.md#compatible-servers.
+
 The credentials' Server type says which API dialect the base URL speaks; it is never
 guessed from the host. For "openai" nothing here changes the request. For "compatible"
 the request is rewritten into the older, common subset those servers take, without
