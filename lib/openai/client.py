@@ -45,7 +45,7 @@ from lib.openai.limits import (
     CallLimits,
 )
 from lib.openai.retry import RetryPolicy, should_retry
-from lib.openai.streaming import assemble_chat_completion, read_events
+from lib.openai.streaming import ServerSentEvent, assemble_chat_completion, read_events
 from lib.redaction import Redactor, url_for_humans
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -247,7 +247,7 @@ class _Deadline:
 
 
 class OpenAIClient:
-    """A thin, thread-safe client of the Chat Completions and Models endpoints."""
+    """A thin, thread-safe client of the OpenAI API (Chat Completions, Responses, Models)."""
 
     def __init__(
         self,
@@ -298,11 +298,8 @@ class OpenAIClient:
         between chunks: once set, the call ends with `ShutdownInterrupted` (the sailor then
         leaves the message to the broker for redelivery)."""
         stream = body.get("stream") is True
-        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
-        response = self._send(
-            "POST", f"{self.base_url}/chat/completions",
-            data=encode_body(body), timeout_s=timeout_s, logger=logger, deadline=deadline,
-        )
+        response, deadline = self._open("POST", "/chat/completions", body,
+                                        timeout_s=timeout_s, logger=logger, stop=stop)
         request_id = request_id_from(response.headers)
         with response:
             if not stream or media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
@@ -315,21 +312,59 @@ class OpenAIClient:
                                  max_line_bytes=self.limits.max_sse_line_bytes)
             return assemble_chat_completion(events, request_id, self._redactor)
 
+    def request_json(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, *,
+        timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S, logger: Any = None,
+        stop: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        """`method` `path` (below the base URL) with an optional JSON body: the JSON answer.
+        `stop` as for `create_chat_completion`."""
+        response, deadline = self._open(method, path, body, timeout_s=timeout_s,
+                                        logger=logger, stop=stop)
+        request_id = request_id_from(response.headers)
+        with response:
+            content = self._read_answer(response, timeout_s, request_id, deadline)
+        return decode_json_object(content, response.status_code, request_id, self._redactor)
+
+    def post_for_events(
+        self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
+    ) -> EventStream | dict[str, Any]:
+        """POST expecting server-sent events; `timeout_s` is the longest wait for the first
+        and the longest silence between two, the call's total deadline holds. A server that
+        answers JSON instead (it ignored `stream`) gives that object."""
+        response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
+                                        logger=logger)
+        request_id = request_id_from(response.headers)
+        if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
+            with response:
+                content = self._read_answer(response, timeout_s, request_id, deadline)
+            return decode_json_object(content, response.status_code, request_id,
+                                      self._redactor)
+        chunks = self._guarded_chunks(response, timeout_s, request_id, deadline)
+        events = read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
+                             max_line_bytes=self.limits.max_sse_line_bytes)
+        return EventStream(response, events, request_id, self._redactor)
+
+    def _open(
+        self, method: str, path: str, body: Mapping[str, Any] | None, *, timeout_s: float,
+        logger: Any, stop: threading.Event | None = None,
+    ) -> tuple[requests.Response, _Deadline]:
+        """Send `method` `path` with its own total deadline (and `stop`, see
+        `create_chat_completion`): the answer, its body unread."""
+        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
+        response = self._send(method, f"{self.base_url}{path}",
+                              data=None if body is None else encode_body(body),
+                              timeout_s=timeout_s, logger=logger, deadline=deadline)
+        return response, deadline
+
     def list_models(
         self, *, timeout_s: float = LIST_TIMEOUT_S, logger: Any = None
     ) -> list[dict[str, Any]]:
         """GET /models: the `data` list."""
-        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s))
-        response = self._send("GET", f"{self.base_url}/models",
-                              timeout_s=timeout_s, logger=logger, deadline=deadline)
-        request_id = request_id_from(response.headers)
-        with response:
-            content = self._read_answer(response, timeout_s, request_id, deadline)
-        document = decode_json_object(content, response.status_code, request_id, self._redactor)
+        document = self.request_json("GET", "/models", timeout_s=timeout_s, logger=logger)
         models = document.get("data")
         if not isinstance(models, list):
-            raise OpenAIError("The model list answer has no 'data' list; check the base URL",
-                              status=response.status_code, request_id=request_id)
+            raise OpenAIError("The model list answer has no 'data' list; check the base URL")
         return models
 
     # -- transport --
@@ -481,6 +516,26 @@ class OpenAIClient:
             if not chunk:
                 return
             yield chunk
+
+
+class EventStream:
+    """The events of a streamed answer; close it (or use `with`) to free the connection."""
+
+    def __init__(self, response: requests.Response, events: Iterator[ServerSentEvent],
+                 request_id: str | None, redactor: Redactor) -> None:
+        self._response = response
+        self.events = events
+        self.request_id = request_id
+        self.redactor = redactor
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _is_timeout(exc: BaseException) -> bool:
