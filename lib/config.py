@@ -83,23 +83,29 @@ def parse_connection(cfg: dict[str, Any]) -> Connection:
     )
 
 
-def parse_timeout(value: Any) -> float:
-    """`requestTimeout` in seconds: blank means the default; 0 < t <= MAX_REQUEST_TIMEOUT_S."""
+def parse_positive_number(value: Any, *, default: float, maximum: float, problem: str) -> float:
+    """A number field: blank means `default`; otherwise 0 < n <= `maximum`, else a
+    `ConfigError` saying `problem` and the value given."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return DEFAULT_REQUEST_TIMEOUT_S
-    problem = (
-        f"Request timeout must be a number of seconds between 1 and {MAX_REQUEST_TIMEOUT_S:g}, "
-        f"got {value!r}"
-    )
+        return default
+    problem = f"{problem}, got {value!r}"
     if isinstance(value, bool):
         raise ConfigError(problem)
     try:
-        seconds = float(value.strip() if isinstance(value, str) else value)
+        number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise ConfigError(problem) from None
-    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_REQUEST_TIMEOUT_S:
+    if not math.isfinite(number) or number <= 0 or number > maximum:
         raise ConfigError(problem)
-    return seconds
+    return number
+
+
+def parse_timeout(value: Any) -> float:
+    """`requestTimeout` in seconds: blank means the default; 0 < t <= MAX_REQUEST_TIMEOUT_S."""
+    return parse_positive_number(
+        value, default=DEFAULT_REQUEST_TIMEOUT_S, maximum=MAX_REQUEST_TIMEOUT_S,
+        problem=("Request timeout must be a number of seconds between 1 and "
+                 f"{MAX_REQUEST_TIMEOUT_S:g}"))
 
 
 def parse_action_config(cfg: dict[str, Any]) -> ActionConfig:

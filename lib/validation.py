@@ -1,4 +1,4 @@
-"""Validation of the incoming body against `schemas/sendRequest.in.json`.
+"""Validation of the incoming body against the action's input schema (`schemas/*.in.json`).
 
 The schema file is written in the platform's dialect (`"required": true` on a property),
 the same file the platform shows in its mapper. :func:`to_json_schema` turns it into
@@ -72,8 +72,8 @@ def to_json_schema(schema: Any) -> Any:
 
 
 @functools.cache
-def _input_validator() -> Draft202012Validator:
-    schema = to_json_schema(load_schema(INPUT_SCHEMA_FILE))
+def _input_validator(schema_file: str = INPUT_SCHEMA_FILE) -> Draft202012Validator:
+    schema = to_json_schema(load_schema(schema_file))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
@@ -108,10 +108,12 @@ def _type_name(value: Any) -> str:
 
 
 def _required(error: ValidationError, _where: str) -> str:
+    # one error per missing field; its message starts with that field's repr()
     required, instance = error.validator_value, error.instance
     missing = []
     if isinstance(required, list) and isinstance(instance, dict):
-        missing = [name for name in required if name not in instance]
+        missing = [name for name in required if name not in instance
+                   and error.message.startswith(repr(name))]
     return f"{field_path([*error.absolute_path, missing[0] if missing else 'a field'])} is required"
 
 
@@ -136,6 +138,18 @@ def _minimum(error: ValidationError, where: str) -> str:
     return f"{where} must be at least {error.validator_value}, got {short_value(error.instance)}"
 
 
+def _maximum(error: ValidationError, where: str) -> str:
+    return f"{where} must be at most {error.validator_value}, got {short_value(error.instance)}"
+
+
+def _not(error: ValidationError, where: str) -> str:
+    together = error.validator_value.get("required") if isinstance(
+        error.validator_value, dict) else None
+    if together:
+        return f"{where}: {' and '.join(together)} cannot be used together"
+    return f"{where}: not check failed for {short_value(error.instance)}"
+
+
 def _any_of(error: ValidationError, where: str) -> str:
     alternatives = error.validator_value
     if isinstance(alternatives, list) and all(
@@ -152,6 +166,8 @@ _DESCRIBERS = {
     "enum": _enum,
     "minItems": _min_items,
     "minimum": _minimum,
+    "maximum": _maximum,
+    "not": _not,
     "anyOf": _any_of,
 }
 
@@ -165,9 +181,10 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {error.validator} check failed for {short_value(error.instance)}"
 
 
-def validate_input(body: Any) -> dict[str, Any]:
+def validate_input(body: Any, schema_file: str = INPUT_SCHEMA_FILE) -> dict[str, Any]:
     """The body, when valid; else raise :class:`InputValidationError` listing every problem
-    of the body, in the body's order (``messages[2]`` before ``messages[10]``).
+    of the body, in the body's order (``messages[2]`` before ``messages[10]``), checked
+    against the input schema of the action (`schemas/<schema_file>`).
 
     A body nested deeper than :data:`MAX_BODY_DEPTH` is refused first, with the place
     where it goes too deep: deeper JSON is no request a model takes, and walking it
@@ -186,7 +203,7 @@ def validate_input(body: Any) -> dict[str, Any]:
                    "(the limit of a message body)")
         raise InputValidationError([problem])
     errors = sorted(
-        _input_validator().iter_errors(body),
+        _input_validator(schema_file).iter_errors(body),
         key=lambda e: body_order(body, list(e.absolute_path)),
     )
     if errors:

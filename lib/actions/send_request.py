@@ -19,6 +19,7 @@ from lib.downloads import Downloads, download_policy_from
 from lib.models import getModels  # noqa: F401 - the select model of the Model field
 from lib.openai.errors import RetryLaterError
 from lib.output import build_output
+from lib.rebound import rebound_later
 from lib.request_body import build_request_body
 from lib.validation import validate_input
 
@@ -63,10 +64,6 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
                          "message is left for redelivery")
         raise
     except RetryLaterError as err:
-        self.logger.warning(
-            "The server asked to wait %d s; the message is rebounded to be retried later",
-            round(err.retry_after_s),
-        )
-        self.emit("rebound", err)
+        rebound_later(self, err)
         return None
     return {"body": build_output(request, response)}
