@@ -9,7 +9,7 @@ it serves, and all of it is kept, sorted by name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +23,12 @@ DENIED_PARTS = frozenset(
     {"embedding", "tts", "whisper", "transcribe", "dall", "image", "moderation", "realtime",
      "search", "instruct", "babbage", "davinci"}
 )
+# Models that answer only the Responses API (-pro, deep research, codex, computer use...):
+# a pattern, not a list, so that new ones are placed the day they ship.
+RESPONSES_ONLY = re.compile(
+    r"(^|[-_.])(pro|codex|deep-research|computer-use|daybreak|cyber)([-_.]|$)|^codex",
+    re.IGNORECASE)
+RESPONSES_PREFIX = re.compile(r"^(gpt-|chatgpt-|o\d|codex-|computer-use-)", re.IGNORECASE)
 _SNAPSHOT_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$|-\d{4}$")
 
 
@@ -32,12 +38,26 @@ def is_openai(base_url: str) -> bool:
     return host == OPENAI_HOST or host.endswith("." + OPENAI_HOST)
 
 
+def is_responses_only(model_id: str) -> bool:
+    """-pro, deep-research, codex, computer-use... models: the Responses API only."""
+    return bool(RESPONSES_ONLY.search(base_model_id(model_id)))
+
+
 def is_chat_model(model_id: str) -> bool:
-    """gpt-*, chatgpt-*, the o-series, and fine-tunes of those; minus non-chat kinds."""
+    """gpt-*, chatgpt-*, the o-series, and fine-tunes of those; minus non-chat kinds and
+    the models that answer only the Responses API."""
     base = base_model_id(model_id).lower()
-    if not CHAT_PREFIX.match(base):
+    if not CHAT_PREFIX.match(base) or is_responses_only(base):
         return False
     return not DENIED_PARTS.intersection(re.split(r"[-_.:]", base))
+
+
+def is_responses_model(model_id: str) -> bool:
+    """What the Responses API takes: the chat models and the Responses-only ones."""
+    base = base_model_id(model_id).lower()
+    if is_responses_only(base):
+        return bool(RESPONSES_PREFIX.match(base))
+    return is_chat_model(model_id)
 
 
 def family_of(model_id: str) -> str:
@@ -86,11 +106,13 @@ def sort_openai_models(models: Iterable[dict[str, Any]]) -> list[dict[str, Any]]
     return sorted(models, key=key)
 
 
-def select_models(models: Iterable[Any], base_url: str) -> dict[str, str]:
-    """`{id: label}` in display order (see the module doc)."""
+def select_models(
+    models: Iterable[Any], base_url: str, keep: Callable[[str], bool] = is_chat_model
+) -> dict[str, str]:
+    """`{id: label}` in display order (see the module doc); `keep` picks OpenAI's models."""
     valid = [m for m in models if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if is_openai(base_url):
-        ordered = sort_openai_models(m for m in valid if is_chat_model(m["id"]))
+        ordered = sort_openai_models(m for m in valid if keep(m["id"]))
     else:
         ordered = sorted(valid, key=lambda m: m["id"].lower())
     return {m["id"]: label_of(m) for m in ordered}
@@ -98,9 +120,14 @@ def select_models(models: Iterable[Any], base_url: str) -> dict[str, str]:
 
 def getModels(self: Any, cfg: dict[str, Any]) -> dict[str, str]:  # noqa: N802 - platform name
     """Select model of the Model field: the chat models the credentials can use."""
+    return offered_models(self, cfg, is_chat_model)
+
+
+def offered_models(self: Any, cfg: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, str]:
+    """The models the server lists that `keep` accepts (all of them for other servers)."""
     connection = parse_connection(cfg)
     client = connection.client()
     models = client.list_models(logger=self.logger)
-    selected = select_models(models, connection.base_url)
+    selected = select_models(models, connection.base_url, keep)
     self.logger.info("The server lists %d models, %d offered", len(models), len(selected))
     return selected
