@@ -1,10 +1,16 @@
 """An OpenAI-compatible stand-in on 127.0.0.1 for end-to-end tests and local tries.
 
-It answers ``POST /v1/chat/completions`` and ``GET /v1/models`` like the real API:
-scripted replies first (rate limits, errors, streams), then a default answer built from
-the request. Every chat request is checked by an injected validator (the official
-OpenAPI document's ``CreateChatCompletionRequest``); a request that does not conform is
-recorded as a violation and answered with a 400 ``invalid_request_error``.
+It answers ``POST /v1/chat/completions``, ``GET /v1/models`` and the Responses API
+(``POST /v1/responses``, plain, streamed or in the background; ``GET /v1/responses/{id}``;
+``POST /v1/responses/{id}/cancel``) like the real API: scripted replies first (rate
+limits, errors, streams, failed or incomplete responses), then a default answer built
+from the request. A background job answers ``in_progress`` to its first
+``background_polls`` polls, then its result (or forever, for ``background_polls=None``);
+streamed, it sends only its first event and ends the stream, as a dropped connection
+would, so that the client has to poll it.
+Every chat or response request is checked by an injected validator (the official OpenAPI
+document's ``CreateChatCompletionRequest`` / ``CreateResponse``); a request that does not
+conform is recorded as a violation and answered with a 400 ``invalid_request_error``.
 
 Run it by hand to try the component without an OpenAI account:
     .venv/bin/python -m tests.openai_standin --port 8099
@@ -36,6 +42,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     sse: list[Any] | None = None
     delay_s: float = 0.0
+    done_marker: bool = True  # end the stream with `data: [DONE]` (Chat Completions)
 
 
 @dataclass
@@ -117,6 +124,110 @@ def default_answer(request: dict[str, Any]) -> dict[str, Any]:
     return completion(request["model"], f"You said: {content}")
 
 
+def _words_of(request: dict[str, Any]) -> str:
+    """The text of the last user input of a Responses request."""
+    value = request.get("input", "")
+    if isinstance(value, list):
+        users = [item for item in value if isinstance(item, dict) and item.get("role") == "user"]
+        content = users[-1].get("content", "") if users else ""
+        if isinstance(content, list):
+            content = " ".join(p.get("text", f"[{p.get('type')}]") for p in content)
+        value = content
+    return str(value)
+
+
+def response_object(model: str, text: str | None, *, status: str = "completed",
+                    background: bool = False, output: list[dict[str, Any]] | None = None,
+                    error: dict[str, Any] | None = None,
+                    incomplete_reason: str | None = None,
+                    response_id: str | None = None) -> dict[str, Any]:
+    """A Response as the API sends it (every required field; usage once it ended)."""
+    now = int(time.time())
+    if output is None:
+        output = [] if text is None else [{
+            "type": "message", "id": f"msg_{uuid.uuid4().hex}", "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": [],
+                         "logprobs": []}]}]
+    running = status in {"queued", "in_progress"}
+    answer = {
+        "id": response_id or f"resp_{uuid.uuid4().hex}", "object": "response",
+        "created_at": now, "status": status, "background": background,
+        "completed_at": now if status == "completed" else None,
+        "error": error,
+        "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+        "instructions": None, "max_output_tokens": None, "model": model,
+        "output": [] if running else output,
+        "parallel_tool_calls": True, "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None}, "store": True, "temperature": 1.0,
+        "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [],
+        "top_p": 1.0, "truncation": "disabled", "metadata": {},
+    }
+    if not running and status != "cancelled":  # no usage yet (the schema has no null)
+        answer["usage"] = {
+            "input_tokens": 9, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 7, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 16}
+    return answer
+
+
+def in_state(final: dict[str, Any], status: str) -> dict[str, Any]:
+    """`final` as it looked (or looks) while `queued`/`in_progress`, or once `cancelled`."""
+    return {key: value for key, value in final.items() if key != "usage"} | {
+        "status": status, "output": [], "completed_at": None}
+
+
+def default_response(request: dict[str, Any]) -> dict[str, Any]:
+    """JSON for JSON formats, an echo of the last user text otherwise."""
+    words = _words_of(request)
+    text_format = ((request.get("text") or {}).get("format") or {}).get("type")
+    text = json.dumps({"answer": words}) if text_format in {"json_object", "json_schema"} \
+        else f"You said: {words}"
+    answer = response_object(request["model"], text,
+                             background=bool(request.get("background")))
+    answer["text"] = request.get("text") or answer["text"]
+    return answer
+
+
+def response_events(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events the API streams for a Response whose output is messages (or nothing)."""
+    start = in_state(answer, "in_progress") | {"incomplete_details": None, "error": None}
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": start},
+                                    {"type": "response.in_progress", "response": start}]
+    for index, item in enumerate(answer["output"]):
+        events.append({"type": "response.output_item.added", "output_index": index,
+                       "item": item | {"status": "in_progress", "content": []}})
+        for part_index, part in enumerate(item.get("content", [])):
+            ids = {"item_id": item["id"], "output_index": index, "content_index": part_index}
+            text = part.get("text", "")
+            events.append({"type": "response.content_part.added", **ids,
+                           "part": part | {"text": ""}})
+            events += [{"type": "response.output_text.delta", **ids, "delta": text[i:i + 5],
+                        "logprobs": []} for i in range(0, len(text), 5)]
+            events.append({"type": "response.output_text.done", **ids, "text": text,
+                           "logprobs": []})
+            events.append({"type": "response.content_part.done", **ids, "part": part})
+        events.append({"type": "response.output_item.done", "output_index": index,
+                       "item": item})
+    terminal = {"failed": "response.failed", "incomplete": "response.incomplete"}
+    events.append({"type": terminal.get(answer["status"], "response.completed"),
+                   "response": answer})
+    return [event | {"sequence_number": number} for number, event in enumerate(events)]
+
+
+def sse_lines(events: list[dict[str, Any]]) -> list[str]:
+    """Events framed as the Responses API frames them: an `event:` line, then `data:`."""
+    return [f"event: {event['type']}\ndata: {json.dumps(event)}" for event in events]
+
+
+@dataclass
+class BackgroundJob:
+    final: dict[str, Any]
+    polls_left: int | None  # None: never finishes
+    cancelled: bool = False
+    polls: int = 0
+
+
 class OpenAIStandIn:
     """Start with ``start()`` (or as a context manager); ``url`` is the base URL (…/v1)."""
 
@@ -129,6 +240,8 @@ class OpenAIStandIn:
         self.violations: list[str] = []
         self._scripted: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self.background_polls: int | None = 2
+        self.jobs: dict[str, BackgroundJob] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -144,6 +257,14 @@ class OpenAIStandIn:
 
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def response_requests(self) -> list[RecordedRequest]:
+        """The POSTs that created responses."""
+        return [r for r in self.requests if r.method == "POST" and r.path == "/v1/responses"]
+
+    def job_requests(self, response_id: str) -> list[RecordedRequest]:
+        """The polls and cancels of one background job."""
+        return [r for r in self.requests if r.path.startswith(f"/v1/responses/{response_id}")]
 
     def start(self) -> OpenAIStandIn:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -179,6 +300,49 @@ class OpenAIStandIn:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return Reply(sse=stream_chunks(answer, include_usage=include_usage))
         return Reply(json=answer)
+
+    def _answer_response(self, body: Any) -> Reply:
+        if self.validator is not None:
+            try:
+                self.validator("CreateResponse", body)
+            except Exception as exc:
+                self.violations.append(str(exc))
+                return Reply(400, error_body(f"Invalid request: {exc}", "invalid_request_error"))
+        answer = self._next_scripted()
+        if answer is None:
+            answer = Reply(json=default_response(body))
+        elif answer.json is None or answer.status != 200:
+            return answer
+        final = answer.json
+        if body.get("background"):
+            with self._lock:
+                self.jobs[final["id"]] = BackgroundJob(final, self.background_polls)
+            final = in_state(final, "queued")
+        if body.get("stream"):
+            events = response_events(final) if not body.get("background") else [
+                {"type": "response.created", "response": final, "sequence_number": 0}]
+            return Reply(sse=sse_lines(events), done_marker=False)
+        return Reply(json=final)
+
+    def _answer_job(self, method: str, path: str) -> Reply:
+        response_id, _, action = path.removeprefix("/v1/responses/").partition("/")
+        with self._lock:
+            job = self.jobs.get(response_id)
+            if job is None:
+                return Reply(404, error_body(f"Response with id '{response_id}' not found.",
+                                             "invalid_request_error"))
+            running = job.polls_left is None or job.polls_left > 0
+            if method == "POST" and action == "cancel":
+                job.cancelled = job.cancelled or running
+            elif method == "GET" and not action:
+                job.polls += 1
+                if job.polls_left:
+                    job.polls_left -= 1
+            else:
+                return Reply(404, error_body(f"Unknown path {path}", "invalid_request_error"))
+            if job.cancelled:
+                return Reply(json=in_state(job.final, "cancelled"))
+            return Reply(json=in_state(job.final, "in_progress") if running else job.final)
 
     def _answer_models(self) -> Reply:
         data = [{"id": m, "object": "model", "created": 1_700_000_000 + i, "owned_by": "system"}
@@ -224,11 +388,15 @@ class OpenAIStandIn:
                                                  "invalid_request_error", "invalid_api_key"))
                 if self.command == "GET" and self.path.rstrip("/").endswith("/v1/models"):
                     return standin._answer_models()
-                if self.command == "POST" and self.path.endswith("/v1/chat/completions"):
+                creates = {"/v1/chat/completions": standin._answer_chat,
+                           "/v1/responses": standin._answer_response}
+                if self.command == "POST" and self.path in creates:
                     if not isinstance(body, dict):
                         return Reply(400, error_body("We could not parse the JSON body.",
                                                      "invalid_request_error"))
-                    return standin._answer_chat(body)
+                    return creates[self.path](body)
+                if self.path.startswith("/v1/responses/"):
+                    return standin._answer_job(self.command, self.path)
                 return Reply(404, error_body(f"Unknown path {self.path}", "invalid_request_error"))
 
             def _send_json(self, reply: Reply) -> None:
@@ -253,7 +421,8 @@ class OpenAIStandIn:
                     line = item if isinstance(item, str) else f"data: {json.dumps(item)}"
                     self.wfile.write(f"{line}\n\n".encode())
                     self.wfile.flush()
-                self.wfile.write(b"data: [DONE]\n\n")
+                if reply.done_marker:
+                    self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
 

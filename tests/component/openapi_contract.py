@@ -9,6 +9,11 @@ still uses the 3.0 keyword `nullable` (sometimes beside `$ref` or `enum`, someti
 null (`finish_reason` in a chunk, `usage` between chunks) would fail. `nullable: true` is
 therefore rewritten to `anyOf: [<the schema>, {"type": "null"}]`, which allows null and
 nothing else; `nullable: false` is dropped.
+
+A `oneOf` with a `discriminator` is read as `anyOf`: in OpenAPI the discriminator picks
+the one schema, so alternatives may overlap (the Responses API's input items: a message
+with content parts is both an `EasyInputMessage` and an `InputMessage`), while JSON
+Schema's `oneOf` would refuse any value that two of them accept.
 """
 
 from __future__ import annotations
@@ -40,14 +45,16 @@ def spec_path() -> Any:
 
 @functools.cache
 def document() -> dict[str, Any]:
-    """The official OpenAPI document, `nullable` rewritten (see the module docstring)."""
+    """The official OpenAPI document, `nullable` and discriminated `oneOf` rewritten (see
+    the module docstring)."""
     with spec_path().open("rb") as stream:
         raw = yaml.load(stream, Loader=_YAML_LOADER)  # a safe loader (C or pure Python)
     return rewrite_nullable(raw)
 
 
 def rewrite_nullable(node: Any) -> Any:
-    """A copy of `node` where every `nullable: true` schema also accepts null."""
+    """A copy of `node` where every `nullable: true` schema also accepts null and every
+    discriminated `oneOf` is an `anyOf`."""
     if isinstance(node, list):
         return [rewrite_nullable(item) for item in node]
     if not isinstance(node, dict):
@@ -55,6 +62,8 @@ def rewrite_nullable(node: Any) -> Any:
     nullable = node.get("nullable")
     rewritten = {key: rewrite_nullable(value) for key, value in node.items()
                  if not (key == "nullable" and isinstance(value, bool))}
+    if "discriminator" in rewritten and "oneOf" in rewritten:
+        rewritten["anyOf"] = rewritten.pop("oneOf")
     if nullable is True:
         return {"anyOf": [rewritten, {"type": "null"}]}
     return rewritten
