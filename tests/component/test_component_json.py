@@ -36,7 +36,7 @@ def test_top_level() -> None:
     assert COMPONENT["version"] == "1.0.0"
     assert COMPONENT["description"]
     assert "triggers" not in COMPONENT  # no triggers: the key is left out, not empty
-    assert set(COMPONENT["actions"]) == {"sendRequest"}
+    assert set(COMPONENT["actions"]) == {"sendRequest", "createResponse"}
 
 
 def test_credentials() -> None:

@@ -1,0 +1,41 @@
+"""Building the Responses API request body from the incoming message: pure functions."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lib.request_body import base_model_id
+
+DEEP_RESEARCH_MARK = "deep-research"
+DEFAULT_IMAGE_DETAIL = "auto"  # the API's default; its schema marks `detail` required
+
+
+def is_deep_research(model: str) -> bool:
+    """o3-deep-research, o4-mini-deep-research and their snapshots: background only."""
+    return DEEP_RESEARCH_MARK in base_model_id(model).lower()
+
+
+def build_response_request(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """The body to POST to /responses: the input, untouched but for these rules.
+
+    - `model` is the configured one (the input's own `model`, if any, is replaced);
+    - deep-research models run in the background unless the input says otherwise;
+    - a background job is stored (`store: true`) unless the input says otherwise, so that
+      it can be polled and found again after a restart;
+    - an `input_image` part without `detail` gets the default, `auto`.
+    Unknown fields pass through. The input is not modified.
+    """
+    out = copy.deepcopy(body)
+    out["model"] = model
+    if is_deep_research(model):
+        out.setdefault("background", True)
+    if out.get("background") is True:
+        out.setdefault("store", True)
+    items = out.get("input")
+    for item in items if isinstance(items, list) else []:
+        content = item.get("content") if isinstance(item, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") == "input_image":
+                part.setdefault("detail", DEFAULT_IMAGE_DETAIL)
+    return out

@@ -1,0 +1,145 @@
+"""Create Response on our sailor, in task mode on RabbitMQ, against the OpenAI stand-in.
+
+The stand-in checks every request against the official OpenAPI document's
+`CreateResponse`; background jobs there answer `in_progress` to a set number of polls.
+Polls are made quick with the documented ``RESPONSES_POLL_FIRST_S`` /
+``RESPONSES_POLL_MAX_S`` variables.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lib.response_jobs import SNAPSHOT_KEY
+from tests.component.openapi_contract import validate
+from tests.openai_standin import OpenAIStandIn
+from tests.sailor.platform_sim import PlatformSim
+
+API_KEY = "sk-e2e-responses-SECRET-key"
+MODEL = "gpt-5-mini"
+QUICK_POLLS = {"RESPONSES_POLL_FIRST_S": "0.05", "RESPONSES_POLL_MAX_S": "0.2"}
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def openai():
+    with OpenAIStandIn(api_key=API_KEY, validator=validate) as standin:
+        yield standin
+        assert standin.violations == [], "a request broke the OpenAPI contract"
+
+
+def step_data(openai: OpenAIStandIn, snapshot: dict | None = None, **config: str) -> dict:
+    return {"config": {"apiKey": API_KEY, "baseUrl": openai.url, "model": MODEL, **config},
+            "snapshot": snapshot or {}}
+
+
+@pytest.fixture
+def flow(broker, openai, repo_root):
+    """Our step (createResponse) in a simulated flow; yields (sim, start)."""
+    sim = PlatformSim(broker.url, step_data=step_data(openai))
+    runs = []
+
+    def start(**env):
+        run = sim.start_sailor("createResponse", cwd=repo_root, **QUICK_POLLS, **env)
+        runs.append(run)
+        return run
+
+    yield sim, start
+    try:
+        for run in runs:
+            assert run.stop() == 0, run.output()
+            assert API_KEY not in run.output()
+    finally:
+        sim.close()
+
+
+def only_data(sim: PlatformSim) -> dict:
+    sim.wait_until(lambda: sim.published_to("data") or sim.published_to("error"), timeout=30)
+    assert sim.published_to("error") == []
+    [data] = sim.published_to("data")
+    return data.decoded()["body"]
+
+
+def stored_snapshot(sim: PlatformSim, snapshot: dict | None = None) -> dict:
+    """The snapshot as the platform keeps it: `snapshot` replaces, `updateSnapshot` merges."""
+    stored = dict(snapshot or {})
+    for message in sim.published_to("snapshot"):
+        payload = json.loads(message.body)
+        if message.headers.get("snapshotEvent") == "snapshot":
+            stored = payload
+        else:
+            stored.update(payload)
+    return stored
+
+
+def test_plain_response(flow, openai):
+    sim, start = flow
+    sim.publish_input({"body": {"input": "Hello", "max_output_tokens": 100}})
+    start()
+    body = only_data(sim)
+    assert body["output_text"] == "You said: Hello"
+    assert body["status"] == "completed"
+    [request] = openai.response_requests()
+    assert request.body == {"input": "Hello", "max_output_tokens": 100, "model": MODEL}
+    assert sim.wait_until(lambda: sim.input_depth() == 0)
+    assert sim.rejected_count() == 0
+
+
+def test_json_schema_response_carries_parsed(flow, openai):
+    sim, start = flow
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}},
+              "required": ["answer"], "additionalProperties": False}
+    sim.publish_input({"body": {"input": "the sky", "text": {"format": {
+        "type": "json_schema", "name": "answer", "strict": True, "schema": schema}}}})
+    start()
+    body = only_data(sim)
+    assert body["parsed"] == {"answer": "the sky"}
+    assert json.loads(body["output_text"]) == body["parsed"]
+
+
+def test_streamed_response_is_emitted_once_whole(flow, openai):
+    sim, start = flow
+    sim.publish_input({"body": {"input": "Stream me", "stream": True}})
+    start()
+    body = only_data(sim)
+    assert body["output_text"] == "You said: Stream me"
+    assert body["usage"]["total_tokens"] == 16
+    assert openai.response_requests()[0].body["stream"] is True
+
+
+def test_background_job_finishes_after_several_polls(flow, openai):
+    sim, start = flow
+    openai.background_polls = 4
+    sim.publish_input({"body": {"input": "Research", "background": True}})
+    start()
+    body = only_data(sim)
+    assert body["output_text"] == "You said: Research"
+    [job_id] = openai.jobs
+    assert openai.jobs[job_id].polls == 5
+    snapshots = [json.loads(m.body) for m in sim.published_to("snapshot")]
+    assert [list(s[SNAPSHOT_KEY].values()) for s in snapshots] == [
+        [{"id": job_id, "deadlineAt": snapshots[0][SNAPSHOT_KEY][next(iter(
+            snapshots[0][SNAPSHOT_KEY]))]["deadlineAt"]}], []]
+
+
+def test_job_is_cancelled_after_the_longest_wait(broker, openai, repo_root):
+    openai.background_polls = None  # never ends
+    sim = PlatformSim(broker.url, step_data=step_data(openai, longestWait="0.01"))
+    try:
+        sim.publish_input({"body": {"input": "Endless", "background": True}})
+        run = sim.start_sailor("createResponse", cwd=repo_root, **QUICK_POLLS)
+        assert sim.wait_until(lambda: sim.published_to("error"), timeout=30)
+        [error] = sim.published_to("error")
+        message = error.envelope()["error"]["message"]
+        assert "longest wait of 0.01 minutes" in message
+        assert "cancelled" in message
+        [job_id] = openai.jobs
+        assert openai.jobs[job_id].cancelled
+        assert sim.published_to("data") == []
+        assert sim.wait_until(lambda: sim.rejected_count() == 1)
+        assert run.stop() == 0, run.output()
+    finally:
+        sim.close()
