@@ -93,26 +93,53 @@ def filename_for(url: str, content_type: str, index: int) -> str:
     return f"attachment-{index}{extension}"
 
 
+def inline_image_url(url: str, place: str, downloads: Downloads,
+                     inlined: list[Inlined]) -> str | None:
+    """The data URL to send instead of the image `url`, or None when `url` is sent as it
+    is (a ``data:`` URL, counted against the limits; a public ``https`` URL)."""
+    with _at(place):
+        if check_scheme(url) == "data":
+            downloads.count_inline(inline_size(url), place, MAX_IMAGE_BYTES, "image")
+            return None
+        if downloads.policy.passes_by_reference(url):
+            return None
+        got = downloads.fetch(url, place, MAX_IMAGE_BYTES, "image")
+    content_type = content_type_of(got.data, got.content_type, None)
+    if not content_type.startswith("image/"):
+        raise AttachmentError(
+            f"{place}: {got.shown_url} is not an image (content type {content_type})")
+    inlined.append(Inlined("image", got.shown_url, len(got.data), content_type, place))
+    return data_url(got.data, content_type)
+
+
+def inline_file_url(url: str, filename: Any, place: str, *, downloads: Downloads, index: int,
+                    inlined: list[Inlined]) -> tuple[str, str]:
+    """The file at `url` (not a ``data:`` URL) downloaded: its data URL, and its name
+    (`filename` when it is one, else taken from the URL or made up)."""
+    with _at(place):
+        got = downloads.fetch(url, place, MAX_FILE_BYTES, "file")
+    name = filename if isinstance(filename, str) and filename else None
+    content_type = content_type_of(got.data, got.content_type, name)
+    inlined.append(Inlined("file", got.shown_url, len(got.data), content_type, place))
+    return data_url(got.data, content_type), name or filename_for(url.strip(), content_type,
+                                                                   index)
+
+
+def count_file_data(raw: Any, place: str, downloads: Downloads) -> None:
+    """Count a file carried in the body (`file_data`) against the limits."""
+    if isinstance(raw, str) and raw:
+        downloads.count_inline(inline_size(raw), place, MAX_FILE_BYTES, "file")
+
+
 def _inline_image(part: dict[str, Any], path: str, downloads: Downloads,
                   inlined: list[Inlined]) -> None:
     image = part.get("image_url")
     url = image.get("url") if isinstance(image, dict) else None
     if not isinstance(url, str) or not isinstance(image, dict):
         return
-    place = f"{path}.image_url.url"
-    with _at(place):
-        if check_scheme(url) == "data":
-            downloads.count_inline(inline_size(url), place, MAX_IMAGE_BYTES, "image")
-            return
-        if downloads.policy.passes_by_reference(url):
-            return
-        got = downloads.fetch(url, place, MAX_IMAGE_BYTES, "image")
-    content_type = content_type_of(got.data, got.content_type, None)
-    if not content_type.startswith("image/"):
-        raise AttachmentError(
-            f"{place}: {got.shown_url} is not an image (content type {content_type})")
-    image["url"] = data_url(got.data, content_type)
-    inlined.append(Inlined("image", got.shown_url, len(got.data), content_type, place))
+    inline = inline_image_url(url, f"{path}.image_url.url", downloads, inlined)
+    if inline is not None:
+        image["url"] = inline
 
 
 def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: int,
@@ -121,30 +148,23 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
     if not isinstance(file, dict):
         return
     url = file.pop("file_url", None)
-    filename = file.get("filename")
     if isinstance(url, str) and url.strip():
         place = f"{path}.file.file_url"
         with _at(place):
-            if check_scheme(url) == "data":
-                file["file_data"] = url.strip()
-            else:
-                got = downloads.fetch(url, place, MAX_FILE_BYTES, "file")
-                content_type = content_type_of(got.data, got.content_type, filename)
-                file["file_data"] = data_url(got.data, content_type)
-                if not filename:
-                    file["filename"] = filename_for(url.strip(), content_type, index)
-                inlined.append(
-                    Inlined("file", got.shown_url, len(got.data), content_type, place))
-                return
+            is_data = check_scheme(url) == "data"
+        if not is_data:
+            file["file_data"], file["filename"] = inline_file_url(
+                url, file.get("filename"), place, downloads=downloads, index=index,
+                inlined=inlined)
+            return
+        file["file_data"] = url.strip()
     raw = file.get("file_data")
-    if isinstance(raw, str) and raw:
-        downloads.count_inline(inline_size(raw), f"{path}.file.file_data", MAX_FILE_BYTES,
-                               "file")
-        if not raw.startswith("data:"):
-            # Bare base64: the API wants a data URL; the file name tells the type.
-            guessed = mimetypes.guess_type(file.get("filename") or "")[0]
-            if guessed:
-                file["file_data"] = f"data:{guessed};base64,{raw}"
+    count_file_data(raw, f"{path}.file.file_data", downloads)
+    if isinstance(raw, str) and raw and not raw.startswith("data:"):
+        # Bare base64: the API wants a data URL; the file name tells the type.
+        guessed = mimetypes.guess_type(file.get("filename") or "")[0]
+        if guessed:
+            file["file_data"] = f"data:{guessed};base64,{raw}"
 
 
 @contextmanager
@@ -153,7 +173,7 @@ def _at(place: str) -> Iterator[None]:
     try:
         yield
     except AttachmentError as error:
-        if str(error).startswith("messages["):
+        if str(error).startswith(place.split("[", 1)[0] + "["):  # it names its place
             raise
         raise type(error)(f"{place}: {error}") from error
 

@@ -1,46 +1,56 @@
 """Attachments of a Responses API input: images and files the model cannot fetch itself.
 
-The same rules as Send Request's (``lib.attachments``), applied to the Responses input
-parts: ``input_image.image_url`` and ``input_file.file_url`` are downloaded and sent
-inline (a data URL; for files ``file_data`` with a ``filename``) when OpenAI could not
-fetch them (plain ``http``, the platform's object storage, hosts inside a network);
-public ``https`` URLs are passed by reference, ``data:`` URLs as they are, other schemes
-are refused. The same size limits apply, per attachment and per request.
+The same policy as Send Request's (``lib.attachments``, ``lib.downloads``), applied to the
+Responses input parts: ``input_image.image_url`` and ``input_file.file_url`` are sent
+inline when OpenAI could not fetch them (the platform's object storage, plain ``http``,
+allow-listed and internal hosts, each download under the download policy): images as a
+data URL, files as ``file_data`` with a ``filename``. Public ``https`` URLs are passed by
+reference (OpenAI fetches them; the Responses API takes ``file_url`` itself), ``data:``
+URLs are sent as they are, and count against the same size limits.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
-from lib.attachments import Downloader, Fetch, Inlined, needs_download
-from lib.errors import AttachmentError
+from lib.attachments import (
+    Inlined,
+    count_file_data,
+    inline_file_url,
+    inline_image_url,
+)
+from lib.downloads import Downloads, check_scheme
 
 
-def _inline_image(part: dict[str, Any], path: str, dl: Downloader, hosts: list[str]) -> None:
+def _inline_image(part: dict[str, Any], path: str, downloads: Downloads,
+                  inlined: list[Inlined]) -> None:
     url = part.get("image_url")
-    if isinstance(url, str) and needs_download(url, internal_hosts=hosts):
-        part["image_url"] = dl.image(url, path)
+    if isinstance(url, str):
+        inline = inline_image_url(url, f"{path}.image_url", downloads, inlined)
+        if inline is not None:
+            part["image_url"] = inline
 
 
-def _inline_file(
-    part: dict[str, Any], path: str, dl: Downloader, hosts: list[str], index: int
-) -> None:
+def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: int,
+                 inlined: list[Inlined]) -> None:
     url = part.get("file_url")
-    if not isinstance(url, str) or not url.strip():
-        return
-    url = url.strip()
-    if url.lower().startswith("data:"):
-        del part["file_url"]
-        part["file_data"] = url
-    elif needs_download(url, internal_hosts=hosts):  # public https: OpenAI fetches it
-        filename = part.get("filename") if isinstance(part.get("filename"), str) else None
-        del part["file_url"]
-        part["file_data"], part["filename"] = dl.file(url, filename, path, index)
+    if isinstance(url, str) and url.strip():
+        place = f"{path}.file_url"
+        if check_scheme(url) == "data":
+            del part["file_url"]
+            part["file_data"] = url.strip()
+        elif not downloads.policy.passes_by_reference(url):
+            del part["file_url"]
+            part["file_data"], part["filename"] = inline_file_url(
+                url, part.get("filename"), place, downloads=downloads, index=index,
+                inlined=inlined)
+            return
+    count_file_data(part.get("file_data"), f"{path}.file_data", downloads)
 
 
-def _parts(input_value: Any) -> Iterable[tuple[str, dict[str, Any]]]:
+def _parts(input_value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """`(path, part)` for every content part of every message item of `input`."""
     if not isinstance(input_value, list):
         return
@@ -54,23 +64,19 @@ def _parts(input_value: Any) -> Iterable[tuple[str, dict[str, Any]]]:
 
 
 def inline_response_attachments(
-    body: dict[str, Any], fetch: Fetch, *, internal_hosts: Iterable[str] = ()
+    body: dict[str, Any], downloads: Downloads
 ) -> tuple[dict[str, Any], list[Inlined]]:
     """A copy of `body` whose `input` has every attachment that needs it inlined, and
-    what was downloaded (for the log). Raises `AttachmentError` naming the place."""
-    hosts = list(internal_hosts)
+    what was downloaded (for the log). Raises an `AttachmentError` (a subclass per cause)
+    whose text starts with the place, e.g. ``input[0].content[1].file_url: ...``."""
     result = copy.deepcopy(body)
-    downloader = Downloader(fetch)
+    inlined: list[Inlined] = []
     files = 0
     for path, part in _parts(result.get("input")):
         kind = part.get("type")
-        try:
-            if kind == "input_image":
-                _inline_image(part, path, downloader, hosts)
-            elif kind == "input_file":
-                files += 1
-                _inline_file(part, path, downloader, hosts, files)
-        except AttachmentError as err:
-            text = str(err)
-            raise AttachmentError(text if text.startswith("input[") else f"{path}: {text}") from err
-    return result, downloader.inlined
+        if kind == "input_image":
+            _inline_image(part, path, downloads, inlined)
+        elif kind == "input_file":
+            files += 1
+            _inline_file(part, path, downloads, files, inlined)
+    return result, inlined

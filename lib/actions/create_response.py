@@ -12,8 +12,8 @@ import os
 from typing import Any
 
 from lib.background import BackgroundWait, schedule_from
+from lib.downloads import Downloads, download_policy_from
 from lib.models import is_responses_model, offered_models
-from lib.object_storage import object_storage_from
 from lib.openai.errors import RetryLaterError
 from lib.rebound import rebound_later
 from lib.response_attachments import inline_response_attachments
@@ -48,15 +48,9 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
         )
 
     client = action.connection.client()
-    storage = object_storage_from(os.environ)
-
-    def fetch(url: str, max_bytes: int) -> tuple[bytes, str | None]:
-        return client.download(
-            url, max_bytes=max_bytes, timeout_s=action.timeout_s,
-            headers=storage.headers_for(url), logger=self.logger,
-        )
-
-    body, inlined = inline_response_attachments(body, fetch, internal_hosts=storage.hosts)
+    downloads = Downloads(download_policy_from(os.environ), idle_timeout_s=action.timeout_s,
+                          logger=self.logger, environ=os.environ)
+    body, inlined = inline_response_attachments(body, downloads)
     for item in inlined:
         self.logger.info(
             "%s: %s %s sent inline (%d bytes, %s)",

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 
 import pytest
 import responses
 
 from lib.actions import create_response
-from lib.errors import AttachmentError, ConfigError, InputValidationError, OutputParseError
+from lib.errors import (
+    AttachmentError,
+    AttachmentNotAllowedError,
+    ConfigError,
+    InputValidationError,
+    OutputParseError,
+)
 from lib.openai.errors import BadRequestError, StreamError
 from lib.response_jobs import SNAPSHOT_KEY, JobBook
 from lib.response_output import ResponseFailedError, ResponseRejectedError
@@ -26,9 +33,11 @@ from tests.component.action_support import (
     fresh_clients,  # noqa: F401 - fixture
 )
 from tests.component.openapi_contract import validate
+from tests.netguard import NetGuard
 from tests.openai_standin import in_state, response_events, response_object, sse_lines
 
-pytestmark = pytest.mark.usefixtures("fresh_clients", "fresh_jobs", "quick_polls")
+pytestmark = pytest.mark.usefixtures("fresh_clients", "fresh_jobs", "quick_polls",
+                                     "guarded_dns")
 
 RESPONSES_URL = f"{BASE_URL}/responses"
 MODEL = "gpt-5-mini"
@@ -36,6 +45,13 @@ STORAGE = "http://maester-service.platform.svc.cluster.local:3002"
 STORAGE_TOKEN = "storage-token-XYZ"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"x" * 100
+
+
+@pytest.fixture
+def guarded_dns() -> Iterator[NetGuard]:
+    """Attachment hosts resolve from a table: no DNS query leaves the machine."""
+    with NetGuard({"files.internal": ["10.1.2.3"]}).installed() as guard:
+        yield guard
 
 
 @pytest.fixture
@@ -283,6 +299,7 @@ def test_unknown_fields_pass_through_and_images_get_the_default_detail() -> None
 def test_storage_image_and_internal_file_are_sent_inline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ELASTICIO_OBJECT_STORAGE_URI", STORAGE)
     monkeypatch.setenv("ELASTICIO_OBJECT_STORAGE_TOKEN", STORAGE_TOKEN)
+    monkeypatch.setenv("ATTACHMENT_ALLOWED_HOSTS", "files.internal")
     responses.add(responses.GET, f"{STORAGE}/objects/1", body=PNG, content_type="image/png")
     responses.add(responses.GET, "http://files.internal/report", body=PDF,
                   content_type="application/pdf")
@@ -301,16 +318,31 @@ def test_storage_image_and_internal_file_are_sent_inline(monkeypatch: pytest.Mon
     storage_call = responses.calls[0].request
     assert storage_call.headers["Authorization"] == f"Bearer {STORAGE_TOKEN}"
     assert "SIGNED" not in me.logger.text()
-    assert "input[0].content[0]: image" in me.logger.text()
+    assert "input[0].content[0].image_url: image" in me.logger.text()
 
 
 @responses.activate
-def test_a_failed_download_names_the_place_in_the_input() -> None:
+def test_a_failed_download_names_the_place_in_the_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ATTACHMENT_ALLOWED_HOSTS", "files.internal")
     responses.add(responses.GET, "http://files.internal/missing", status=404)
-    with pytest.raises(AttachmentError, match=r"^input\[0\]\.content\[0\]"):
+    with pytest.raises(AttachmentError, match=r"^input\[0\]\.content\[0\]\.file_url: "
+                                              r"could not download .* HTTP 404"):
         run({"input": [{"role": "user", "content": [
             {"type": "input_file", "file_url": "http://files.internal/missing"}]}]})
     assert sent_bodies() == []
+
+
+@responses.activate
+def test_an_internal_url_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(AttachmentNotAllowedError) as caught:
+        run({"input": [{"role": "user", "content": [
+            {"type": "input_text", "text": "x"},
+            {"type": "input_image", "image_url": "http://169.254.169.254/latest/meta-data/"}]}]})
+    assert str(caught.value) == ("input[0].content[1].image_url: this URL may not be "
+                                 "downloaded (host not allowed)")
+    assert len(responses.calls) == 0
 
 
 # ---- background jobs ----------------------------------------------------------------
