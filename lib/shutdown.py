@@ -9,6 +9,7 @@ signal is then an event nobody sets.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from typing import Any
 
@@ -21,7 +22,6 @@ def shutdown_signal(context: Any) -> threading.Event:
 
 def interrupted(reason: str) -> Exception:
     """The exception that tells the sailor the message was left for redelivery."""
-    from elasticio_sailor import ShutdownInterrupted
-
-    error: Exception = ShutdownInterrupted(reason)
+    sailor = importlib.import_module("elasticio_sailor")  # the sailor's, found at run time
+    error: Exception = sailor.ShutdownInterrupted(reason)
     return error
