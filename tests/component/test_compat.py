@@ -113,7 +113,10 @@ def test_every_example_has_a_token_limit() -> None:
     assert len(messages) >= 5
     for path in messages:
         body = json.loads(path.read_text(encoding="utf-8"))["body"]
-        assert isinstance(body.get("max_completion_tokens"), int), path.name
+        # Create Response's examples (response_*.json) use the Responses API's name
+        limit = "max_output_tokens" if path.name.startswith("response_") else \
+            "max_completion_tokens"
+        assert isinstance(body.get(limit), int), path.name
 
 
 def run(body: dict, server_type: str) -> tuple[FakeSelf, object]:
