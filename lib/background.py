@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.errors import ConfigError, UserError
+from lib.errors import ConfigError, UserError, is_user_error
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import OpenAIError
 from lib.openai.responses import RUNNING_STATUSES, retrieve_response, status_of
@@ -123,7 +123,7 @@ class BackgroundWait:
                                              timeout_s=self.request_timeout_s,
                                              logger=self.logger)
             except OpenAIError as err:
-                if err.is_user_error:
+                if is_user_error(err):
                     raise
                 self.logger.warning("Polling the background response %s failed (%s); "
                                     "trying again", response_id, str(err))

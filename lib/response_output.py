@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any
 
-from lib.errors import OutputParseError
+from lib.errors import OutputParseError, UserError
 from lib.openai.errors import OpenAIError
 from lib.openai.responses import status_of
 
@@ -29,11 +29,9 @@ class ResponseFailedError(OpenAIError):
     (`server_error`, `rate_limit_exceeded`, `vector_store_timeout`): try again later."""
 
 
-class ResponseRejectedError(ResponseFailedError):
+class ResponseRejectedError(ResponseFailedError, UserError):
     """The Response ended with `status: failed` because of the request (an invalid
     prompt or image, a policy): change the request."""
-
-    is_user_error = True
 
 
 def output_text(response: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.background import BackgroundWait, LongestWaitPassedError
-from lib.errors import UserError
+from lib.errors import UserError, is_user_error
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import NotFoundError, OpenAIError
 from lib.openai.responses import (
@@ -88,7 +88,7 @@ class ResponseRun:
         except OpenAIError as exc:
             if not remembered:
                 raise
-            if exc.is_user_error:
+            if is_user_error(exc):
                 self._give_up(remembered[0].response_id)
                 raise
             # the job runs on at OpenAI: follow it by polling

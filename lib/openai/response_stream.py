@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lib.openai.errors import StreamError, error_from_event
+from lib.openai.errors import NO_SECRETS, StreamError, error_from_event
 from lib.openai.streaming import ServerSentEvent, parse_event
+from lib.redaction import Redactor
 from lib.shutdown import interrupted
 
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -34,12 +35,12 @@ class ResponseAssembler:
         self.last_sequence_number: int | None = None
 
     def add(self, event: dict[str, Any], request_id: str | None = None,
-            secrets: Iterable[str] = ()) -> None:
+            redactor: Redactor = NO_SECRETS) -> None:
         """Fold one event in; an `error` event raises `StreamError`."""
         self.event_count += 1
         kind = event.get("type")
         if kind == ERROR_EVENT:
-            raise error_from_event(event, request_id, secrets)
+            raise error_from_event(event, request_id, redactor)
         sequence_number = event.get("sequence_number")
         if isinstance(sequence_number, int):
             self.last_sequence_number = sequence_number
@@ -63,7 +64,7 @@ class ResponseAssembler:
 def assemble_response(
     events: Iterable[ServerSentEvent],
     request_id: str | None = None,
-    secrets: Iterable[str] = (),
+    redactor: Redactor = NO_SECRETS,
     *,
     on_created: Callable[[dict[str, Any]], None] | None = None,
     stop: threading.Event | None = None,
@@ -77,10 +78,10 @@ def assemble_response(
     assembler = ResponseAssembler()
     announced = False
     for event in events:
-        data = parse_event(event, request_id, secrets)
+        data = parse_event(event, request_id, redactor)
         if data is None:  # `[DONE]`: not sent by OpenAI, by some compatible servers
             break
-        assembler.add(data, request_id, secrets)
+        assembler.add(data, request_id, redactor)
         if not announced and assembler.response is not None and on_created is not None:
             announced = True
             on_created(assembler.response)

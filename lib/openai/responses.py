@@ -47,7 +47,7 @@ def create_response(
     if isinstance(answer, dict):  # a compatible server that ignored `stream: true`
         return answer
     with answer:
-        return assemble_response(answer.events, answer.request_id, answer.secrets,
+        return assemble_response(answer.events, answer.request_id, answer.redactor,
                                  on_created=on_created, stop=stop)
 
 

@@ -20,6 +20,7 @@ from lib.errors import (
     ConfigError,
     InputValidationError,
     OutputParseError,
+    is_user_error,
 )
 from lib.openai.errors import BadRequestError, StreamError
 from lib.response_jobs import SNAPSHOT_KEY, JobBook
@@ -170,12 +171,12 @@ def test_failed_response_fails_the_message_with_the_api_error() -> None:
         run({"input": "Hi"})
     assert caught.value.code == "invalid_prompt"
     assert "Your prompt was flagged." in str(caught.value)
-    assert caught.value.is_user_error
+    assert is_user_error(caught.value)
     answer(response_object(MODEL, None, status="failed", error={
         "code": "server_error", "message": "The server had an error."}))
     with pytest.raises(ResponseFailedError) as caught:
         run({"input": "Hi"})
-    assert not caught.value.is_user_error
+    assert not is_user_error(caught.value)
 
 
 @responses.activate
@@ -400,7 +401,7 @@ def test_job_still_running_after_the_longest_wait_is_cancelled() -> None:
 
     with pytest.raises(LongestWaitPassedError, match=r"longest wait of 0\.0005 minutes") as err:
         run({"input": "Research", "background": True}, cfg(model=MODEL, longestWait="0.0005"))
-    assert err.value.is_user_error
+    assert is_user_error(err.value)
     assert any(c.request.url.endswith("/cancel") for c in responses.calls)
 
 
