@@ -28,6 +28,7 @@ from lib.openai.responses import (
     status_of,
 )
 from lib.response_jobs import Job, JobBook, Publish
+from lib.shutdown import is_interruption
 
 
 class ResponseGoneError(UserError):
@@ -36,10 +37,6 @@ class ResponseGoneError(UserError):
 
 class ResponseCancelledError(UserError):
     """The background response was cancelled by someone else (the dashboard, the API)."""
-
-
-def _is_shutdown(exc: BaseException) -> bool:
-    return type(exc).__name__ == "ShutdownInterrupted"
 
 
 @dataclass
@@ -96,7 +93,7 @@ class ResponseRun:
                                 "polling it instead", remembered[0].response_id, str(exc))
             response = {"id": remembered[0].response_id, "status": "queued"}
         except BaseException as exc:
-            if remembered and not _is_shutdown(exc):
+            if remembered and not is_interruption(exc):
                 self._give_up(remembered[0].response_id)
             raise
         if not remembered and status_of(response) in RUNNING_STATUSES:
@@ -125,7 +122,7 @@ class ResponseRun:
                 return final  # it ended just before the cancel
             raise
         except BaseException as exc:
-            if not _is_shutdown(exc):
+            if not is_interruption(exc):
                 self._give_up(job.response_id)
             raise
         self._forget()

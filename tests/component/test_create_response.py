@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import responses
+from elasticio_sailor import ShutdownInterrupted
 
 from lib.actions import create_response
 from lib.errors import (
@@ -23,7 +24,7 @@ from lib.errors import (
     is_user_error,
 )
 from lib.openai.errors import BadRequestError, StreamError
-from lib.response_jobs import SNAPSHOT_KEY, JobBook
+from lib.response_jobs import SNAPSHOT_KEY, Job, JobBook
 from lib.response_output import ResponseFailedError, ResponseRejectedError
 from tests.component.action_support import (
     API_KEY,
@@ -498,3 +499,57 @@ def test_several_jobs_run_at_once_and_keep_each_others_ids(fresh_jobs: JobBook) 
     assert published[1] == {"first": {"id": first["id"], "deadlineAt": published[1]["first"][
         "deadlineAt"]}, "second": published[1]["second"]}
     assert published[-1] == {}
+
+
+class StoppingSelf(FakeSelf):
+    """A `self` whose sailor starts to shut down as soon as a job is remembered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shutting_down = threading.Event()
+
+    def emit(self, event: str, payload: object = None) -> None:
+        super().emit(event, payload)
+        if event == "updateSnapshot":
+            self.shutting_down.set()
+
+
+@responses.activate
+def test_shutdown_leaves_the_job_running_and_the_next_delivery_resumes_it(
+    fresh_jobs: JobBook,
+) -> None:
+    final = response_object(MODEL, "Finished later", background=True)
+    answer(in_state(final, "queued"))
+    me = StoppingSelf()
+    with pytest.raises(ShutdownInterrupted, match="left running"):
+        run({"input": "Long", "background": True}, me=me)
+    assert not [c for c in responses.calls if c.request.url.endswith("/cancel")]
+    [remembered] = snapshot_updates(me)
+    assert remembered["m1"]["id"] == final["id"]
+    assert fresh_jobs.claim("m1") == (True, Job(final["id"], remembered["m1"]["deadlineAt"]))
+    fresh_jobs.release("m1")
+
+    answer(final, url=job_url(final["id"]), method=responses.GET)
+    again, result = run({"input": "Long", "background": True}, snapshot={SNAPSHOT_KEY: remembered})
+    assert result["body"]["output_text"] == "Finished later"
+    assert len(sent_bodies()) == 1, "created once"
+    assert snapshot_updates(again) == [{}]
+
+
+@responses.activate
+def test_shutdown_during_a_background_stream_leaves_the_job_running() -> None:
+    final = response_object(MODEL, "streamed", background=True)
+    stream(response_events(final))
+    with pytest.raises(ShutdownInterrupted):
+        run({"input": "Long", "background": True, "stream": True}, me=StoppingSelf())
+    assert not [c for c in responses.calls if c.request.url.endswith("/cancel")]
+
+
+@responses.activate
+def test_a_plain_stream_is_read_to_its_end_during_a_shutdown() -> None:
+    final = response_object(MODEL, "all of it")
+    stream(response_events(final))
+    me = StoppingSelf()
+    me.shutting_down.set()
+    _me, result = run({"input": "Short", "stream": True}, me=me)
+    assert result["body"]["output_text"] == "all of it"

@@ -6,6 +6,7 @@ import itertools
 from typing import Any
 
 import pytest
+from elasticio_sailor import ShutdownInterrupted
 
 from lib.background import (
     BackgroundWait,
@@ -157,16 +158,10 @@ def test_the_assembler_takes_the_terminal_response_and_falls_back_to_done_items(
     assert bare.result()["output"] == final["output"]
 
 
-def test_shutdown_while_waiting_ends_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    import elasticio_sailor
-
-    interrupted = getattr(elasticio_sailor, "ShutdownInterrupted", None)
-    if interrupted is None:  # the sailor's class; a stand-in until it is there
-        interrupted = type("ShutdownInterrupted", (Exception,), {})
-        monkeypatch.setattr(elasticio_sailor, "ShutdownInterrupted", interrupted, raising=False)
+def test_shutdown_while_waiting_ends_the_wait() -> None:
     time = FakeTime()
     time.shutdown_after = 2
     client = FakeClient([RUNNING])
-    with pytest.raises(interrupted, match="left running"):
+    with pytest.raises(ShutdownInterrupted, match="left running"):
         waiter(client, time).until_done(RUNNING, time.now + 3600, 3600)
     assert len(client.calls) == 2

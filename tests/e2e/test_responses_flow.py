@@ -9,13 +9,14 @@ Polls are made quick with the documented ``RESPONSES_POLL_FIRST_S`` /
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 
 from lib.response_jobs import SNAPSHOT_KEY
 from tests.component.openapi_contract import validate
 from tests.openai_standin import OpenAIStandIn
-from tests.sailor.platform_sim import PlatformSim
+from tests.sailor.platform_sim import FLOW_ID, STEP_ID, PlatformSim
 
 API_KEY = "sk-e2e-responses-SECRET-key"
 MODEL = "gpt-5-mini"
@@ -125,6 +126,20 @@ def test_background_job_finishes_after_several_polls(flow, openai):
             snapshots[0][SNAPSHOT_KEY]))]["deadlineAt"]}], []]
 
 
+def test_two_background_jobs_run_side_by_side(flow, openai):
+    sim, start = flow
+    openai.background_polls = 6
+    for name in ("first", "second"):
+        sim.publish_input({"id": name, "body": {"input": name, "background": True}})
+    start(ELASTICIO_RABBITMQ_PREFETCH_SAILOR="2")
+    assert sim.wait_until(lambda: len(sim.published_to("data")) == 2, timeout=30)
+    texts = sorted(d.decoded()["body"]["output_text"] for d in sim.published_to("data"))
+    assert texts == ["You said: first", "You said: second"]
+    remembered = [set(json.loads(m.body)[SNAPSHOT_KEY]) for m in sim.published_to("snapshot")]
+    assert {"first", "second"} in remembered, "both jobs were remembered at the same time"
+    assert stored_snapshot(sim)[SNAPSHOT_KEY] == {}
+
+
 def test_job_is_cancelled_after_the_longest_wait(broker, openai, repo_root):
     openai.background_polls = None  # never ends
     sim = PlatformSim(broker.url, step_data=step_data(openai, longestWait="0.01"))
@@ -141,5 +156,43 @@ def test_job_is_cancelled_after_the_longest_wait(broker, openai, repo_root):
         assert sim.published_to("data") == []
         assert sim.wait_until(lambda: sim.rejected_count() == 1)
         assert run.stop() == 0, run.output()
+    finally:
+        sim.close()
+def test_job_interrupted_by_sigterm_is_resumed_not_created_again(broker, openai, repo_root):
+    openai.background_polls = None  # runs until we let it end
+    sim = PlatformSim(broker.url, step_data=step_data(openai))
+    try:
+        # an upstream message's `id` is also its messageId header
+        sent = sim.publish_input({"id": "message-1",
+                                  "body": {"input": "Long job", "background": True}},
+                                 messageId="message-1")
+        first = sim.start_sailor("createResponse", cwd=repo_root, **QUICK_POLLS)
+        assert sim.wait_until(lambda: sim.published_to("snapshot"), timeout=30)
+        [job_id] = openai.jobs
+        assert sim.wait_until(lambda: openai.jobs[job_id].polls >= 2)
+        first.terminate(signal.SIGTERM)
+        assert first.wait(30) == 0, first.output()
+        assert sim.published_to("data") == []
+        assert sim.published_to("error") == []
+        assert not openai.jobs[job_id].cancelled
+        assert sim.wait_until(lambda: sim.input_depth() == 1), "left to the broker"
+        assert "Processing stopped for the shutdown" in first.output()
+        assert "shutdown grace period" not in first.output(), "stopped at once, not at the end"
+
+        snapshot = stored_snapshot(sim)
+        assert snapshot[SNAPSHOT_KEY]["message-1"]["id"] == job_id
+        sim.api.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}",
+                       (200, step_data(openai, snapshot)))
+        openai.jobs[job_id].polls_left = 2
+        second = sim.start_sailor("createResponse", cwd=repo_root, **QUICK_POLLS)
+        body = only_data(sim)
+        assert body["id"] == job_id
+        assert body["output_text"] == "You said: Long job"
+        assert len(openai.response_requests()) == 1, "created once, resumed once"
+        [data] = sim.published_to("data")
+        assert data.headers["parentMessageId"] == sent["messageId"]
+        assert stored_snapshot(sim)[SNAPSHOT_KEY] == {}
+        assert "Resuming the background response" in second.output()
+        assert second.stop() == 0, second.output()
     finally:
         sim.close()
