@@ -121,7 +121,7 @@ class BackgroundWait:
             try:
                 response = retrieve_response(self.client, response_id,
                                              timeout_s=self.request_timeout_s,
-                                             logger=self.logger)
+                                             logger=self.logger, stop=self.stop)
             except OpenAIError as err:
                 if is_user_error(err):
                     raise

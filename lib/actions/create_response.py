@@ -43,8 +43,8 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
                           INPUT_SCHEMA_FILE)
     if body.get("model") not in (None, action.model):
         self.logger.warning(
-            "The message names model %j; the configured model %j is used",
-            str(body["model"])[:64], action.model,
+            "The message names model %s; the configured model %s is used",
+            repr(str(body["model"])[:64]), repr(action.model),
         )
 
     client = action.connection.client()

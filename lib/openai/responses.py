@@ -52,11 +52,13 @@ def create_response(
 
 
 def retrieve_response(
-    client: OpenAIClient, response_id: str, *, timeout_s: float, logger: Any = None
+    client: OpenAIClient, response_id: str, *, timeout_s: float, logger: Any = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """GET /responses/{id}: the Response as it is now."""
+    """GET /responses/{id}: the Response as it is now (`stop` ends the call, and its
+    retries, when the step shuts down)."""
     return client.request_json("GET", response_path(response_id), timeout_s=timeout_s,
-                               logger=logger)
+                               logger=logger, stop=stop)
 
 
 def cancel_response(
