@@ -344,8 +344,16 @@ def test_a_huge_answer_is_refused_while_reading() -> None:
             server.send(handler, b"z" * 65536)
 
     limits = CallLimits(max_answer_bytes=MIB)
-    with HostileServer(huge) as server, pytest.raises(AnswerTooLargeError) as caught:
-        client(server.url, limits=limits).create_chat_completion({"model": "m", **HELLO})
+    with HostileServer(huge) as server:
+        tracemalloc.start()
+        try:
+            with pytest.raises(AnswerTooLargeError) as caught:
+                client(server.url, limits=limits).create_chat_completion(
+                    {"model": "m", **HELLO})
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 3 * MIB, f"peak {peak / MIB:.1f} MiB"
     assert f"larger than {MIB} bytes" in str(caught.value)
     assert not isinstance(caught.value, UserError)
     assert server.connection_closed.wait(10)
