@@ -267,7 +267,9 @@ class OpenAIStandIn:
         return [r for r in self.requests if r.path.startswith(f"/v1/responses/{response_id}")]
 
     def start(self) -> OpenAIStandIn:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # a short poll: shutdown() waits for it (the default 0.5 s, once per test)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -37,7 +37,7 @@ def test_undecryptable_input_is_rejected(sim) -> None:
     # The sailor keeps running: the next message is processed normally.
     assert received(sim) == {"body": {"after": True}, "headers": {}}
     assert run.stop() == 0
-    assert len(sim.published) == 1
+    assert len(sim.published_until_now()) == 1
     assert sim.rejected_count() == 1
     assert "this is not base64" not in run.output()
 

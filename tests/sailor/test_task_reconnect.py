@@ -146,9 +146,8 @@ def test_publish_on_a_lost_connection_is_retried(sim, broker) -> None:
     broker.ctl("set_vm_memory_high_watermark", "0")  # blocks every publishing connection
     try:
         run = sim.start_sailor("echo", ELASTICIO_AMQP_PUBLISH_RETRY_DELAY="50",
-                               ELASTICIO_AMQP_PUBLISH_MAX_RETRY_DELAY="200")
-        assert sim.wait_until(lambda: sim.input_depth() == 0)  # delivered: now publishing
-        time.sleep(0.3)
+                               ELASTICIO_AMQP_PUBLISH_MAX_RETRY_DELAY="200", LOG_LEVEL="trace")
+        assert run.wait_logged("Pushing to exchange")  # the publish has started
         close_sailor_connections(broker, "write")
     finally:
         broker.ctl("set_vm_memory_high_watermark", "0.4")

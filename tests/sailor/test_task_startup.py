@@ -65,7 +65,7 @@ def test_no_error_replies_zero_means_true(sim) -> None:
     run = sim.start_sailor("fail", ELASTICIO_NO_ERROR_REPLIES="0")
     sim.wait_published(1)
     assert run.stop() == 0
-    assert [p.routing_key for p in sim.published] == [sim.routing_keys["error"]]
+    assert [p.routing_key for p in sim.published_until_now()] == [sim.routing_keys["error"]]
 
 
 def test_missing_main_file_reports_init_error(sim) -> None:

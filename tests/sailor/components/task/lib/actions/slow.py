@@ -14,6 +14,7 @@ def _wait_for(gate: Path) -> None:
 
 def process(self, msg, cfg, snapshot):
     if "gate" in msg["body"]:
+        self.logger.info("waiting at the gate")
         _wait_for(Path(msg["body"]["gate"]))
     else:
         time.sleep(msg["body"].get("sleep", 1.5))
