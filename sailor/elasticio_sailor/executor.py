@@ -23,7 +23,7 @@ from .context import ExecutionContext
 from .crypto import DecryptionError, MessageCipher
 from .dedup import Admission, DeliveryDedup
 from .emitter import Delivery, MessageEmitter, StepState
-from .errors import SailorException
+from .errors import SailorException, describe
 from .headers import as_text, common_headers, now_ms, protocol_version_of, read_incoming
 from .invoke import run_process
 from .publisher import Publisher
@@ -204,7 +204,7 @@ class MessageExecutor:
                 await self._amqp.reject(message)
         except Exception as exc:  # noqa: BLE001 - the delivery is lost with its channel
             self._log.error("Failed to settle the message", deliveryTag=tag,
-                            error=type(exc).__name__)
+                            error=describe(exc))
             return False
         return True
 
@@ -226,7 +226,7 @@ class MessageExecutor:
         try:
             await self._handle(message, start, settle)
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the delivery unsettled
-            self._log.error("Unexpected failure while handling a message", error=type(exc).__name__)
+            self._log.error("Unexpected failure while handling a message", error=describe(exc))
             await settle(False)
         finally:
             if not settled:  # cancelled: only the bookkeeping, the broker requeues them

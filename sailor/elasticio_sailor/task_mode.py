@@ -133,7 +133,9 @@ class TaskSailor:
         publisher = Publisher(settings, cipher, amqp)
         try:
             executor = await self._start(amqp, cipher, publisher)
-        except Exception as exc:  # noqa: BLE001 - every start-up failure is reported
+        except BaseException as exc:  # noqa: BLE001 - every start-up failure is reported,
+            # whatever a hook raised (GeneratorExit, CancelledError...); nothing else
+            # cancels this task (the signals are handled by the loop)
             await self._report_startup_failure(exc, publisher)
             await _close_quietly(amqp)
             return EXIT_STARTUP_FAILED

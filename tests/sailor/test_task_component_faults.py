@@ -57,6 +57,16 @@ def test_any_exception_class_ends_its_message_as_an_error(
     assert run.messages().count(PROCESS_FAILED) == 2
 
 
+def test_an_init_hook_raising_any_exception_class_is_a_start_up_failure(sim) -> None:
+    run = sim.start_sailor("init_raises_base_exception", cwd=MISBEHAVING_COMPONENT,
+                           wait_ready=False)
+    assert run.wait() == 1
+    [report] = sim.wait_published(1)
+    assert report.envelope()["error"]["name"] == "GeneratorExit"
+    assert report.envelope()["error"]["message"] == "raised by init"
+    assert "Start-up failed" in run.messages()
+
+
 def test_cfg_secrets_never_reach_the_log(sim) -> None:
     """The step's cfg is logged and quoted in an exception by the component."""
     secret = DEFAULT_STEP_DATA["config"]["apiKey"]
