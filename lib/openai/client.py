@@ -301,15 +301,11 @@ class OpenAIClient:
         response, deadline = self._open("POST", "/chat/completions", body,
                                         timeout_s=timeout_s, logger=logger, stop=stop)
         request_id = request_id_from(response.headers)
+        if not stream or media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
+            # (a compatible server may ignore `stream: true` and answer in one piece)
+            return self._json_of(response, timeout_s, request_id, deadline)
         with response:
-            if not stream or media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
-                # (a compatible server may ignore `stream: true` and answer in one piece)
-                content = self._read_answer(response, timeout_s, request_id, deadline)
-                return decode_json_object(content, response.status_code, request_id,
-                                          self._redactor)
-            chunks = self._guarded_chunks(response, timeout_s, request_id, deadline)
-            events = read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
-                                 max_line_bytes=self.limits.max_sse_line_bytes)
+            events = self._events_of(response, timeout_s, request_id, deadline)
             return assemble_chat_completion(events, request_id, self._redactor)
 
     def request_json(
@@ -321,10 +317,7 @@ class OpenAIClient:
         `stop` as for `create_chat_completion`."""
         response, deadline = self._open(method, path, body, timeout_s=timeout_s,
                                         logger=logger, stop=stop)
-        request_id = request_id_from(response.headers)
-        with response:
-            content = self._read_answer(response, timeout_s, request_id, deadline)
-        return decode_json_object(content, response.status_code, request_id, self._redactor)
+        return self._json_of(response, timeout_s, request_id_from(response.headers), deadline)
 
     def post_for_events(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
@@ -336,14 +329,23 @@ class OpenAIClient:
                                         logger=logger)
         request_id = request_id_from(response.headers)
         if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
-            with response:
-                content = self._read_answer(response, timeout_s, request_id, deadline)
-            return decode_json_object(content, response.status_code, request_id,
-                                      self._redactor)
-        chunks = self._guarded_chunks(response, timeout_s, request_id, deadline)
-        events = read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
-                             max_line_bytes=self.limits.max_sse_line_bytes)
+            return self._json_of(response, timeout_s, request_id, deadline)
+        events = self._events_of(response, timeout_s, request_id, deadline)
         return EventStream(response, events, request_id, self._redactor)
+
+    def _json_of(self, response: requests.Response, timeout_s: float, request_id: str | None,
+                 deadline: _Deadline) -> dict[str, Any]:
+        """A successful answer's JSON object, read within the bounds (closes the answer)."""
+        with response:
+            content = self._read_answer(response, timeout_s, request_id, deadline)
+        return decode_json_object(content, response.status_code, request_id, self._redactor)
+
+    def _events_of(self, response: requests.Response, timeout_s: float,
+                   request_id: str | None, deadline: _Deadline) -> Iterator[ServerSentEvent]:
+        """The server-sent events of an answer, read within the bounds (as they arrive)."""
+        chunks = self._guarded_chunks(response, timeout_s, request_id, deadline)
+        return read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
+                           max_line_bytes=self.limits.max_sse_line_bytes)
 
     def _open(
         self, method: str, path: str, body: Mapping[str, Any] | None, *, timeout_s: float,
