@@ -39,7 +39,7 @@ from tests.netguard import NetGuard
 from tests.openai_standin import in_state, response_events, response_object, sse_lines
 
 pytestmark = pytest.mark.usefixtures("fresh_clients", "fresh_jobs", "quick_polls",
-                                     "guarded_dns")
+                                     "guarded_dns", "every_body_checked")
 
 RESPONSES_URL = f"{BASE_URL}/responses"
 MODEL = "gpt-5-mini"
@@ -47,6 +47,20 @@ STORAGE = "http://maester-service.platform.svc.cluster.local:3002"
 STORAGE_TOKEN = "storage-token-XYZ"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"x" * 100
+
+
+@pytest.fixture
+def every_body_checked() -> Iterator[None]:
+    """OpenAI faked over HTTP for the whole test; afterwards every body the action POSTed
+    to /responses must have matched the official `CreateResponse`, whether or not the
+    test looked at it."""
+    responses.start()
+    try:
+        yield
+        sent_bodies()
+    finally:
+        responses.stop()
+        responses.reset()
 
 
 @pytest.fixture
@@ -109,7 +123,6 @@ def snapshot_updates(me: FakeSelf) -> list[dict]:
 # ---- plain responses ----------------------------------------------------------------
 
 
-@responses.activate
 def test_plain_response_is_emitted_whole_with_output_text() -> None:
     final = response_object(MODEL, "Hello there!")
     answer(final)
@@ -124,7 +137,6 @@ def test_plain_response_is_emitted_whole_with_output_text() -> None:
     assert "configured model" in me.logger.text()
 
 
-@responses.activate
 def test_output_text_joins_message_text_parts_and_skips_the_rest() -> None:
     output = [
         {"type": "reasoning", "id": "rs_1", "summary": []},
@@ -143,7 +155,6 @@ def test_output_text_joins_message_text_parts_and_skips_the_rest() -> None:
     assert result["body"]["output"] == output
 
 
-@responses.activate
 def test_json_schema_answer_carries_parsed() -> None:
     answer(response_object(MODEL, '{"item": "apple", "qty": 2}'))
     text = {"format": {"type": "json_schema", "name": "order", "strict": True, "schema": {
@@ -154,7 +165,6 @@ def test_json_schema_answer_carries_parsed() -> None:
     assert sent_bodies()[0]["text"] == text
 
 
-@responses.activate
 def test_json_mode_without_text_gives_parsed_null_and_bad_json_fails() -> None:
     answer(response_object(MODEL, None, output=[]))
     _me, result = run({"input": "JSON please", "text": {"format": {"type": "json_object"}}})
@@ -164,7 +174,6 @@ def test_json_mode_without_text_gives_parsed_null_and_bad_json_fails() -> None:
         run({"input": "JSON please", "text": {"format": {"type": "json_object"}}})
 
 
-@responses.activate
 def test_failed_response_fails_the_message_with_the_api_error() -> None:
     answer(response_object(MODEL, None, status="failed", error={
         "code": "invalid_prompt", "message": "Your prompt was flagged."}))
@@ -180,7 +189,6 @@ def test_failed_response_fails_the_message_with_the_api_error() -> None:
     assert not is_user_error(caught.value)
 
 
-@responses.activate
 def test_incomplete_response_is_emitted_with_a_warning_naming_the_reason() -> None:
     final = response_object(MODEL, '{"answer": "cut', status="incomplete",
                             incomplete_reason="max_output_tokens")
@@ -194,7 +202,6 @@ def test_incomplete_response_is_emitted_with_a_warning_naming_the_reason() -> No
                for line in warnings)
 
 
-@responses.activate
 def test_http_errors_are_the_api_errors() -> None:
     answer(api_error("Unsupported parameter: 'messages'.", error_type="invalid_request_error",
                      code="unsupported_parameter", param="messages"), status=400)
@@ -205,7 +212,6 @@ def test_http_errors_are_the_api_errors() -> None:
 # ---- streaming ----------------------------------------------------------------------
 
 
-@responses.activate
 def test_stream_is_assembled_into_the_final_response() -> None:
     final = response_object(MODEL, "A long streamed answer.")
     stream(response_events(final))
@@ -214,7 +220,6 @@ def test_stream_is_assembled_into_the_final_response() -> None:
     assert sent_bodies()[0]["stream"] is True
 
 
-@responses.activate
 def test_stream_ending_in_incomplete_or_failed_is_handled_like_a_plain_answer() -> None:
     stream(response_events(response_object(MODEL, "cut", status="incomplete",
                                            incomplete_reason="content_filter")))
@@ -232,18 +237,19 @@ def test_stream_ending_in_incomplete_or_failed_is_handled_like_a_plain_answer() 
     {"type": "error", "error": {"type": "server_error", "code": "server_error",
                                 "message": "Boom", "param": None}},
 ], ids=["flat", "nested"])
-@responses.activate
 def test_error_event_is_a_stream_error(error_event: dict) -> None:
     events = response_events(response_object(MODEL, "x"))[:3]
     body = "".join(f"{b}\n\n" for b in sse_lines(events))
-    body += f"event: error\ndata: {json.dumps(error_event | {'sequence_number': 3})}\n\n"
+    error_event |= {"sequence_number": 3}
+    if "error" not in error_event:  # the documented (flat) form; the nested one is not
+        validate("ResponseStreamEvent", error_event)
+    body += f"event: error\ndata: {json.dumps(error_event)}\n\n"
     responses.add(responses.POST, RESPONSES_URL, body=body, content_type="text/event-stream")
     with pytest.raises(StreamError, match="Boom") as caught:
         run({"input": "Stream", "stream": True})
     assert caught.value.code == "server_error"
 
 
-@responses.activate
 def test_stream_cut_before_the_end_is_a_stream_error() -> None:
     stream(response_events(response_object(MODEL, "never finished"))[:-1])
     with pytest.raises(StreamError, match="ended before the response was finished"):
@@ -282,7 +288,6 @@ def test_longest_wait_is_checked(value: object) -> None:
         run({"input": "Hi"}, cfg(model=MODEL, longestWait=value))
 
 
-@responses.activate
 def test_unknown_fields_pass_through_and_images_get_the_default_detail() -> None:
     answer(response_object(MODEL, "ok"))
     run({"input": [{"role": "user", "content": [
@@ -297,7 +302,6 @@ def test_unknown_fields_pass_through_and_images_get_the_default_detail() -> None
     assert body["tools"] == [{"type": "web_search"}]
 
 
-@responses.activate
 def test_storage_image_and_internal_file_are_sent_inline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ELASTICIO_OBJECT_STORAGE_URI", STORAGE)
     monkeypatch.setenv("ELASTICIO_OBJECT_STORAGE_TOKEN", STORAGE_TOKEN)
@@ -323,7 +327,6 @@ def test_storage_image_and_internal_file_are_sent_inline(monkeypatch: pytest.Mon
     assert "input[0].content[0].image_url: image" in me.logger.text()
 
 
-@responses.activate
 def test_a_failed_download_names_the_place_in_the_input(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -336,7 +339,6 @@ def test_a_failed_download_names_the_place_in_the_input(
     assert sent_bodies() == []
 
 
-@responses.activate
 def test_an_internal_url_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(AttachmentNotAllowedError) as caught:
         run({"input": [{"role": "user", "content": [
@@ -364,7 +366,6 @@ def queued_then(final: dict, polls_in_progress: int) -> None:
     answer(final, url=job_url(final["id"]), method=responses.GET)
 
 
-@responses.activate
 def test_background_job_is_polled_to_its_end_and_remembered_meanwhile() -> None:
     final = response_object(MODEL, "Deep answer", background=True)
     queued_then(final, polls_in_progress=3)
@@ -380,7 +381,6 @@ def test_background_job_is_polled_to_its_end_and_remembered_meanwhile() -> None:
     assert forgotten == {}
 
 
-@responses.activate
 def test_deep_research_models_run_in_the_background() -> None:
     final = response_object("o4-mini-deep-research", "Report", background=True)
     queued_then(final, polls_in_progress=0)
@@ -390,7 +390,6 @@ def test_deep_research_models_run_in_the_background() -> None:
     assert sent_bodies()[0]["background"] is True
 
 
-@responses.activate
 def test_job_still_running_after_the_longest_wait_is_cancelled() -> None:
     final = response_object(MODEL, "never", background=True)
     answer(in_state(final, "queued"))
@@ -406,7 +405,6 @@ def test_job_still_running_after_the_longest_wait_is_cancelled() -> None:
     assert any(c.request.url.endswith("/cancel") for c in responses.calls)
 
 
-@responses.activate
 def test_redelivered_message_resumes_its_job_instead_of_creating_another() -> None:
     final = response_object(MODEL, "Resumed", background=True)
     running = in_state(final, "in_progress")
@@ -421,7 +419,6 @@ def test_redelivered_message_resumes_its_job_instead_of_creating_another() -> No
     assert snapshot_updates(me) == [{}]
 
 
-@responses.activate
 def test_a_resumed_job_that_is_gone_fails_clearly() -> None:
     answer(api_error("Response with id 'resp_gone' not found.",
                      error_type="invalid_request_error", code=None), status=404,
@@ -434,7 +431,6 @@ def test_a_resumed_job_that_is_gone_fails_clearly() -> None:
     assert sent_bodies() == []
 
 
-@responses.activate
 def test_streamed_background_job_is_polled_when_the_stream_breaks() -> None:
     final = response_object(MODEL, "After the break", background=True)
     queued = in_state(final, "queued")
@@ -446,7 +442,6 @@ def test_streamed_background_job_is_polled_when_the_stream_breaks() -> None:
     assert len(sent_bodies()) == 1
 
 
-@responses.activate
 def test_jobs_of_other_messages_left_long_ago_are_cancelled() -> None:
     answer(response_object(MODEL, "ok"))
     old = response_object(MODEL, None, status="cancelled")
@@ -457,7 +452,6 @@ def test_jobs_of_other_messages_left_long_ago_are_cancelled() -> None:
     assert snapshot_updates(me) == [{}]
 
 
-@responses.activate
 def test_several_jobs_run_at_once_and_keep_each_others_ids(fresh_jobs: JobBook) -> None:
     first = response_object(MODEL, "first", background=True)
     second = response_object(MODEL, "second", background=True)
@@ -514,7 +508,6 @@ class StoppingSelf(FakeSelf):
             self.shutting_down.set()
 
 
-@responses.activate
 def test_shutdown_leaves_the_job_running_and_the_next_delivery_resumes_it(
     fresh_jobs: JobBook,
 ) -> None:
@@ -536,7 +529,6 @@ def test_shutdown_leaves_the_job_running_and_the_next_delivery_resumes_it(
     assert snapshot_updates(again) == [{}]
 
 
-@responses.activate
 def test_shutdown_during_a_background_stream_leaves_the_job_running() -> None:
     final = response_object(MODEL, "streamed", background=True)
     stream(response_events(final))
@@ -545,7 +537,6 @@ def test_shutdown_during_a_background_stream_leaves_the_job_running() -> None:
     assert not [c for c in responses.calls if c.request.url.endswith("/cancel")]
 
 
-@responses.activate
 def test_a_plain_stream_is_read_to_its_end_during_a_shutdown() -> None:
     final = response_object(MODEL, "all of it")
     stream(response_events(final))

@@ -13,7 +13,7 @@ from lib.response_output import build_response_output
 from lib.response_request import build_response_request
 from lib.validation import load_schema, to_json_schema, validate_input
 from tests.component.openapi_contract import validate
-from tests.openai_standin import response_object
+from tests.openai_standin import default_response, in_state, response_events, response_object
 
 IN_SCHEMA = load_schema("createResponse.in.json")
 OUT_SCHEMA = load_schema("createResponse.out.json")
@@ -79,3 +79,20 @@ def test_readme_examples_are_valid_here_and_for_the_api() -> None:
     for example in examples:
         validate_input(example, "createResponse.in.json")
         validate("CreateResponse", build_response_request(example, "gpt-5-mini"))
+
+
+@pytest.mark.parametrize("status", ["completed", "incomplete", "failed"])
+def test_the_stand_ins_answers_match_the_official_schemas(status: str) -> None:
+    request = {"model": "gpt-5-mini", "input": [{"role": "user", "content": "hi"}],
+               "text": {"format": {"type": "json_object"}}}
+    validate("Response", default_response(request))
+    final = response_object("gpt-5-mini", "x" * 12, status=status,
+                            incomplete_reason="max_output_tokens" if status == "incomplete"
+                            else None,
+                            error={"code": "server_error", "message": "boom"}
+                            if status == "failed" else None)
+    validate("Response", final)
+    for state in ("queued", "in_progress", "cancelled"):
+        validate("Response", in_state(final, state))
+    for event in response_events(final):
+        validate("ResponseStreamEvent", event)
