@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from lib.errors import OutputParseError, UserError
-from lib.openai.errors import OpenAIError
+from lib.openai.errors import NO_SECRETS, OpenAIError
 from lib.openai.responses import status_of
+from lib.redaction import Redactor
 
 JSON_FORMATS = frozenset({"json_object", "json_schema"})
 # `error.code`s of a failed Response that are the server's, not the request's
@@ -68,16 +69,17 @@ def incomplete_warning(response: dict[str, Any]) -> str:
     return f"The response {response.get('id', '')} is incomplete: {hint}"
 
 
-def failure_of(response: dict[str, Any], request_id: str | None = None) -> ResponseFailedError:
-    """The error for a `failed` Response: the API's own code and message."""
+def failure_of(response: dict[str, Any], redactor: Redactor = NO_SECRETS) -> ResponseFailedError:
+    """The error for a `failed` Response: the API's own code and message (redacted: a
+    server may echo what it was sent)."""
     error = response.get("error")
     error = error if isinstance(error, dict) else {}
     code = error.get("code")
     code = str(code) if code is not None else None
-    message = str(error.get("message") or "the response failed without a message")
+    message = redactor.text(str(error.get("message") or "the response failed without a message"))
     error_class = ResponseFailedError if code in SERVER_FAILURE_CODES else ResponseRejectedError
     return error_class(f"The response {response.get('id', '')} failed: {message}",
-                       code=code, request_id=request_id)
+                       code=code)
 
 
 def parsed_of(response: dict[str, Any], text: str) -> Any:
@@ -97,10 +99,11 @@ def parsed_of(response: dict[str, Any], text: str) -> Any:
         ) from None
 
 
-def build_response_output(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+def build_response_output(request: dict[str, Any], response: dict[str, Any],
+                          redactor: Redactor = NO_SECRETS) -> dict[str, Any]:
     """The body of the emitted message (a `failed` Response raises its error instead)."""
     if status_of(response) == "failed":
-        raise failure_of(response)
+        raise failure_of(response, redactor)
     result = copy.deepcopy(response)
     result["output_text"] = output_text(result)
     if json_format_requested(request):

@@ -16,6 +16,7 @@ from lib.downloads import Downloads, download_policy_from
 from lib.models import is_responses_model, offered_models
 from lib.openai.errors import RetryLaterError
 from lib.rebound import rebound_later
+from lib.redaction import Redactor
 from lib.response_attachments import inline_response_attachments
 from lib.response_config import parse_response_config
 from lib.response_jobs import JOBS, message_key
@@ -74,7 +75,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     except RetryLaterError as err:
         rebound_later(self, err)
         return None
-    output = build_response_output(request, response)
+    output = build_response_output(request, response, Redactor([action.connection.api_key]))
     if output.get("status") == "incomplete":
         self.logger.warning("%s", incomplete_warning(output))
     return {"body": output}

@@ -544,3 +544,22 @@ def test_a_plain_stream_is_read_to_its_end_during_a_shutdown() -> None:
     me.shutting_down.set()
     _me, result = run({"input": "Short", "stream": True}, me=me)
     assert result["body"]["output_text"] == "all of it"
+
+
+def test_the_api_key_echoed_by_the_server_never_leaves() -> None:
+    answer(response_object(MODEL, None, status="failed", error={
+        "code": "invalid_prompt", "message": f"Bad prompt for key {API_KEY}"}))
+    me = FakeSelf()
+    with pytest.raises(ResponseRejectedError) as failed:
+        run({"input": "Hi"}, me=me)
+    echo = {"type": "error", "code": "server_error", "param": None,
+            "message": f"upstream said {API_KEY!r}", "sequence_number": 0}
+    responses.add(responses.POST, RESPONSES_URL, content_type="text/event-stream",
+                  body=f"event: error\ndata: {json.dumps(echo)}\n\n")
+    with pytest.raises(StreamError) as broken:
+        run({"input": "Hi", "stream": True}, me=me)
+    for text in (str(failed.value), str(broken.value), me.logger.text(), repr(me.emitted)):
+        assert API_KEY not in text
+        assert API_KEY[8:-6] not in text
+    assert "***" in str(failed.value)
+    assert "***" in str(broken.value)
