@@ -12,7 +12,7 @@ It is written whole with ``updateSnapshot`` (a shallow merge, so other keys of t
 snapshot stay), by one process-wide `JobBook` under a lock, so that the messages a
 process runs at the same time never overwrite each other's jobs. A job nobody comes back
 for (the message went to another replica, or was given up) is cancelled once its
-deadline has long passed.
+deadline has long passed. See docs/openai-api.md#responses-api.
 """
 
 from __future__ import annotations
