@@ -45,8 +45,38 @@ def test_example_runs_through_send_request(example, openai, repo_root):
     assert sent["messages"] == adapt_request(expected, cfg["serverType"])["messages"]
 
 
+RESPONSE_EXAMPLES = ["response_hello.json", "response_web_search.json",
+                     "response_json_schema.json", "response_background.json"]
+
+
+@pytest.mark.parametrize("example", RESPONSE_EXAMPLES)
+def test_example_runs_through_create_response(example, openai, repo_root):
+    cfg = json.loads((repo_root / "examples/cfg-response.json").read_text())
+    cfg["baseUrl"] = openai.url
+    done = run_cli(["exec", "createResponse", "--msg", f"examples/{example}",
+                    "--cfg", json.dumps(cfg)],
+                   {"OPENAI_API_KEY": API_KEY, "RESPONSES_POLL_FIRST_S": "0.05",
+                    "RESPONSES_POLL_MAX_S": "0.1"}, repo_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert API_KEY not in done.stdout + done.stderr
+    emitted = events(done.stdout)
+    background = example == "response_background.json"
+    expected_kinds = ["updateSnapshot", "updateSnapshot", "data", "end"] if background \
+        else ["data", "end"]
+    assert [e["event"] for e in emitted] == expected_kinds
+    answer = emitted[-2]["payload"]["body"]
+    assert answer["object"] == "response"
+    assert answer["status"] == "completed"
+    assert answer["output_text"]
+    sent = openai.response_requests()[-1].body
+    expected = json.loads((repo_root / "examples" / example).read_text())["body"]
+    assert sent == {**expected, "model": cfg["model"], **({"store": True} if background else {})}
+    if "text" in expected:
+        assert answer["parsed"] == json.loads(answer["output_text"])
+
+
 def test_example_configs_take_the_key_from_the_environment(repo_root):
-    for name in ("cfg.json", "cfg-local.json"):
+    for name in ("cfg.json", "cfg-local.json", "cfg-response.json"):
         cfg = json.loads((repo_root / "examples" / name).read_text())
         assert cfg["apiKey"] == "env:OPENAI_API_KEY"
 
