@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError, component_root
 from elasticio_sailor.context import ComponentContext, stop_on_sigterm
+from elasticio_sailor.error_payload import cap
 from elasticio_sailor.errors import SailorException
 from elasticio_sailor.invoke import call_component
 from elasticio_sailor.jsvalues import stringify
@@ -73,7 +74,8 @@ def main(
 
 
 def error_message(error: BaseException) -> str:
-    return str(error) or type(error).__name__
+    """The text of an error result or of a ``reason``; capped like a published error."""
+    return cap(str(error) or type(error).__name__)
 
 
 def parse_cfg(environ: Mapping[str, str], method: str) -> Any:

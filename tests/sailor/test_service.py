@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from elasticio_sailor.error_payload import MAX_FIELD_CHARS
+from elasticio_sailor.service import error_message
 
 from tests.sailor.recording_server import COMPONENTS, log_records, run_cli
 
@@ -260,3 +262,10 @@ def test_component_path_is_joined_to_the_working_directory(platform):
     done = run_cli(["service", "selectModel"], env, COMPONENTS)
     assert done.returncode == 0, done.stdout + done.stderr
     assert posted_result(platform)["status"] == "success"
+
+
+def test_a_huge_error_message_is_cut_like_a_published_error():
+    text = error_message(RuntimeError("x" * (MAX_FIELD_CHARS + 1)))
+    assert text == "x" * MAX_FIELD_CHARS + (
+        f"... [cut by the sailor: {MAX_FIELD_CHARS + 1} characters in all]")
+    assert error_message(RuntimeError()) == "RuntimeError"
