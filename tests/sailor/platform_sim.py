@@ -48,6 +48,8 @@ DEFAULT_STEP_DATA = {
     "variables": {"flowVar1": "flow-variable-value"},
 }
 READY_LINE = "Fully initialized and waiting for messages"
+# The warning of a shutdown that gave up waiting for messages in flight.
+LEFT_AFTER_GRACE = "Messages still in flight after the shutdown grace period are left to the broker"
 SAILOR_RUN = (sys.executable, "-m", "elasticio_sailor", "run")
 
 

