@@ -1,9 +1,10 @@
 """The sailor's exceptions: one root, and the one rule for how an exception shows in a log.
 
 Every exception class the sailor defines derives from :class:`SailorException`. Their
-messages are written by the sailor and never quote a message body, a cfg value or an
-HTTP response, so a log line may show them in full. Any other exception (the
-component's, a library's) may quote such things: a log line shows only its class name.
+messages are written by the sailor and never quote a message body or a cfg value (a
+platform API error quotes the platform's own answer, with the API key removed), so a
+log line may show them in full. Any other exception (the component's, a library's) may
+quote such things: a log line shows only its class name.
 """
 
 from __future__ import annotations
