@@ -28,7 +28,7 @@ from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadErro
 from elasticio_sailor.context import ComponentContext, stop_on_sigterm
 from elasticio_sailor.error_payload import normalize_error
 from elasticio_sailor.errors import SailorException
-from elasticio_sailor.invoke import Ending, call_component, run_process
+from elasticio_sailor.invoke import Ending, Raised, outcome_of, run_process
 from elasticio_sailor.jsvalues import stringify
 from elasticio_sailor.log import (
     configure_logging,
@@ -93,10 +93,9 @@ async def _run_service_function(
     function = getattr(loader.load_module(name), function_name, None)
     if not callable(function):
         raise UsageError(f'Method "{function_name}" is not found in "{name}" action or trigger')
-    try:
-        result = await call_component(function, context, cfg)
-    except Exception as exc:  # noqa: BLE001 - reported like the service mode's error result
-        context.record("error", exc)
+    result = await outcome_of(function, context, cfg)
+    if isinstance(result, Raised):  # reported like the service mode's error result
+        context.record("error", result.error)
         return EXIT_ERROR_EMITTED
     context.record("result", result)
     return EXIT_OK

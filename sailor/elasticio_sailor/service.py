@@ -20,7 +20,7 @@ from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadErro
 from elasticio_sailor.context import ComponentContext, stop_on_sigterm
 from elasticio_sailor.error_payload import cap
 from elasticio_sailor.errors import SailorException
-from elasticio_sailor.invoke import call_component
+from elasticio_sailor.invoke import Raised, outcome_of
 from elasticio_sailor.jsvalues import stringify
 from elasticio_sailor.log import (
     Logger,
@@ -65,11 +65,16 @@ def main(
         return 1
     root = component_root(cwd or Path.cwd(), environ.get("ELASTICIO_COMPONENT_PATH"))
     try:
-        data = asyncio.run(_run_method(method, environ, root, log))
-        result: dict[str, Any] = {"status": "success", "data": data}
+        outcome = asyncio.run(_run_method(method, environ, root, log))
     except Exception as exc:  # noqa: BLE001 - every failure becomes the POSTed error result
-        log.info("Service method failed", method=method, errorName=type(exc).__name__)
-        result = {"status": "error", "data": {"message": error_message(exc)}}
+        outcome = Raised(exc)
+    if isinstance(outcome, Raised):  # the sailor's failure, or the function's (any class)
+        log.info("Service method failed", method=method,
+                 errorName=type(outcome.error).__name__)
+        result: dict[str, Any] = {
+            "status": "error", "data": {"message": error_message(outcome.error)}}
+    else:
+        result = {"status": "success", "data": outcome}
     return post_result(result_url, result, environ, log)
 
 
@@ -99,6 +104,7 @@ def parse_cfg(environ: Mapping[str, str], method: str) -> Any:
 
 
 async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: Logger) -> Any:
+    """The method's result, or ``Raised`` with what the component's function raised."""
     cfg = parse_cfg(environ, method)
     loader = ComponentLoader(root)
     _ = loader.component_json  # read for every method, as Node does (error result if broken)
@@ -116,7 +122,7 @@ async def _run_method(method: str, environ: Mapping[str, str], root: Path, log: 
         raise ServiceError(f'Method "{function_name}" is not found in "{name}" action or trigger')
     log.debug("Calling service function", function=function_name, actionOrTrigger=name)
     try:
-        return await call_component(function, context, cfg)
+        return await outcome_of(function, context, cfg)
     finally:
         await context.wait_for_emits()
 
@@ -133,11 +139,11 @@ async def verify_credentials(loader: ComponentLoader, context: Any, cfg: Any) ->
     if verify is None:
         return {"verified": True}  # no verifier file: verified, as in Node
     try:
-        outcome = await call_component(verify, context, cfg)
-    except Exception as exc:  # noqa: BLE001 - a raising verifier means "not verified"
-        return {"verified": False, "reason": error_message(exc)}
+        outcome = await outcome_of(verify, context, cfg)
     finally:
         await context.wait_for_emits()
+    if isinstance(outcome, Raised):  # whatever it raised means "not verified"
+        return {"verified": False, "reason": error_message(outcome.error)}
     if isinstance(outcome, dict) and "verified" in outcome:
         return outcome
     if outcome is False:

@@ -54,6 +54,15 @@ def test_verifier_that_raises_is_a_successful_result_with_reason(platform):
     }
 
 
+def test_verifier_that_raises_any_exception_class_does_not_verify(platform):
+    done = run_service(platform, "verifyCredentials", ELASTICIO_CFG='{"apiKey": "exit-key"}')
+    assert done.returncode == 0
+    assert posted_result(platform) == {
+        "status": "success",
+        "data": {"verified": False, "reason": "sys.exit() in the verifier"},
+    }
+
+
 def test_verifier_that_returns_nothing_verifies(platform):
     done = run_service(platform, "verifyCredentials", ELASTICIO_CFG='{"apiKey": "other"}')
     assert done.returncode == 0
@@ -105,6 +114,7 @@ def test_select_model_calls_the_named_function(platform):
     [
         ("echo", "listModelsFails", "Model listing failed on purpose"),
         ("asyncEcho", "listModelsFails", "Async listing failed on purpose"),
+        ("echo", "listModelsExits", "sys.exit() in a service function"),  # any class
         ("echo", "noSuchMethod", 'Method "noSuchMethod" is not found in "echo" action or trigger'),
         ("nope", "listModels", 'Trigger or action "nope" is not found in component.json!'),
     ],

@@ -21,6 +21,10 @@ def listModelsFails(self, cfg):
     raise RuntimeError("Model listing failed on purpose")
 
 
+def listModelsExits(self, cfg):
+    raise SystemExit("sys.exit() in a service function")
+
+
 def listModelsWithKeys(self, cfg):
     self.emit("updateKeys", {"oauth": {"access_token": "refreshed-token"}})
     self.emit("data", {"body": {"ignored": True}})
