@@ -71,9 +71,9 @@ class ResponseRun:
         def remember(response: dict[str, Any]) -> None:
             if status_of(response) in RUNNING_STATUSES and not remembered:
                 job = Job(response_id_of(response), deadline_at)
-                if self.key is not None:
+                remembered.append(job)  # known before the snapshot is written: a failure
+                if self.key is not None:  # to write it cancels the job
                     self.jobs.remember(self.key, job, self.publish)
-                remembered.append(job)
                 self.logger.info("Background response %s created; polling it",
                                  job.response_id)
 
@@ -97,7 +97,12 @@ class ResponseRun:
                 self._give_up(remembered[0].response_id)
             raise
         if not remembered and status_of(response) in RUNNING_STATUSES:
-            remember(response)
+            try:
+                remember(response)
+            except BaseException as exc:
+                if not is_interruption(exc):
+                    self._give_up(response_id_of(response))
+                raise
         if not remembered:
             return response
         return self._follow(response, remembered[0])
@@ -133,7 +138,11 @@ class ResponseRun:
 
     def _give_up(self, response_id: str) -> dict[str, Any] | None:
         """Cancel the job (best effort) and forget it: the message will not come back."""
-        self._forget()
+        try:
+            self._forget()
+        except Exception as err:  # noqa: BLE001 - the cancel matters more than the snapshot
+            self.logger.warning("Could not write the step's snapshot (%s); the job %s is "
+                                "cancelled anyway", type(err).__name__, response_id)
         try:
             final = cancel_response(self.client, response_id, timeout_s=self.timeout_s,
                                     logger=self.logger)

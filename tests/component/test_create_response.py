@@ -563,3 +563,17 @@ def test_the_api_key_echoed_by_the_server_never_leaves() -> None:
         assert API_KEY[8:-6] not in text
     assert "***" in str(failed.value)
     assert "***" in str(broken.value)
+
+
+def test_a_job_whose_id_cannot_be_written_to_the_snapshot_is_cancelled() -> None:
+    final = response_object(MODEL, "never seen", background=True)
+    answer(in_state(final, "queued"))
+    answer(in_state(final, "cancelled"), url=f"{job_url(final['id'])}/cancel")
+
+    class Broken(FakeSelf):
+        def emit(self, event: str, payload: object = None) -> None:
+            raise RuntimeError("the sailor could not take the event")
+
+    with pytest.raises(RuntimeError):
+        run({"input": "Long", "background": True}, me=Broken())
+    assert [c.request.url for c in responses.calls][-1].endswith("/cancel")
