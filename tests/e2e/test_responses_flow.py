@@ -15,7 +15,7 @@ import pytest
 
 from lib.response_jobs import SNAPSHOT_KEY
 from tests.component.openapi_contract import validate
-from tests.openai_standin import OpenAIStandIn
+from tests.openai_standin import OpenAIStandIn, Reply, response_object
 from tests.sailor.platform_sim import FLOW_ID, STEP_ID, PlatformSim
 
 API_KEY = "sk-e2e-responses-SECRET-key"
@@ -109,6 +109,33 @@ def test_streamed_response_is_emitted_once_whole(flow, openai):
     assert body["output_text"] == "You said: Stream me"
     assert body["usage"]["total_tokens"] == 16
     assert openai.response_requests()[0].body["stream"] is True
+
+
+def test_failed_response_fails_the_message(flow, openai):
+    sim, start = flow
+    openai.script(Reply(json=response_object(MODEL, None, status="failed", error={
+        "code": "invalid_prompt", "message": "Your prompt was flagged."})))
+    sim.publish_input({"body": {"input": "Something bad"}})
+    start()
+    assert sim.wait_until(lambda: sim.published_to("error"), timeout=30)
+    [error] = sim.published_to("error")
+    envelope = error.envelope()
+    assert "Your prompt was flagged." in envelope["error"]["message"]
+    assert envelope["error"]["name"] == "ResponseRejectedError"
+    assert sim.published_to("data") == []
+    assert sim.wait_until(lambda: sim.rejected_count() == 1)
+
+
+def test_incomplete_response_is_emitted_with_a_warning(flow, openai):
+    sim, start = flow
+    openai.script(Reply(json=response_object(MODEL, "Cut sh", status="incomplete",
+                                             incomplete_reason="max_output_tokens")))
+    sim.publish_input({"body": {"input": "Long story", "max_output_tokens": 16}})
+    run = start()
+    body = only_data(sim)
+    assert body["status"] == "incomplete"
+    assert body["output_text"] == "Cut sh"
+    assert sim.wait_until(lambda: "max_output_tokens reached" in run.output())
 
 
 def test_background_job_finishes_after_several_polls(flow, openai):
