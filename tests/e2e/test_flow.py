@@ -13,6 +13,7 @@ import json
 import pytest
 
 from tests.component.openapi_contract import validate
+from tests.e2e.flows import step_in_flow
 from tests.openai_standin import OpenAIStandIn, Reply, completion, rate_limited
 from tests.sailor.platform_sim import PlatformSim
 from tests.sailor.recording_server import run_cli
@@ -35,21 +36,9 @@ def step_config(openai: OpenAIStandIn, **extra) -> dict:
 @pytest.fixture
 def flow(broker, openai, repo_root):
     """Our step (sendRequest) in a simulated flow; yields (sim, start)."""
-    sim = PlatformSim(broker.url, step_data={"config": step_config(openai), "snapshot": {}})
-    runs = []
-
-    def start(**env):
-        run = sim.start_sailor("sendRequest", cwd=repo_root, **env)
-        runs.append(run)
-        return run
-
-    yield sim, start
-    try:
-        for run in runs:
-            assert run.stop() == 0, run.output()
-            assert API_KEY not in run.output()
-    finally:
-        sim.close()
+    step_data = {"config": step_config(openai), "snapshot": {}}
+    with step_in_flow(broker.url, repo_root, "sendRequest", step_data, API_KEY) as flow:
+        yield flow
 
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]

@@ -15,6 +15,7 @@ import pytest
 
 from lib.response_jobs import SNAPSHOT_KEY
 from tests.component.openapi_contract import validate
+from tests.e2e.flows import step_in_flow
 from tests.openai_standin import OpenAIStandIn, Reply, response_object
 from tests.sailor.platform_sim import FLOW_ID, STEP_ID, PlatformSim
 
@@ -40,21 +41,9 @@ def step_data(openai: OpenAIStandIn, snapshot: dict | None = None, **config: str
 @pytest.fixture
 def flow(broker, openai, repo_root):
     """Our step (createResponse) in a simulated flow; yields (sim, start)."""
-    sim = PlatformSim(broker.url, step_data=step_data(openai))
-    runs = []
-
-    def start(**env):
-        run = sim.start_sailor("createResponse", cwd=repo_root, **QUICK_POLLS, **env)
-        runs.append(run)
-        return run
-
-    yield sim, start
-    try:
-        for run in runs:
-            assert run.stop() == 0, run.output()
-            assert API_KEY not in run.output()
-    finally:
-        sim.close()
+    with step_in_flow(broker.url, repo_root, "createResponse", step_data(openai), API_KEY,
+                      **QUICK_POLLS) as flow:
+        yield flow
 
 
 def only_data(sim: PlatformSim) -> dict:
