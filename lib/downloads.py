@@ -420,6 +420,7 @@ class Downloads:
         redactor = self._redactor.with_url(url)
         allowed = self._allowed(place, max_bytes)
         attempt = 0
+        # Own loop: a retry must fit the message's deadline; each failure kind has its error.
         while True:
             try:
                 data, content_type = self._get(url, allowed)

@@ -392,6 +392,7 @@ class OpenAIClient:
         if data is not None:
             headers = {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})}
         attempts = 0
+        # Own loop: the wait comes from the failed answer's headers and is cut by `stop`/deadline.
         while True:
             attempts += 1
             if deadline is not None:

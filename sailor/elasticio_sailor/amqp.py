@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
@@ -23,10 +23,16 @@ from pamqp.commands import Basic
 from pamqp.common import FieldTable
 
 from .errors import SailorException, describe
+from .retry import retry_async
 from .settings import TaskSettings
 
 CONTENT_TYPE = "application/json"
 CONTENT_ENCODING = "utf8"
+# What a connect (or a consume on a new connection) may fail with and is tried again for
+_CONNECT_ERRORS: tuple[type[Exception], ...] = (
+    TimeoutError, OSError, aiormq.exceptions.AMQPError)
+
+T = TypeVar("T")
 
 DeliveryCallback = Callable[[DeliveredMessage], Coroutine[Any, Any, None]]
 
@@ -97,21 +103,31 @@ class AmqpClient:
     # --- connections -------------------------------------------------------------
 
     async def _connect(self, role: str) -> AbstractConnection:
-        """1 + AMQP_RECONNECT_ATTEMPTS attempts, AMQP_RECONNECT_TIMEOUT ms apart."""
-        attempts = 1 + max(self._settings.amqp_reconnect_attempts, 0)
+        """A connection named ``<host>-<role>``, with the reconnect retries."""
         properties: FieldTable = {"connection_name": f"{socket.gethostname()}-{role}"}
-        last_error: BaseException = AmqpError("no connection attempt was made")
-        for attempt in range(attempts):
-            if attempt:
-                await asyncio.sleep(self._settings.amqp_reconnect_timeout_ms / 1000)
-            try:
-                return await aiormq.connect(
-                    self._settings.broker.amqp_uri, client_properties=properties)
-            except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
-                last_error = exc
-                self._log.warning("AMQP connection attempt failed", role=role,
-                               attempt=attempt + 1, error=describe(exc))
-        raise AmqpError(f"Failed to connect to AMQP ({role}): {describe(last_error)}")
+
+        def log_failure(attempt: int, error: Exception) -> None:
+            self._log.warning("AMQP connection attempt failed", role=role,
+                              attempt=attempt, error=describe(error))
+
+        try:
+            return await self._with_reconnect_retries(
+                lambda: aiormq.connect(self._settings.broker.amqp_uri,
+                                       client_properties=properties),
+                _CONNECT_ERRORS, log_failure)
+        except _CONNECT_ERRORS as exc:
+            raise AmqpError(f"Failed to connect to AMQP ({role}): {describe(exc)}") from None
+
+    async def _with_reconnect_retries(
+        self, call: Callable[[], Awaitable[T]], errors: tuple[type[Exception], ...],
+        on_failure: Callable[[int, Exception], None],
+    ) -> T:
+        """1 + AMQP_RECONNECT_ATTEMPTS attempts, AMQP_RECONNECT_TIMEOUT ms apart."""
+        return await retry_async(
+            call, attempts=1 + max(self._settings.amqp_reconnect_attempts, 0),
+            delay_s=self._settings.amqp_reconnect_timeout_ms / 1000,
+            retryable=lambda error: isinstance(error, errors), on_failure=on_failure,
+            sleep=asyncio.sleep)
 
     async def connect(self) -> None:
         self._read_connection = await self._connect("read")
@@ -192,18 +208,15 @@ class AmqpClient:
             self._log.info("Consuming again")
 
     async def _restart_consumer(self) -> asyncio.Event:
-        attempts = 1 + max(self._settings.amqp_reconnect_attempts, 0)
-        last_error: BaseException = AmqpError("no attempt was made")
-        for attempt in range(attempts):
-            if attempt:
-                await asyncio.sleep(self._settings.amqp_reconnect_timeout_ms / 1000)
-            try:
-                return await self._start_consumer()
-            except (TimeoutError, OSError, AmqpError, aiormq.exceptions.AMQPError) as exc:
-                last_error = exc
-                self._log.warning("Consuming again failed", attempt=attempt + 1,
-                                  error=describe(exc))
-        raise AmqpError(f"Failed to consume the input queue again: {describe(last_error)}")
+        def log_failure(attempt: int, error: Exception) -> None:
+            self._log.warning("Consuming again failed", attempt=attempt, error=describe(error))
+
+        errors: tuple[type[Exception], ...] = (*_CONNECT_ERRORS, AmqpError)
+        try:
+            return await self._with_reconnect_retries(self._start_consumer, errors, log_failure)
+        except errors as exc:
+            raise AmqpError(
+                f"Failed to consume the input queue again: {describe(exc)}") from None
 
     async def stop_consuming(self) -> None:
         """Cancel the consumer for good: no new deliveries, no more re-consuming."""
@@ -274,6 +287,7 @@ class AmqpClient:
         props = properties if properties is not None else self.properties(headers)
         attempt = 0
         error: BaseException
+        # Not retry_async: unlimited by default, each retry changes the message (``retry: n``).
         while True:
             try:
                 channel = await self._channel_for_publish()

@@ -23,6 +23,7 @@ import requests
 from .crypto import DecryptionError, MessageCipher
 from .errors import SailorException
 from .jsvalues import is_empty, stringify
+from .retry import retry_call
 
 OBJECT_ID_HEADER = "x-ipaas-object-storage-id"
 # Node's client: 3 attempts on network errors and HTTP >= 500, ~100 ms then 200 ms apart.
@@ -110,24 +111,32 @@ class ObjectStorage:
         if data is not None:
             headers["Content-Type"] = "application/json"  # what Node's client sends
         url = self._base + path
-        attempt = 0
-        while True:
+
+        def attempt() -> requests.Response:
             try:
                 response = self._session().request(
                     method, url, data=data, headers=headers, timeout=self._timeout_s,
                     allow_redirects=False)
             except requests.RequestException as exc:
-                failure = f"{method} {path} failed: {type(exc).__name__}"
-                retryable = True
-            else:
-                if response.status_code < 300:
-                    return response
-                failure = f"{method} {path} answered HTTP {response.status_code}"
-                retryable = response.status_code >= 500
-            if not retryable or attempt >= len(self._retry_delays_s):
-                raise ObjectStorageError(failure)
-            self._sleep(self._retry_delays_s[attempt])
-            attempt += 1
+                raise _RetryableError(f"{method} {path} failed: {type(exc).__name__}") from None
+            if response.status_code < 300:
+                return response
+            failure = f"{method} {path} answered HTTP {response.status_code}"
+            if response.status_code >= 500:
+                raise _RetryableError(failure)
+            raise ObjectStorageError(failure)
+
+        try:
+            return retry_call(
+                attempt, attempts=len(self._retry_delays_s) + 1,
+                delay_s=lambda retry: self._retry_delays_s[retry],
+                retryable=lambda error: isinstance(error, _RetryableError), sleep=self._sleep)
+        except _RetryableError as exc:
+            raise ObjectStorageError(str(exc)) from None
+
+
+class _RetryableError(Exception):
+    """A network error or an HTTP >= 500 answer: worth another attempt."""
 
 
 # --- what the executor and the emitter do with it ---------------------------------------

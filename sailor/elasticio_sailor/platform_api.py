@@ -20,6 +20,7 @@ import requests
 from .errors import SailorException
 from .jsvalues import stringify
 from .log import register_cfg_secrets
+from .retry import retry_call
 
 DEFAULT_BASE_URI = "https://api.elastic.io"
 REQUEST_TIMEOUT_S = 15.0
@@ -118,29 +119,33 @@ class PlatformApi:
         # JSON as JSON.stringify writes it (NaN as null), not requests' own (which raises)
         data = None if body is None else stringify(body).encode("utf-8")
         headers = None if body is None else JSON_HEADERS
-        for attempt in range(1, attempts + 1):
-            last = attempt == attempts
+
+        def attempt() -> requests.Response:
             try:
                 response = self._session().request(
                     method, url, data=data, headers=headers, timeout=self.timeout_s)
             except requests.RequestException as exc:
-                if last:
-                    raise PlatformApiError(
-                        self._clean(f"{method} {path} failed: {type(exc).__name__}: {exc}")
-                    ) from None
-            else:
-                if response.status_code < 400:
-                    return response
-                if response.status_code < 500 or last:
-                    raise PlatformApiError(
-                        self._clean(_error_message(response, startup=startup)),
-                        response.status_code,
-                    )
-            self._sleep(delay_s)
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise PlatformApiError(
+                    self._clean(f"{method} {path} failed: {type(exc).__name__}: {exc}")
+                ) from None
+            if response.status_code >= 400:
+                raise PlatformApiError(
+                    self._clean(_error_message(response, startup=startup)),
+                    response.status_code,
+                )
+            return response
+
+        return retry_call(attempt, attempts=attempts, delay_s=delay_s,
+                          retryable=_worth_retrying, sleep=self._sleep)
 
     def _clean(self, message: str) -> str:
         return message.replace(self._api_key, "***") if self._api_key else message
+
+
+def _worth_retrying(error: Exception) -> bool:
+    """A network error or an HTTP >= 500 answer."""
+    return isinstance(error, PlatformApiError) and (
+        error.status_code is None or error.status_code >= 500)
 
 
 def _startup_path(flow_id: str) -> str:

@@ -29,6 +29,7 @@ from elasticio_sailor.log import (
     install_stdlib_bridge,
     register_cfg_secrets,
 )
+from elasticio_sailor.retry import retry_call
 from elasticio_sailor.settings import SERVICE_METHODS
 
 RESULT_TIMEOUT_S = 30.0
@@ -237,22 +238,22 @@ def post_result(
         environ.get("ELASTICIO_API_REQUEST_RETRY_DELAY"), DEFAULT_RESULT_RETRY_DELAY_MS
     )
     body = stringify(result).encode()
-    status: int | None = None
-    detail = ""
     with requests.Session() as session:
-        for attempt in range(1, max(1, attempts) + 1):
-            if attempt > 1:
-                sleep(delay_ms / 1000)
+
+        def post_once() -> tuple[int | None, str]:
+            """The status (None: no answer) and what to log about it."""
             try:
                 response = session.post(
                     target, data=body, headers=RESULT_HEADERS, auth=auth, timeout=RESULT_TIMEOUT_S
                 )
             except requests.RequestException as exc:
-                status, detail = None, type(exc).__name__
-                continue
-            status, detail = response.status_code, f"{response.status_code}, {response.text}"
-            if status < 500:
-                break
+                return None, type(exc).__name__
+            return response.status_code, f"{response.status_code}, {response.text}"
+
+        status, detail = retry_call(
+            post_once, attempts=attempts, delay_s=delay_ms / 1000,
+            retry_result=lambda outcome: outcome[0] is None or outcome[0] >= 500,
+            sleep=sleep)
     if status != 200:
         log.fatal("Failed to POST data to %s (%s)", target, detail)
         return 1
