@@ -495,11 +495,15 @@ class Downloads:
         if scheme == "data":
             raise _DeniedError("a redirect to a data: URL")
         request = _CheckedRequest()
-        storage_headers = self.policy.storage.headers_for(url) if with_token else None
-        storage = self.policy.is_storage(url)
-        headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
-                   **(storage_headers or {})}
         try:
+            # urlsplit and urllib3 end a host at different characters (a backslash ends it
+            # for urllib3 only): the storage is what both read as the storage.
+            request.prepare_url(url, None)
+            storage = self.policy.is_storage(url) and self.policy.is_storage(request.url or "")
+            storage_headers = (self.policy.storage.headers_for(url)
+                               if with_token and storage else None)
+            headers = {"User-Agent": USER_AGENT, "Accept": "*/*",
+                       "Accept-Encoding": "gzip, deflate", **(storage_headers or {})}
             request.prepare(method="GET", url=url, headers=headers)
         except (requests.RequestException, ValueError, UnicodeError) as exc:
             raise AttachmentError(f"invalid URL ({type(exc).__name__})") from None

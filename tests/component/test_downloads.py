@@ -255,6 +255,19 @@ def test_a_redirect_into_the_storage_gets_no_token(guard: NetGuard, server: Serv
     assert [r.headers.get("Authorization") for r in server.requests] == [None, None]
 
 
+@pytest.mark.parametrize("prefix", ["", "/redirect?to="])
+def test_a_url_that_only_looks_like_the_storage_is_checked_and_gets_no_token(
+        prefix: str, guard: NetGuard, server: ServerState) -> None:
+    # urlsplit reads the host after the "@" (the storage's), requests/urllib3 end the host
+    # at the backslash: the connection would go to 10.1.2.3 with the storage's token.
+    tricky = f"http://10.1.2.3:{server.port}\\@127.0.0.1:{server.port}/file/a.pdf"
+    url = f"http://public.test:{server.port}{prefix}{tricky}" if prefix else tricky
+    with pytest.raises(AttachmentNotAllowedError):
+        downloads(storage_policy(server)).fetch(url, PLACE, 1000)
+    assert ("10.1.2.3", server.port) not in guard.connects
+    assert all(r.headers.get("Authorization") is None for r in server.requests)
+
+
 def test_a_storage_outage_is_retried_then_not_the_users_fault(
         guard: NetGuard, server: ServerState) -> None:
     policy = DownloadPolicy(storage=ObjectStorage(f"{server.base}/status", TOKEN))
