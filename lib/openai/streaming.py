@@ -40,6 +40,7 @@ class SseDecoder:
     def __init__(self) -> None:
         self._event: str | None = None
         self._data: list[str] = []
+        self.pending_chars = 0  # the data of the event not yet dispatched
 
     def feed(self, line: str) -> ServerSentEvent | None:
         """Process one line (without its line ending)."""
@@ -51,6 +52,7 @@ class SseDecoder:
         value = value.removeprefix(" ")
         if field == "data":
             self._data.append(value)
+            self.pending_chars += len(value) + 1
         elif field == "event":
             self._event = value
         return None
@@ -61,7 +63,7 @@ class SseDecoder:
             self._event = None
             return None
         event = ServerSentEvent(self._event, "\n".join(self._data))
-        self._event, self._data = None, []
+        self._event, self._data, self.pending_chars = None, [], 0
         return event
 
 
@@ -127,6 +129,9 @@ def read_events(
         if event is not None:
             last_data_at = now
             yield event
+        elif decoder.pending_chars > max_line_bytes:  # many lines, each under the cap
+            raise StreamError(f"The stream sent an event longer than {max_line_bytes} "
+                              "characters; the answer is refused")
     event = decoder.flush()
     if event is not None:
         yield event

@@ -335,6 +335,23 @@ def test_a_line_without_end_is_refused_at_the_cap_in_linear_time() -> None:
     assert peak < 3 * MAX_SSE_LINE_BYTES, f"peak {peak / MIB:.0f} MiB"
 
 
+def test_an_event_of_many_short_lines_is_refused_at_the_cap() -> None:
+    """Each line under the cap, but one event's data lines pile up: the event is capped."""
+    cap = 64 * 1024
+    line = b"data: " + b"y" * 1000 + b"\n"
+
+    def many_lines(handler: BaseHTTPRequestHandler) -> None:
+        stream_headers(handler)
+        for _ in range(4 * MIB // len(line)):
+            server.send(handler, line)
+        server.send(handler, b"\ndata: [DONE]\n\n")
+
+    with HostileServer(many_lines) as server, pytest.raises(
+            StreamError, match=f"event longer than {cap} characters"):
+        client(server.url, limits=CallLimits(max_sse_line_bytes=cap)).create_chat_completion(
+            {"model": "m", "stream": True, **HELLO})
+
+
 def test_a_huge_answer_is_refused_while_reading() -> None:
     def huge(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
