@@ -476,7 +476,7 @@ class Downloads:
                                    transient=response.status_code in TRANSIENT_STATUSES,
                                    storage=storage and response.status_code >= 500)
                 declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
+                if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                     raise _TooLargeError
                 content = bytearray()
                 for chunk in self._chunks(response, storage):

@@ -8,6 +8,7 @@ Paths:
   /status/<code>        that status, empty body
   /drip/<size>          declares <size> bytes, sends one byte every ``drip_interval_s``
   /huge                 declares 5 GB, sends a little, then waits
+  /odd-length           declares its size as "²" (a digit to str.isdigit, not to int)
   anything else         404
 """
 
@@ -86,6 +87,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"%PDF-" + b"x" * 1000)
             self.wfile.flush()
             state.stop.wait(10)
+        elif head == "odd-length":
+            self.send_response(200)
+            self.send_header("Content-Length", "\u00b2")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"%PDF-")
+            self.close_connection = True
         else:
             self._answer(404, b"", "text/plain")
 

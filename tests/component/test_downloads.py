@@ -331,6 +331,14 @@ def test_a_declared_size_above_the_limit_is_refused_unread(
         downloads().fetch(f"http://public.test:{server.port}/huge", PLACE, 1000, "file")
 
 
+def test_an_odd_declared_size_is_read_within_the_limit(guard: NetGuard, server: ServerState
+                                                       ) -> None:
+    url = f"http://public.test:{server.port}/odd-length"
+    assert downloads().fetch(url, PLACE, 1000).data == b"%PDF-"
+    with pytest.raises(AttachmentTooLargeError):
+        downloads().fetch(url, PLACE, 3)
+
+
 def test_an_undeclared_size_stops_past_the_limit(guard: NetGuard, server: ServerState) -> None:
     server.files["big.pdf"] = b"y" * 200_000
     with pytest.raises(AttachmentTooLargeError):
