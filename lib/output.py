@@ -43,7 +43,7 @@ def with_parsed(response: dict[str, Any]) -> dict[str, Any]:
             continue
         try:
             message["parsed"] = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):
             finish_reason = choice.get("finish_reason")
             index = choice.get("index", position)
             hint = _FINISH_HINTS.get(str(finish_reason), "the model did not answer in JSON")

@@ -90,7 +90,7 @@ def parsed_of(response: dict[str, Any], text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         if status_of(response) == "incomplete":
             return None
         raise OutputParseError(

@@ -163,7 +163,7 @@ def decode_json_object(
     of the body redacted: a misconfigured server may echo the request)."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         document = None
     if not isinstance(document, dict):
         snippet = redactor.text(body[:4096].decode("utf-8", "replace"), 80)
@@ -343,7 +343,9 @@ class OpenAIClient:
     def _events_of(self, response: requests.Response, timeout_s: float,
                    request_id: str | None, deadline: _Deadline) -> Iterator[ServerSentEvent]:
         """The server-sent events of an answer, read within the bounds (as they arrive)."""
-        chunks = self._guarded_chunks(response, timeout_s, request_id, deadline)
+        chunks = self._capped(self._guarded_chunks(response, timeout_s, request_id, deadline),
+                              self.limits.max_stream_bytes, response.status_code, request_id,
+                              "event stream")
         return read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
                            max_line_bytes=self.limits.max_sse_line_bytes)
 
@@ -465,15 +467,9 @@ class OpenAIClient:
         deadline: _Deadline,
     ) -> bytes:
         """A successful answer's body, read within the deadline and the size cap."""
-        limit = self.limits.max_answer_bytes
-        content = bytearray()
-        for chunk in self._guarded_chunks(response, timeout_s, request_id, deadline):
-            content += chunk
-            if len(content) > limit:
-                raise AnswerTooLargeError(
-                    f"The server's answer is larger than {limit} bytes; it is not read "
-                    "further", status=response.status_code, request_id=request_id)
-        return bytes(content)
+        return b"".join(self._capped(
+            self._guarded_chunks(response, timeout_s, request_id, deadline),
+            self.limits.max_answer_bytes, response.status_code, request_id, "answer"))
 
     def _read_error_body(
         self, response: requests.Response, timeout_s: float, deadline: _Deadline | None
@@ -489,6 +485,19 @@ class OpenAIClient:
         except OpenAIError:
             pass  # the status tells enough; a broken error body adds nothing
         return bytes(content[:limit])
+
+    @staticmethod
+    def _capped(chunks: Iterator[bytes], limit: int, status: int, request_id: str | None,
+                what: str) -> Iterator[bytes]:
+        """`chunks` until more than `limit` bytes came: then `AnswerTooLargeError`."""
+        read = 0
+        for chunk in chunks:
+            read += len(chunk)
+            if read > limit:
+                raise AnswerTooLargeError(
+                    f"The server's {what} is larger than {limit} bytes; it is not read "
+                    "further", status=status, request_id=request_id)
+            yield chunk
 
     def _guarded_chunks(
         self, response: requests.Response, idle_timeout_s: float, request_id: str | None,

@@ -25,7 +25,10 @@ TOTAL_DEADLINE_FACTOR = 10
 MIN_TOTAL_DEADLINE_S = 900.0
 
 MAX_ANSWER_BYTES = 64 * MIB  # a non-streamed answer, read
-MAX_SSE_LINE_BYTES = 16 * MIB  # one line of an event stream
+MAX_SSE_LINE_BYTES = 16 * MIB  # one line (and one event's data) of an event stream
+# A whole event stream, read: the assembled answer is part of it, so this bounds its memory.
+# Far above real answers (a long answer with top_logprobs stays well below it).
+MAX_STREAM_BYTES = 256 * MIB
 MAX_ERROR_BODY_BYTES = 1 * MIB  # an error answer: read up to this, the rest is ignored
 
 
@@ -35,6 +38,7 @@ class CallLimits:
 
     max_answer_bytes: int = MAX_ANSWER_BYTES
     max_sse_line_bytes: int = MAX_SSE_LINE_BYTES
+    max_stream_bytes: int = MAX_STREAM_BYTES
     max_error_body_bytes: int = MAX_ERROR_BODY_BYTES
     min_total_deadline_s: float = MIN_TOTAL_DEADLINE_S
 

@@ -145,7 +145,7 @@ def parse_event(
         return None
     try:
         data = json.loads(event.data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise StreamError(
             f"The stream sent data that is not JSON: {redactor.text(event.data, 80)!r}",
             request_id=request_id,

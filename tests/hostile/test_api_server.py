@@ -379,6 +379,26 @@ def test_a_huge_answer_is_refused_while_reading() -> None:
     assert server.bytes_sent < 64 * MIB  # reading stopped early
 
 
+def test_an_endless_stream_of_small_events_is_refused_at_the_stream_cap() -> None:
+    """Each event is small (no line or event cap applies), but the assembled answer grows
+    with every one: the whole stream is capped."""
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "z" * 1000}, "finish_reason": None}]}
+    event = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+    def endless(handler: BaseHTTPRequestHandler) -> None:
+        stream_headers(handler)
+        while True:
+            server.send(handler, event)
+
+    with HostileServer(endless) as server, pytest.raises(AnswerTooLargeError) as caught:
+        client(server.url, limits=CallLimits(max_stream_bytes=MIB)).create_chat_completion(
+            {"model": "m", "stream": True, **HELLO})
+    assert f"event stream is larger than {MIB} bytes" in str(caught.value)
+    assert server.connection_closed.wait(10)
+    assert server.bytes_sent < 64 * MIB  # reading stopped early
+
+
 def test_cookies_set_by_the_server_are_not_kept_nor_sent() -> None:
     completion = {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
                   "choices": []}
