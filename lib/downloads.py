@@ -517,8 +517,9 @@ class Downloads:
         try:
             request.target = self.policy.pinned_address(parts.hostname or "", port, timeout_s)
         except (socket.gaierror, UnicodeError):
-            raise _FailedError("the host name does not resolve", transient=False,
-                               storage=False) from None
+            # Refused like a private host, so that the text cannot tell which internal
+            # names exist; the log says why.
+            raise _DeniedError(f"the host name {parts.hostname} does not resolve") from None
         except TimeoutError:
             raise _FailedError(f"the host name did not resolve within {timeout_s:.2g} s",
                                transient=True, storage=False) from None

@@ -308,9 +308,13 @@ def test_a_refused_connection_says_so_without_urllib3_internals(guard: NetGuard)
     assert len(guard.connects) == 3  # tried three times
 
 
-def test_a_name_that_does_not_resolve(guard: NetGuard) -> None:
-    with pytest.raises(AttachmentDownloadError, match="the host name does not resolve"):
-        downloads().fetch("https://no-such-host.test/a.pdf", PLACE, 1000)
+def test_a_name_that_does_not_resolve_is_refused_like_a_private_host(guard: NetGuard) -> None:
+    """The same text as for an internal name: a message cannot learn which names exist."""
+    logger = RecordingLogger()
+    with pytest.raises(AttachmentNotAllowedError) as caught:
+        downloads(logger=logger).fetch("https://no-such-host.test/a.pdf", PLACE, 1000)
+    assert str(caught.value) == f"{PLACE}: {DENIED_TEXT}"
+    assert "no-such-host.test does not resolve" in logger.text()
     assert guard.connects == []
 
 
