@@ -64,7 +64,6 @@ class MessageExecutor:
             max_workers=max(settings.prefetch, MIN_WORKER_THREADS),
             thread_name_prefix="process",
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._unsettled = 0
         self._idle = asyncio.Event()
@@ -76,8 +75,6 @@ class MessageExecutor:
 
     async def on_delivery(self, message: DeliveredMessage) -> None:
         """The consumer callback: start handling without blocking the channel's reader."""
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
         self._unsettled += 1
         self._idle.clear()
         key = _dedup_key_of(message)
