@@ -191,8 +191,10 @@ class MessageEmitter:
         delivery = self._delivery
         properties = delivery.message.header.properties
         previous = (properties.headers or {}).get("reboundIteration")
-        is_number = isinstance(previous, int | float) and not isinstance(previous, bool)
-        iteration = int(previous) + 1 if is_number and isinstance(previous, int | float) else 1
+        if isinstance(previous, int | float) and not isinstance(previous, bool):
+            iteration = int(previous) + 1
+        else:
+            iteration = 1
         try:
             if iteration > self._settings.rebound_limit:
                 await self._publisher.publish_error(
