@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from elasticio_sailor import ShutdownInterrupted
+
 from lib.errors import ConfigError, UserError, is_user_error
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import OpenAIError
 from lib.openai.responses import RUNNING_STATUSES, retrieve_response, status_of
-from lib.shutdown import interrupted
 
 FIRST_POLL_S = 1.0
 MAX_POLL_S = 15.0
@@ -115,7 +116,7 @@ class BackgroundWait:
             if now >= deadline_at:
                 raise LongestWaitPassedError(response, longest_wait_s)
             if wait(min(next(intervals), deadline_at - now)):
-                raise interrupted(f"the step is shutting down; the background response "
+                raise ShutdownInterrupted(f"the step is shutting down; the background response "
                                   f"{response_id} is left running for the next delivery")
             polls += 1
             try:

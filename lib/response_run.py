@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from elasticio_sailor import ShutdownInterrupted
+
 from lib.background import BackgroundWait, LongestWaitPassedError
 from lib.errors import UserError, is_user_error
 from lib.openai.client import OpenAIClient
@@ -28,7 +30,6 @@ from lib.openai.responses import (
     status_of,
 )
 from lib.response_jobs import Job, JobBook, Publish
-from lib.shutdown import is_interruption
 
 
 class ResponseGoneError(UserError):
@@ -93,14 +94,14 @@ class ResponseRun:
                                 "polling it instead", remembered[0].response_id, str(exc))
             response = {"id": remembered[0].response_id, "status": "queued"}
         except BaseException as exc:
-            if remembered and not is_interruption(exc):
+            if remembered and not isinstance(exc, ShutdownInterrupted):
                 self._give_up(remembered[0].response_id)
             raise
         if not remembered and status_of(response) in RUNNING_STATUSES:
             try:
                 remember(response)
             except BaseException as exc:
-                if not is_interruption(exc):
+                if not isinstance(exc, ShutdownInterrupted):
                     self._give_up(response_id_of(response))
                 raise
         if not remembered:
@@ -127,7 +128,7 @@ class ResponseRun:
                 return final  # it ended just before the cancel
             raise
         except BaseException as exc:
-            if not is_interruption(exc):
+            if not isinstance(exc, ShutdownInterrupted):
                 self._give_up(job.response_id)
             raise
         self._forget()

@@ -21,6 +21,7 @@ from lib.openai.errors import RetryLaterError
 from lib.output import build_output
 from lib.rebound import rebound_later
 from lib.request_body import build_request_body
+from lib.shutdown import shutdown_signal
 from lib.validation import validate_input
 
 
@@ -52,7 +53,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     def send(request_body: dict[str, Any]) -> dict[str, Any]:
         return client.create_chat_completion(
             request_body, timeout_s=config.timeout_s, logger=self.logger,
-            stop=getattr(self, "shutting_down", None),
+            stop=shutdown_signal(self),
         )
 
     try:

@@ -14,10 +14,11 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from elasticio_sailor import ShutdownInterrupted
+
 from lib.openai.errors import NO_SECRETS, StreamError, error_from_event
 from lib.openai.streaming import ServerSentEvent, parse_event
 from lib.redaction import Redactor
-from lib.shutdown import interrupted
 
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 ERROR_EVENT = "error"
@@ -88,7 +89,7 @@ def assemble_response(
         if assembler.finished:
             return assembler.result()
         if stop is not None and stop.is_set():
-            raise interrupted("the step is shutting down; the response stream was left")
+            raise ShutdownInterrupted("the step is shutting down; the response stream was left")
     if not assembler.finished:
         raise StreamError(
             f"The stream ended before the response was finished "
