@@ -12,7 +12,6 @@ URLs are sent as they are, and count against the same size limits.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 from lib.attachments import (
@@ -22,6 +21,7 @@ from lib.attachments import (
     inline_image_url,
 )
 from lib.downloads import Downloads, check_scheme
+from lib.response_request import input_parts
 
 
 def _inline_image(part: dict[str, Any], path: str, downloads: Downloads,
@@ -50,19 +50,6 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
     count_file_data(part.get("file_data"), f"{path}.file_data", downloads)
 
 
-def _parts(input_value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """`(path, part)` for every content part of every message item of `input`."""
-    if not isinstance(input_value, list):
-        return
-    for i_index, item in enumerate(input_value):
-        content = item.get("content") if isinstance(item, dict) else None
-        if not isinstance(content, list):
-            continue
-        for p_index, part in enumerate(content):
-            if isinstance(part, dict):
-                yield f"input[{i_index}].content[{p_index}]", part
-
-
 def inline_response_attachments(
     body: dict[str, Any], downloads: Downloads
 ) -> tuple[dict[str, Any], list[Inlined]]:
@@ -72,7 +59,7 @@ def inline_response_attachments(
     result = copy.deepcopy(body)
     inlined: list[Inlined] = []
     files = 0
-    for path, part in _parts(result.get("input")):
+    for path, part in input_parts(result.get("input")):
         kind = part.get("type")
         if kind == "input_image":
             _inline_image(part, path, downloads, inlined)

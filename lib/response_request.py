@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from lib.request_body import base_model_id
@@ -14,6 +15,19 @@ DEFAULT_IMAGE_DETAIL = "auto"  # the API's default; its schema marks `detail` re
 def is_deep_research(model: str) -> bool:
     """o3-deep-research, o4-mini-deep-research and their snapshots: background only."""
     return DEEP_RESEARCH_MARK in base_model_id(model).lower()
+
+
+def input_parts(input_value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`(path, part)` for every content part of every message item of `input`."""
+    if not isinstance(input_value, list):
+        return
+    for i_index, item in enumerate(input_value):
+        content = item.get("content") if isinstance(item, dict) else None
+        if not isinstance(content, list):
+            continue
+        for p_index, part in enumerate(content):
+            if isinstance(part, dict):
+                yield f"input[{i_index}].content[{p_index}]", part
 
 
 def build_response_request(body: dict[str, Any], model: str) -> dict[str, Any]:
@@ -32,10 +46,7 @@ def build_response_request(body: dict[str, Any], model: str) -> dict[str, Any]:
         out.setdefault("background", True)
     if out.get("background") is True:
         out.setdefault("store", True)
-    items = out.get("input")
-    for item in items if isinstance(items, list) else []:
-        content = item.get("content") if isinstance(item, dict) else None
-        for part in content if isinstance(content, list) else []:
-            if isinstance(part, dict) and part.get("type") == "input_image":
-                part.setdefault("detail", DEFAULT_IMAGE_DETAIL)
+    for _path, part in input_parts(out.get("input")):
+        if part.get("type") == "input_image":
+            part.setdefault("detail", DEFAULT_IMAGE_DETAIL)
     return out
