@@ -61,6 +61,15 @@ class Inlined:
     path: str  # where in the body, e.g. messages[0].content[1].file.file_url
 
 
+def log_inlined(logger: Any, inlined: list[Inlined]) -> None:
+    """One log line per downloaded attachment: where, what, and its size and type."""
+    for item in inlined:
+        logger.info(
+            "%s: %s %s sent inline (%d bytes, %s)",
+            item.path, item.kind, item.url, item.size, item.content_type,
+        )
+
+
 def sniff_content_type(data: bytes) -> str | None:
     """The type told by the first bytes, for the formats the API takes."""
     for content_type, magic in _MAGIC:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lib.attachments import log_inlined
 from lib.background import BackgroundWait, schedule_from
 from lib.downloads import Downloads, download_policy_from
 from lib.models import is_responses_model, offered_models
@@ -52,11 +53,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     downloads = Downloads(download_policy_from(os.environ), idle_timeout_s=action.timeout_s,
                           logger=self.logger, environ=os.environ)
     body, inlined = inline_response_attachments(body, downloads)
-    for item in inlined:
-        self.logger.info(
-            "%s: %s %s sent inline (%d bytes, %s)",
-            item.path, item.kind, item.url, item.size, item.content_type,
-        )
+    log_inlined(self.logger, inlined)
     request = build_response_request(body, action.model)
 
     stop = shutdown_signal(self)

@@ -13,7 +13,7 @@ from typing import Any
 from elasticio_sailor import ShutdownInterrupted
 
 from lib import compat
-from lib.attachments import inline_attachments
+from lib.attachments import inline_attachments, log_inlined
 from lib.config import parse_action_config
 from lib.downloads import Downloads, download_policy_from
 from lib.models import getModels  # noqa: F401 - the select model of the Model field
@@ -41,11 +41,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     downloads = Downloads(download_policy_from(os.environ), idle_timeout_s=config.timeout_s,
                           logger=self.logger, environ=os.environ)
     messages, inlined = inline_attachments(body["messages"], downloads)
-    for item in inlined:
-        self.logger.info(
-            "%s: %s %s sent inline (%d bytes, %s)",
-            item.path, item.kind, item.url, item.size, item.content_type,
-        )
+    log_inlined(self.logger, inlined)
     request = build_request_body(
         {**body, "messages": messages}, config.model, connection.server_type
     )
