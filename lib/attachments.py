@@ -106,7 +106,7 @@ def inline_image_url(url: str, place: str, downloads: Downloads,
                      inlined: list[Inlined]) -> str | None:
     """The data URL to send instead of the image `url`, or None when `url` is sent as it
     is (a ``data:`` URL, counted against the limits; a public ``https`` URL)."""
-    with _at(place):
+    with at_place(place):
         if check_scheme(url) == "data":
             downloads.count_inline(inline_size(url), place, MAX_IMAGE_BYTES, "image")
             return None
@@ -125,7 +125,7 @@ def inline_file_url(url: str, filename: Any, place: str, *, downloads: Downloads
                     inlined: list[Inlined]) -> tuple[str, str]:
     """The file at `url` (not a ``data:`` URL) downloaded: its data URL, and its name
     (`filename` when it is one, else taken from the URL or made up)."""
-    with _at(place):
+    with at_place(place):
         got = downloads.fetch(url, place, MAX_FILE_BYTES, "file")
     name = filename if isinstance(filename, str) and filename else None
     content_type = content_type_of(got.data, got.content_type, name)
@@ -159,7 +159,7 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
     url = file.pop("file_url", None)
     if isinstance(url, str) and url.strip():
         place = f"{path}.file.file_url"
-        with _at(place):
+        with at_place(place):
             is_data = check_scheme(url) == "data"
         if not is_data:
             file["file_data"], file["filename"] = inline_file_url(
@@ -177,7 +177,7 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
 
 
 @contextmanager
-def _at(place: str) -> Iterator[None]:
+def at_place(place: str) -> Iterator[None]:
     """Prefix the place in the body to an AttachmentError raised without one."""
     try:
         yield

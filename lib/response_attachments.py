@@ -16,6 +16,7 @@ from typing import Any
 
 from lib.attachments import (
     Inlined,
+    at_place,
     count_file_data,
     inline_file_url,
     inline_image_url,
@@ -38,7 +39,9 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
     url = part.get("file_url")
     if isinstance(url, str) and url.strip():
         place = f"{path}.file_url"
-        if check_scheme(url) == "data":
+        with at_place(place):
+            is_data = check_scheme(url) == "data"
+        if is_data:
             del part["file_url"]
             part["file_data"] = url.strip()
         elif not downloads.policy.passes_by_reference(url):

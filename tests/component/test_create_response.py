@@ -339,6 +339,13 @@ def test_a_failed_download_names_the_place_in_the_input(
     assert sent_bodies() == []
 
 
+def test_a_file_url_of_another_scheme_names_the_place_in_the_input() -> None:
+    with pytest.raises(AttachmentError, match=r"^input\[0\]\.content\[0\]\.file_url: .*ftp"):
+        run({"input": [{"role": "user", "content": [
+            {"type": "input_file", "file_url": "ftp://files.example/a.pdf"}]}]})
+    assert len(responses.calls) == 0
+
+
 def test_an_internal_url_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(AttachmentNotAllowedError) as caught:
         run({"input": [{"role": "user", "content": [
