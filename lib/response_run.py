@@ -13,6 +13,7 @@ moment its id is known until the message is done with it. What happens to it:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +53,16 @@ class ResponseRun:
     stop: threading.Event
     key: str | None = None  # the message's key while this process may remember its job
 
-    def run(self, key: str, request: dict[str, Any]) -> dict[str, Any]:
-        """The final Response for the message `key` (see the module doc)."""
+    def run(self, key: str, prepare: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The final Response for the message `key` (see the module doc). `prepare` gives
+        the request body; it is called only when a job is created, not when an earlier one
+        is resumed (its attachments need not be downloaded again)."""
         claimable, earlier = self.jobs.claim(key)
         self.key = key if claimable else None
         try:
             if earlier is not None:
                 return self._resume(earlier)
-            return self._create(request)
+            return self._create(prepare())
         finally:
             if claimable:
                 self.jobs.release(key)

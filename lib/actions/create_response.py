@@ -50,11 +50,16 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
         )
 
     client = action.connection.client()
-    downloads = Downloads(download_policy_from(os.environ), idle_timeout_s=action.timeout_s,
-                          logger=self.logger, environ=os.environ)
-    body, inlined = inline_response_attachments(body, downloads)
-    log_inlined(self.logger, inlined)
     request = build_response_request(body, action.model)
+
+    def with_attachments() -> dict[str, Any]:
+        """The request with its attachments inlined: only for a job that is created."""
+        downloads = Downloads(download_policy_from(os.environ),
+                              idle_timeout_s=action.timeout_s, logger=self.logger,
+                              environ=os.environ)
+        inlined_request, inlined = inline_response_attachments(request, downloads)
+        log_inlined(self.logger, inlined)
+        return inlined_request
 
     stop = shutdown_signal(self)
     JOBS.adopt(snapshot)
@@ -68,7 +73,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     )
     run.cancel_stale()
     try:
-        response = run.run(message_key(msg), request)
+        response = run.run(message_key(msg), with_attachments)
     except RetryLaterError as err:
         rebound_later(self, err)
         return None

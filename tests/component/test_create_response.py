@@ -426,6 +426,22 @@ def test_redelivered_message_resumes_its_job_instead_of_creating_another() -> No
     assert snapshot_updates(me) == [{}]
 
 
+def test_a_resumed_job_does_not_download_its_attachments_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The job already has them; a download that would fail now must not fail the resume."""
+    monkeypatch.setenv("ATTACHMENT_ALLOWED_HOSTS", "files.internal")
+    responses.add(responses.GET, "http://files.internal/gone", status=404)
+    final = response_object(MODEL, "Resumed", background=True)
+    answer(final, url=job_url(final["id"]), method=responses.GET)
+    snapshot = {SNAPSHOT_KEY: {"m1": {"id": final["id"], "deadlineAt": 4_000_000_000}}}
+    _, result = run({"input": [{"role": "user", "content": [
+        {"type": "input_file", "file_url": "http://files.internal/gone"}]}],
+        "background": True}, snapshot=snapshot)
+    assert result["body"]["output_text"] == "Resumed"
+    assert [c.request.url for c in responses.calls] == [job_url(final["id"])]
+
+
 def test_a_resumed_job_that_is_gone_fails_clearly() -> None:
     answer(api_error("Response with id 'resp_gone' not found.",
                      error_type="invalid_request_error", code=None), status=404,
