@@ -41,12 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
         "ELASTICIO_GET_MODEL_METHOD from the environment. Exit 0 after a successful POST.",
     )
     # Not restricted with choices: an unknown method must become a POSTed error result.
-    service.add_argument("method", help=" | ".join(SERVICE_METHODS))
+    # Optional for argparse only: a missing method gets our usage error, which names the
+    # methods (argparse's own would name none, and call the extra arguments required).
+    service.usage = "%(prog)s [-h] {" + ",".join(SERVICE_METHODS) + "} [ARG ...]"
+    service.add_argument("method", nargs="?", help=" | ".join(SERVICE_METHODS))
     # The older buildpack's serve.sh passed up to two more arguments; Node's runService.js
     # does not read them either. Accepted so that such a start works; logged, not used.
     service.add_argument(
         "extra", nargs="*", metavar="ARG", help="accepted for old start scripts, not used"
     )
+    service.set_defaults(usage_error=service.error)
 
     from_exec = commands.add_parser(
         "exec",
@@ -92,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return task_mode.main(os.environ)
     if args.command == "service":
+        if args.method is None:
+            args.usage_error("name the service method: " + ", ".join(SERVICE_METHODS))
         from elasticio_sailor import service
 
         return service.main(args.method, os.environ, extra_args=args.extra)

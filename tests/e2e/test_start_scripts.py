@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from elasticio_sailor.settings import SERVICE_METHODS
 
 from tests.openai_standin import OpenAIStandIn
 from tests.sailor.platform_sim import PlatformSim
@@ -153,6 +154,14 @@ def test_serve_sh_takes_two_more_arguments_and_logs_only_their_number(platform, 
     [note] = [r for r in records if r["msg"] == "Arguments after the service method are not used"]
     assert note["count"] == 2
     assert "MARKER" not in done.stdout + done.stderr
+
+
+def test_serve_sh_without_a_method_prints_the_usage_with_the_method_names():
+    done = run_cli([], {}, ROOT, command=[str(SERVE)])
+    assert done.returncode == 2
+    usage = done.stderr.splitlines()[0]
+    assert usage == "usage: serve.sh {" + ",".join(SERVICE_METHODS) + "} [ARG ...]"
+    assert done.stdout == ""
 
 
 def test_serve_sh_keeps_the_sailors_exit_code(platform):

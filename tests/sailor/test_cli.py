@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from elasticio_sailor.settings import SERVICE_METHODS
 
 from tests.sailor.recording_server import COMPONENTS, run_cli, start_recording_server
 
@@ -30,6 +31,15 @@ def test_no_command_is_a_usage_error():
     done = run_cli([], {}, COMPONENTS)
     assert done.returncode == 2
     assert "usage:" in done.stderr
+
+
+def test_service_without_a_method_is_a_usage_error_that_names_the_methods():
+    done = run_cli(["service"], {}, COMPONENTS)
+    assert done.returncode == 2
+    usage, error = done.stderr.strip().splitlines()
+    assert usage.endswith(" service [-h] {" + ",".join(SERVICE_METHODS) + "} [ARG ...]")
+    assert error.endswith("error: name the service method: " + ", ".join(SERVICE_METHODS))
+    assert "required" not in done.stderr  # argparse's own text called ARG required too
 
 
 def test_parsing_the_command_line_imports_no_heavy_library():
