@@ -2,12 +2,14 @@
 
 Debian's ``rabbitmq-server`` is started straight from its library folder (not as the
 system service) with its own node name, free ports on 127.0.0.1 and its own data
-directory, and is stopped at the end of the session. ``scripts/test`` makes sure the
-package is installed; this module fails loudly when it is not.
+directory, and is stopped at the end of the session. When the selected tests need it
+(``tests/conftest.py``), :func:`ensure_installed` installs the package first (as root with
+apt-get) or ends the session with the command to run; nothing else asks for RabbitMQ.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -15,6 +17,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,13 +92,48 @@ class Broker:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
+INSTALL_COMMANDS = (
+    ["apt-get", "update", "-qq"],
+    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "rabbitmq-server"],
+)
+
+
+def ensure_installed(
+    bin_dir: Path = RABBITMQ_BIN,
+    *,
+    is_root: bool | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+    run: Callable[[list[str]], object] = lambda command: subprocess.run(
+        command, check=True, capture_output=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}),
+) -> bool:
+    """Install Debian's rabbitmq-server when it is missing: True if it was installed now.
+
+    As root with apt-get, it is installed (and the system node the package may start is
+    stopped: the tests start their own); otherwise BrokerUnavailableError says what to run.
+    """
+    if (bin_dir / "rabbitmq-server").exists():
+        return False
+    root = os.geteuid() == 0 if is_root is None else is_root
+    if not (root and which("apt-get")):
+        raise BrokerUnavailableError(
+            "RabbitMQ is needed for the broker tests (pytest marker 'broker'); install it: "
+            "sudo apt-get install rabbitmq-server, or leave them out: -m 'not broker'"
+        )
+    for command in INSTALL_COMMANDS:
+        run(command)
+    if which("service"):
+        with contextlib.suppress(subprocess.CalledProcessError):  # no system node running
+            run(["service", "rabbitmq-server", "stop"])
+    return True
+
+
 def start_broker() -> Broker:
     server = RABBITMQ_BIN / "rabbitmq-server"
     if not server.exists():
         raise BrokerUnavailableError(
-            f"RabbitMQ is not installed ({server} is missing). "
-            "Run ./scripts/test, which installs Debian's rabbitmq-server when run as root, "
-            "or install it yourself: sudo apt-get install rabbitmq-server"
+            f"RabbitMQ is not installed ({server} is missing): "
+            "sudo apt-get install rabbitmq-server"
         )
     home = Path(tempfile.mkdtemp(prefix="sailor-test-rabbitmq-"))
     node = f"sailortest-{uuid.uuid4().hex[:8]}@localhost"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Broker, start_broker
+from tests.broker import Broker, BrokerUnavailableError, ensure_installed, start_broker
 from tests.sailor.platform_sim import PlatformSim
 from tests.sailor.recording_server import RecordingServer, start_recording_server
 
@@ -15,6 +15,27 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the broker (directly or through a fixture) is marked `broker`."""
+    for item in items:
+        if "broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.broker)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """RabbitMQ is installed, or asked for, only when a selected test needs it."""
+    if not any(item.get_closest_marker("broker") for item in session.items):
+        return
+    try:
+        if ensure_installed():
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line("installed Debian's rabbitmq-server for the broker tests")
+    except BrokerUnavailableError as exc:
+        pytest.exit(str(exc), returncode=1)
 
 
 @pytest.fixture(scope="session")
