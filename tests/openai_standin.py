@@ -12,8 +12,9 @@ Every chat or response request is checked by an injected validator (the official
 document's ``CreateChatCompletionRequest`` / ``CreateResponse``); a request that does not
 conform is recorded as a violation and answered with a 400 ``invalid_request_error``.
 
-Run it by hand to try the component without an OpenAI account:
-    .venv/bin/python -m tests.openai_standin --port 8099
+Run it by hand to try the component without an OpenAI account (the README's Quick start;
+``examples/cfg-standin.json`` points at its default port):
+    .venv/bin/python -m tests.openai_standin --port 8098
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# Not 8099: examples/cfg-local.json and the README's llama.cpp example use that one.
+DEFAULT_PORT = 8098
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-5-mini", "o4-mini", "text-embedding-3-small", "whisper-1")
 Validator = Callable[[str, Any], None]
 
@@ -433,7 +436,7 @@ class OpenAIStandIn:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--api-key", help="require this key (default: accept any)")
     args = parser.parse_args()
     standin = OpenAIStandIn(api_key=args.api_key, port=args.port)

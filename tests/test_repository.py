@@ -22,9 +22,11 @@ def fenced_blocks_after(heading: str, text: str) -> list[str]:
     return re.findall(r"```[a-z]*\n(.*?)```", section, flags=re.DOTALL)
 
 
-def test_quick_start_is_two_commands_setup_then_tests():
+def test_quick_start_follows_the_description_and_begins_with_setup_then_tests():
     readme = (ROOT / "README.md").read_text()
-    first = fenced_blocks_after("### Quick start", readme)[0]
+    sections = re.findall(r"^## (.+)$", readme, flags=re.MULTILINE)
+    assert sections[:3] == ["Description", "Quick start", "Credentials"]
+    first = fenced_blocks_after("\n## Quick start\n", readme)[0]
     commands = [line for line in first.splitlines() if line.strip()]
     assert commands == ["./scripts/setup", "./scripts/test"]
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from urllib.parse import urlsplit
 
 import pytest
 
 from lib.compat import adapt_request
 from tests.component.openapi_contract import validate
-from tests.openai_standin import OpenAIStandIn
+from tests.openai_standin import DEFAULT_PORT, OpenAIStandIn
 from tests.sailor.recording_server import run_cli
 
 API_KEY = "sk-local-SECRET-key"
@@ -75,19 +76,59 @@ def test_example_runs_through_create_response(example, openai, repo_root):
         assert answer["parsed"] == json.loads(answer["output_text"])
 
 
+def test_the_stand_in_config_runs_the_main_job(openai, repo_root):
+    """examples/cfg-standin.json (the Quick start's), pointed at this test's stand-in."""
+    cfg = json.loads((repo_root / "examples/cfg-standin.json").read_text())
+    cfg["baseUrl"] = openai.url
+    done = run_cli(["exec", "sendRequest", "--msg", "examples/hello.json",
+                    "--cfg", json.dumps(cfg)], {"OPENAI_API_KEY": API_KEY}, repo_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [e["event"] for e in events(done.stdout)] == ["data", "end"]
+
+
 def test_example_configs_take_the_key_from_the_environment(repo_root):
-    for name in ("cfg.json", "cfg-local.json", "cfg-response.json"):
+    names = sorted(path.name for path in (repo_root / "examples").glob("cfg*.json"))
+    assert names == ["cfg-local.json", "cfg-response.json", "cfg-standin.json", "cfg.json"]
+    for name in names:
         cfg = json.loads((repo_root / "examples" / name).read_text())
         assert cfg["apiKey"] == "env:OPENAI_API_KEY"
 
 
-def test_readme_main_job_command_names_shipped_files(repo_root):
+def quick_start_blocks(repo_root) -> list[str]:
     readme = (repo_root / "README.md").read_text()
-    section = readme.split("### Quick start", 1)[1]
-    main_job = re.findall(r"```[a-z]*\n(.*?)```", section, flags=re.DOTALL)[1]
-    command = next(line for line in main_job.splitlines()
-                   if "elasticio_sailor exec" in line)
-    words = shlex.split(command.replace("…", "x"))
-    assert words[0] == "OPENAI_API_KEY=x"
-    for flag in ("--msg", "--cfg"):
-        assert (repo_root / words[words.index(flag) + 1]).is_file()
+    section = readme.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```[a-z]*\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_readme_main_job_commands_name_shipped_files(repo_root):
+    commands = [line for block in quick_start_blocks(repo_root)[1:]
+                for line in block.splitlines() if "elasticio_sailor exec" in line]
+    assert len(commands) == 2  # with an OpenAI key, and against the stand-in
+    for command in commands:
+        words = shlex.split(command.replace("…", "x"))
+        assert words[0] in ("OPENAI_API_KEY=x", "OPENAI_API_KEY=anything")
+        for flag in ("--msg", "--cfg"):
+            assert (repo_root / words[words.index(flag) + 1]).is_file()
+
+
+def port_of(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None, url
+    return port
+
+
+def test_the_stand_in_and_the_local_server_example_use_different_ports(repo_root):
+    standin_block = quick_start_blocks(repo_root)[2]
+    standin_port = int(re.search(r"openai_standin --port (\d+)", standin_block).group(1))
+    assert standin_port == DEFAULT_PORT
+    assert "examples/cfg-standin.json" in standin_block
+    standin_cfg = json.loads((repo_root / "examples/cfg-standin.json").read_text())
+    assert port_of(standin_cfg["baseUrl"]) == standin_port
+
+    readme = (repo_root / "README.md").read_text()
+    local_servers = readme.split("### Local servers", 1)[1].split("\n### ", 1)[0]
+    llama_port = int(re.search(r"llama_cpp\.server .*--port (\d+)", local_servers).group(1))
+    assert "examples/cfg-local.json" in local_servers
+    local_cfg = json.loads((repo_root / "examples/cfg-local.json").read_text())
+    assert port_of(local_cfg["baseUrl"]) == llama_port
+    assert llama_port != standin_port
