@@ -21,13 +21,16 @@ escapes field and file names the way browsers do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from urllib3.fields import RequestField
 from urllib3.filepost import choose_boundary
 
 from lib.errors import AttachmentError
+from lib.openai.errors import BadRequestError
 
 CRLF = b"\r\n"
 DEFAULT_FILE_CONTENT_TYPE = "application/octet-stream"
@@ -139,3 +142,31 @@ class SizedBody:
 
     def __iter__(self) -> Iterator[bytes]:
         return self._chunks
+
+
+def form_fields(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A JSON object as the form's text fields, the way the official SDKs send one: an
+    object as ``name[key]``, an array as repeated ``name[]``, true/false as text, numbers
+    as JSON writes them; nulls are left out."""
+    fields: list[tuple[str, str]] = []
+    for name, value in values.items():
+        _flatten(name, value, fields)
+    return fields
+
+
+def _flatten(name: str, value: Any, fields: list[tuple[str, str]]) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(f"{name}[{key}]", item, fields)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _flatten(f"{name}[]", item, fields)
+    elif isinstance(value, str):
+        fields.append((name, value))
+    else:  # bool, int, float: true/false and numbers as JSON has them
+        try:
+            fields.append((name, json.dumps(value, allow_nan=False)))
+        except (TypeError, ValueError):
+            raise BadRequestError(f"{name} cannot be sent in a form: {value!r:.40}") from None

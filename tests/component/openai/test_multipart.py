@@ -10,7 +10,14 @@ import pytest
 import requests
 
 from lib.errors import UserError
-from lib.openai.multipart import FilePart, MultipartForm, SizedBody, SourceSizeError
+from lib.openai.errors import BadRequestError
+from lib.openai.multipart import (
+    FilePart,
+    MultipartForm,
+    SizedBody,
+    SourceSizeError,
+    form_fields,
+)
 from tests.support.multipart_form import parse_form, read_body
 
 CHUNK = 64 * 1024
@@ -52,6 +59,18 @@ def test_a_server_reads_back_every_field_and_file_byte_for_byte() -> None:
     assert sent is not None
     assert (sent.filename, sent.content_type, sent.data) == (
         'Bericht "Q3".mp3', "audio/mpeg", audio)
+
+
+def test_json_values_become_fields_the_way_the_sdks_send_them() -> None:
+    assert form_fields({
+        "purpose": "batch", "expires_after": {"anchor": "created_at", "seconds": 3600},
+        "include": ["logprobs"], "stream": False, "temperature": 0.5, "language": None,
+        "known": [{"name": "a"}],
+    }) == [("purpose", "batch"), ("expires_after[anchor]", "created_at"),
+           ("expires_after[seconds]", "3600"), ("include[]", "logprobs"), ("stream", "false"),
+           ("temperature", "0.5"), ("known[][name]", "a")]
+    with pytest.raises(BadRequestError, match="temperature cannot be sent"):
+        form_fields({"temperature": float("nan")})
 
 
 def test_the_length_is_unknown_while_a_file_size_is() -> None:

@@ -1,0 +1,95 @@
+"""Waiting until a vector store has indexed an uploaded file: a bounded wait.
+
+The vector store file is asked for again after growing intervals while its status is
+``in_progress``; ``completed`` ends the wait, ``failed`` and ``cancelled`` fail it with
+the store's reason. When the step's longest wait has passed the message fails with a
+text that says the file is uploaded and attached and may still be indexed later. The
+wait between two polls ends at once when the step shuts down. The poll itself, the
+clock and the wait are injected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lib.errors import UserError
+
+INDEXING = "in_progress"
+INDEXED = "completed"
+# The vector store's reasons that are the file's fault (the others are the store's).
+FILE_FAULTS = frozenset({"unsupported_file", "invalid_file"})
+
+
+class IndexingFailedError(Exception):
+    """The vector store could not index the file for a reason of its own."""
+
+
+class FileNotIndexableError(IndexingFailedError, UserError):
+    """The vector store refused the file (its type or content)."""
+
+
+class IndexingTooLongError(UserError):
+    """The file was still being indexed when the step's longest wait passed."""
+
+
+class IndexingInterruptedError(Exception):
+    """The step shuts down while waiting (the action maps it to the runtime's error)."""
+
+
+def status_of(vector_store_file: dict[str, Any]) -> str:
+    status = vector_store_file.get("status")
+    return status if isinstance(status, str) and status else INDEXED
+
+
+def _describe(vector_store_file: dict[str, Any]) -> str:
+    return (f"the file {vector_store_file.get('id', '')} in the vector store "
+            f"{vector_store_file.get('vector_store_id', '')}")
+
+
+def check_indexed(vector_store_file: dict[str, Any]) -> dict[str, Any]:
+    """The vector store file when indexed; its failure raised typed otherwise."""
+    status = status_of(vector_store_file)
+    if status == INDEXED:
+        return vector_store_file
+    error = vector_store_file.get("last_error")
+    error = error if isinstance(error, dict) else {}
+    code = str(error.get("code") or status)
+    reason = str(error.get("message") or "no reason given")[:300]
+    text = f"The vector store could not index {_describe(vector_store_file)}: {reason} ({code})"
+    if code in FILE_FAULTS:
+        raise FileNotIndexableError(text)
+    raise IndexingFailedError(text)
+
+
+@dataclass(frozen=True)
+class IndexingWait:
+    """Polls with `retrieve` until the file is no longer being indexed."""
+
+    retrieve: Callable[[], dict[str, Any]]
+    intervals: Callable[[], Iterator[float]]
+    clock: Callable[[], float]
+    wait: Callable[[float], bool]  # waits up to the given seconds; True on shutdown
+    longest_wait_s: float
+
+    def until_indexed(self, vector_store_file: dict[str, Any]) -> dict[str, Any]:
+        """The indexed vector store file. Raises `IndexingTooLongError` once the longest
+        wait has passed, `IndexingInterruptedError` on shutdown, and what
+        `check_indexed` raises."""
+        deadline = self.clock() + self.longest_wait_s
+        intervals = self.intervals()
+        while status_of(vector_store_file) == INDEXING:
+            now = self.clock()
+            if now >= deadline:
+                raise IndexingTooLongError(
+                    f"{_describe(vector_store_file)} was still being indexed after "
+                    f"{self.longest_wait_s / 60:g} minutes. The file is uploaded and "
+                    "attached, and may still be indexed: check the vector store before "
+                    "sending the message again, or raise 'Longest wait for indexing'")
+            if self.wait(min(next(intervals), deadline - now)):
+                raise IndexingInterruptedError(
+                    f"the step is shutting down while {_describe(vector_store_file)} is "
+                    "being indexed")
+            vector_store_file = self.retrieve()
+        return check_indexed(vector_store_file)
