@@ -1,10 +1,11 @@
 """Validation of the incoming body against the action's input schema (`schemas/*.in.json`).
 
-The schema file is written in the platform's dialect (`"required": true` on a property),
-the same file the platform shows in its mapper. :func:`to_json_schema` turns it into
-standard JSON Schema (draft 2020-12) for `jsonschema`, so the UI and the validation
-cannot drift apart. Error messages name the field (``messages[0].content[1].image_url``)
-and the problem, and never echo long values (they may be base64 attachments).
+The schema file is JSON Schema with the platform's `"required": true` on a property;
+:func:`to_json_schema` turns it into standard JSON Schema (draft 2020-12) for
+`jsonschema`. The platform's mapper gets a copy reduced to its dialect, made from the same
+file (docs/metadata.md#the-split). Error messages name the field
+(``messages[0].content[1].image_url``) and the problem, and never echo long values (they
+may be base64 attachments).
 """
 
 from __future__ import annotations
