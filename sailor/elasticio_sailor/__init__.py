@@ -1,6 +1,6 @@
 """elastic.io sailor for Python components."""
 
-from elasticio_sailor.errors import ShutdownInterrupted
+from .errors import ShutdownInterrupted
 
 # The one place of the version: pyproject.toml reads it, ``--version`` prints it.
 __version__ = "0.1.0"

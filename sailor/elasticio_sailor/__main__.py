@@ -6,7 +6,7 @@ import sys
 
 
 def main() -> None:
-    from elasticio_sailor.cli import main as cli_main
+    from .cli import main as cli_main
 
     sys.exit(cli_main())
 

@@ -10,8 +10,8 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from elasticio_sailor import __version__
-from elasticio_sailor.settings import SERVICE_METHODS
+from . import __version__
+from .settings import SERVICE_METHODS
 
 DESCRIPTION = "elastic.io sailor for Python components."
 
@@ -92,15 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
-        from elasticio_sailor import task_mode
+        from . import task_mode
 
         return task_mode.main(os.environ)
     if args.command == "service":
         if args.method is None:
             args.usage_error("name the service method: " + ", ".join(SERVICE_METHODS))
-        from elasticio_sailor import service
+        from . import service
 
         return service.main(args.method, os.environ, extra_args=args.extra)
-    from elasticio_sailor import local_runner
+    from . import local_runner
 
     return local_runner.main(args)

@@ -24,19 +24,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError
-from elasticio_sailor.context import ComponentContext, stop_on_sigterm
-from elasticio_sailor.error_payload import normalize_error
-from elasticio_sailor.errors import SailorException
-from elasticio_sailor.invoke import Ending, Raised, outcome_of, run_process
-from elasticio_sailor.jsvalues import stringify
-from elasticio_sailor.log import (
+from .component_loader import ComponentLoader, ComponentLoadError
+from .context import ComponentContext, stop_on_sigterm
+from .error_payload import normalize_error
+from .errors import SailorException
+from .invoke import Ending, Raised, outcome_of, run_process
+from .jsvalues import stringify
+from .log import (
     configure_logging,
     get_logger,
     register_cfg_secrets,
     register_secret,
 )
-from elasticio_sailor.service import verify_credentials
+from .service import verify_credentials
 
 ENV_REFERENCE_PREFIX = "env:"
 EXIT_OK, EXIT_ERROR_EMITTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 3

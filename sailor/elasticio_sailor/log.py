@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .jsvalues import stringify
 
@@ -134,9 +134,9 @@ def register_secret(value: object) -> None:
     """From now on, every occurrence of ``value`` in a record is written as ``***``."""
     if not isinstance(value, str):
         return
-    candidates = {value}
-    # The same secret can also appear URL-encoded or JSON-escaped inside a string.
-    candidates.add(json.dumps(value, ensure_ascii=False)[1:-1])
+    # The same secret can also appear URL-encoded (in a logged URL) or JSON-escaped (inside
+    # a JSON text) in a string.
+    candidates = {value, quote(value, safe=""), json.dumps(value, ensure_ascii=False)[1:-1]}
     for candidate in candidates:
         if len(candidate) >= MIN_SECRET_LENGTH and candidate not in _state.secrets:
             with _state.lock:

@@ -16,21 +16,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from elasticio_sailor.component_loader import ComponentLoader, ComponentLoadError, component_root
-from elasticio_sailor.context import ComponentContext, stop_on_sigterm
-from elasticio_sailor.error_payload import cap
-from elasticio_sailor.errors import SailorException
-from elasticio_sailor.invoke import Raised, outcome_of
-from elasticio_sailor.jsvalues import stringify
-from elasticio_sailor.log import (
+from .component_loader import ComponentLoader, ComponentLoadError, component_root
+from .context import ComponentContext, stop_on_sigterm
+from .error_payload import cap
+from .errors import SailorException
+from .invoke import Raised, outcome_of
+from .jsvalues import stringify
+from .log import (
     Logger,
     configure_logging,
     get_logger,
     install_stdlib_bridge,
     register_cfg_secrets,
 )
-from elasticio_sailor.retry import retry_call
-from elasticio_sailor.settings import SERVICE_METHODS
+from .retry import retry_call
+from .settings import SERVICE_METHODS
 
 RESULT_TIMEOUT_S = 30.0
 # Node passes API_REQUEST_RETRY_ATTEMPTS to the result POST as is: unset means one attempt.
@@ -187,7 +187,7 @@ class ServiceContext(ComponentContext):
         await asyncio.to_thread(self._update_keys, payload)
 
     def _update_keys(self, keys: Any) -> None:
-        from elasticio_sailor.platform_api import PlatformApi
+        from .platform_api import PlatformApi
 
         account_id = self._cfg.get("_account") if isinstance(self._cfg, dict) else None
         if not account_id:
@@ -228,7 +228,7 @@ def post_result(
     code."""
     import requests
 
-    from elasticio_sailor.settings import parse_int
+    from .settings import parse_int
 
     target, auth = split_credentials(url)
     attempts = parse_int(

@@ -137,6 +137,13 @@ def test_register_secret_also_redacts_json_escaped_form(stream):
     assert "secret" not in stream.getvalue()
 
 
+def test_register_secret_also_redacts_url_encoded_form(stream):
+    log.register_secret("pass word/&=secret")
+    log.get_logger().info("url", url="https://host/cb?token=pass%20word%2F%26%3Dsecret&x=1")
+    assert "secret" not in stream.getvalue()
+    assert "token=***&x=1" in stream.getvalue()
+
+
 def test_lines_do_not_interleave_across_threads(stream):
     logger = log.get_logger("component")
 
