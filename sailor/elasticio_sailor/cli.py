@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--component", default=".", help="component root (default: current directory)"
     )
     from_exec.add_argument(
+        "--attachments-dir",
+        metavar="DIR",
+        help="write uploaded attachments into DIR and emit file:// URLs (default without "
+        "ELASTICIO_OBJECT_STORAGE_URI: a new temporary folder, printed on stderr; with it, "
+        "attachments go to that object storage)",
+    )
+    from_exec.add_argument(
         "--progress-interval",
         type=float,
         default=5.0,

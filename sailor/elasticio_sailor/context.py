@@ -17,6 +17,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .attachments import Attachments
     from .emitter import MessageEmitter
 
 
@@ -24,11 +25,17 @@ class ComponentContext:
     """What every ``self`` has; a mode says what an event does (``_schedule``) and how
     the ends of a ``process`` call are recorded (``deliver``, ``end_automatically``)."""
 
-    def __init__(self, *, logger: Any, shutting_down: threading.Event | None = None) -> None:
+    def __init__(self, *, logger: Any, shutting_down: threading.Event | None = None,
+                 attachments: Attachments | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread_id = threading.get_ident()
         self.logger = logger
         self.shutting_down = shutting_down if shutting_down is not None else threading.Event()
+        if attachments is None:
+            from .attachments import Attachments
+
+            attachments = Attachments()  # no storage: an upload says so
+        self.attachments = attachments
 
     def emit(self, event: str, payload: Any = None) -> Any:
         """Emit ``event``: awaitable on the event loop, blocking in a worker thread."""
@@ -74,9 +81,10 @@ class ExecutionContext(ComponentContext):
         flow_variables: dict[str, Any],
         config: Any,
         api_client: Any = None,
+        attachments: Attachments | None = None,
         shutting_down: threading.Event | None = None,
     ) -> None:
-        super().__init__(logger=logger, shutting_down=shutting_down)
+        super().__init__(logger=logger, shutting_down=shutting_down, attachments=attachments)
         self._emitter = emitter
         self._flow_variables = flow_variables
         self._config = config

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiormq.abc import DeliveredMessage
 
-from . import object_storage
+from . import lightweight
 from .errors import SailorError, describe
 from .headers import IncomingIds
 from .publisher import Publisher
@@ -33,7 +33,8 @@ class StepState:
     is_passthrough: bool
     flow_variables: dict[str, Any]
     platform_api: Any = None
-    object_storage: Any = None  # object_storage.ObjectStorage (docs/protocol.md#object-storage)
+    bodies: Any = None  # lightweight.BodyStore (docs/protocol.md#object-storage)
+    attachments: Any = None  # attachments.Attachments: the component's self.attachments
     auto_resolve_references: bool = True  # the definition's autoResolveObjectReferences
 
 
@@ -134,11 +135,10 @@ class MessageEmitter:
         if self._state.is_passthrough:
             message["passthrough"] = self._inherited_passthrough()
         if self._settings.emit_lightweight_message:
-            await object_storage.offload_outgoing(
-                message, self._state.object_storage,
-                self._settings.object_storage_size_threshold)
-        elif object_storage.passthrough_to_inline(message):
-            await object_storage.inline_passthrough(message, self._state.object_storage)
+            await lightweight.offload_outgoing(
+                message, self._state.bodies, self._settings.object_storage_size_threshold)
+        elif lightweight.passthrough_to_inline(message):
+            await lightweight.inline_passthrough(message, self._state.bodies)
         if self._state.is_passthrough and not self._settings.no_self_passthrough:
             own = {key: value for key, value in message.items() if key != "passthrough"}
             message["passthrough"][self._settings.step_id] = own

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiormq.abc import DeliveredMessage
 
-from . import object_storage
+from . import lightweight
 from .amqp import AmqpClient, delivery_tag_of, is_redelivered
 from .context import ExecutionContext
 from .crypto import DecryptionError, MessageCipher
@@ -26,6 +26,7 @@ from .emitter import Delivery, MessageEmitter, StepState
 from .errors import SailorException, describe
 from .headers import as_text, common_headers, now_ms, protocol_version_of, read_incoming
 from .invoke import run_process
+from .object_storage import ObjectStorageError
 from .publisher import Publisher
 from .settings import TaskSettings
 
@@ -264,7 +265,7 @@ class MessageExecutor:
             protocol_version=version,
         )
         needs_resolving = (self._state.auto_resolve_references
-                           and object_storage.has_references(payload))
+                           and lightweight.has_references(payload))
         if needs_resolving and not await self._resolve_references(delivery, log):
             await settle(False)
             return
@@ -288,8 +289,8 @@ class MessageExecutor:
         """docs/protocol.md#incoming-references: fetch lightweight bodies before ``process`` runs.
         On failure the error is published (not throttled); the caller rejects the input."""
         try:
-            await object_storage.resolve_incoming(delivery.payload, self._state.object_storage)
-        except object_storage.ObjectStorageError as exc:
+            await lightweight.resolve_incoming(delivery.payload, self._state.bodies)
+        except ObjectStorageError as exc:
             log.error(str(exc), reason=str(exc.__cause__ or ""))  # noqa: TRY400
             await self._publisher.publish_error(
                 exc, delivery.common_headers,
@@ -307,6 +308,7 @@ class MessageExecutor:
             flow_variables=self._state.flow_variables,
             config=self._settings,
             api_client=self._state.platform_api,
+            attachments=self._state.attachments,
             shutting_down=self._shutting_down,
         )
         # every return ends (docs/protocol.md#deviation-every-process-ends);

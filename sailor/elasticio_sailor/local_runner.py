@@ -9,6 +9,11 @@ function stopped for SIGTERM (``ShutdownInterrupted``; nothing more was printed)
 
 Secrets stay out of files and shell history: a cfg string value ``"env:NAME"`` is
 replaced by the value of the environment variable ``NAME``.
+
+Attachments (``self.attachments``): with ``ELASTICIO_OBJECT_STORAGE_URI`` (and its token) set
+and no ``--attachments-dir``, uploads go to that object storage; otherwise they are written
+into the folder (a new temporary one by default; stderr says which) and emitted as
+``file://`` URLs. ``file://`` URLs are readable here, and only here.
 """
 
 from __future__ import annotations
@@ -24,18 +29,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from .attachments import Attachments
 from .component_loader import ComponentLoader, ComponentLoadError
 from .context import ComponentContext, stop_on_sigterm
 from .error_payload import normalize_error
 from .errors import SailorException
 from .invoke import Ending, Raised, outcome_of, run_process
 from .jsvalues import stringify
+from .local_attachments import LocalFolder
 from .log import (
     configure_logging,
     get_logger,
     register_cfg_secrets,
     register_secret,
 )
+from .object_storage import ObjectStorage
 from .service import verify_credentials
 
 ENV_REFERENCE_PREFIX = "env:"
@@ -64,7 +72,7 @@ async def _run(args: argparse.Namespace, out: IO[str]) -> int:
     cfg = resolve_env_references(read_json_argument(args.cfg, "--cfg", default={}))
     register_cfg_secrets(cfg)  # as the platform's modes do: no log line shows them
     loader = ComponentLoader(Path(args.component))
-    context = LocalContext(out)
+    context = LocalContext(out, local_attachments(args.attachments_dir, os.environ))
     stop_on_sigterm(context.shutting_down, get_logger("sailor"))
     label = "verifyCredentials" if args.verify_credentials else args.function
     progress = asyncio.create_task(report_progress(label, context, args.progress_interval))
@@ -101,11 +109,29 @@ async def _run_service_function(
     return EXIT_OK
 
 
+def local_attachments(folder: str | None, environ: Mapping[str, str]) -> Attachments:
+    """``self.attachments`` of ``exec`` (see the module's docstring)."""
+    storage = ObjectStorage(
+        environ.get("ELASTICIO_OBJECT_STORAGE_URI"), environ.get("ELASTICIO_OBJECT_STORAGE_TOKEN"),
+        flow_id=environ.get("ELASTICIO_FLOW_ID", ""), step_id=environ.get("ELASTICIO_STEP_ID", ""))
+    writes = folder is not None or not storage.configured
+
+    def announce(path: Path) -> None:
+        why = "as asked" if folder is not None else "no ELASTICIO_OBJECT_STORAGE_URI"
+        sys.stderr.write(f"exec: attachments are written to {path} ({why}) and emitted as "
+                         "file:// URLs\n")
+        sys.stderr.flush()
+
+    local = LocalFolder(Path(folder) if folder is not None else None, writes=writes,
+                        announce=announce)
+    return Attachments(storage, local=local)
+
+
 class LocalContext(ComponentContext):
     """``self`` for a locally run function: ``emit`` prints the event."""
 
-    def __init__(self, out: IO[str]) -> None:
-        super().__init__(logger=get_logger("component"))
+    def __init__(self, out: IO[str], attachments: Attachments | None = None) -> None:
+        super().__init__(logger=get_logger("component"), attachments=attachments)
         self._out = out
         self.error_count = 0
         self.event_count = 0

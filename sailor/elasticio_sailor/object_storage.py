@@ -1,91 +1,128 @@
-"""Lightweight messages (docs/protocol.md#object-storage): message bodies kept in the platform's
-object storage.
+"""The platform's object storage ("maester", docs/protocol.md#object-storage): its HTTP client.
 
-A lightweight message carries ``{}`` as its body and the object's id in the message-level
-header ``x-ipaas-object-storage-id``; the object holds the body's JSON, encrypted like a
-message (docs/protocol.md#crypto), as raw bytes. HTTP runs on ``requests`` in worker threads
-(``asyncio.to_thread``), never on the event loop. The bearer token is sent, never logged
-and never part of an error message.
+``POST {uri}/objects`` creates an object from the request body and answers
+``{"objectId": ...}``; ``GET {uri}/objects/{id}`` reads it back. Every request carries
+``Authorization: Bearer <ELASTICIO_OBJECT_STORAGE_TOKEN>`` and the step's ``x-request-id``;
+redirects are not followed. Two kinds of object use this client: message bodies
+(``lightweight.py``) and attachments (``attachments.py``).
+
+HTTP runs on ``requests`` in the caller's thread (the event loop calls through
+``asyncio.to_thread``). The bearer token is sent, never logged and never part of an
+error message.
+
+A failed attempt is repeated (network errors and HTTP >= 500, as Node's client does) only
+when the request can be sent again whole: always for a read or a body held in bytes; for a
+streamed upload only if its source can be replayed, or if not one byte of it was taken yet.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
-from .crypto import DecryptionError, MessageCipher
 from .errors import SailorException
-from .jsvalues import is_empty, stringify
 from .retry import retry_call
 
-OBJECT_ID_HEADER = "x-ipaas-object-storage-id"
+OBJECTS_PATH = "/objects"
 # Node's client: 3 attempts on network errors and HTTP >= 500, ~100 ms then 200 ms apart.
 RETRY_DELAYS_S = (0.1, 0.2)
 REQUEST_TIMEOUT_S = 10.0
+# Node's attachment helper allows a storage request the client's longest timeout (20 s).
+ATTACHMENT_TIMEOUT_S = 20.0
 ACCEPT = "application/json, text/plain, */*"
-UPLOAD_ERROR = "Lightweight message/passthrough body upload error"
+
+UploadBody = bytes | Iterable[bytes]
 
 
 class ObjectStorageError(SailorException):
-    """A failed object-storage call; the text names the id or status, never the token.
+    """A failed object-storage call (network, HTTP status, an answer without an object id):
+    the platform's side. The text names the request and the status, never the token.
     Published as ``name: "Error"``, like Node's errors."""
 
     error_name = "Error"
 
 
 class ObjectStorage:
-    """Client of ``{OBJECT_STORAGE_URI}/objects`` for one step."""
+    """Client of ``{OBJECT_STORAGE_URI}/objects`` for one step; usable from many threads."""
 
     def __init__(
         self,
         uri: str | None,
         token: str | None,
-        cipher: MessageCipher,
         *,
-        flow_id: str,
-        step_id: str,
+        flow_id: str = "",
+        step_id: str = "",
         timeout_s: float = REQUEST_TIMEOUT_S,
         retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base = (uri or "").rstrip("/")
         self._token = token or ""
-        self._cipher = cipher
         self._request_id = f"f:{flow_id};s:{step_id};m:"
         self._timeout_s = timeout_s
         self._retry_delays_s = retry_delays_s
         self._sleep = sleep
         self._local = threading.local()  # one Session per thread: Session is not thread-safe
 
-    # --- async API (event loop) ------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        return bool(self._base)
 
-    async def fetch_body(self, object_id: str) -> Any:
-        return await asyncio.to_thread(self.get_body, object_id)
+    # --- URLs --------------------------------------------------------------------------
 
-    async def upload_body(self, body: Any) -> str:
-        return await asyncio.to_thread(self.post_body, body)
+    def object_url(self, object_id: str) -> str:
+        """The URL of an object: ``{uri}/objects/{id}``."""
+        return f"{self._base}{OBJECTS_PATH}/{quote(object_id, safe='')}"
 
-    # --- sync API (worker threads) ---------------------------------------------------
-
-    def get_body(self, object_id: str) -> Any:
-        """``GET /objects/<id>``, decrypted and parsed."""
-        response = self._request("GET", f"/objects/{quote(str(object_id), safe='')}")
+    def object_id_of(self, url: str) -> str | None:
+        """The object id when ``url`` is ``{uri}/objects/{id}`` of this storage (same scheme,
+        host, port and base path; any query), else None."""
+        if not self._base:
+            return None
         try:
-            return json.loads(self._cipher.decrypt(response.content))
-        except (DecryptionError, ValueError) as exc:
-            raise ObjectStorageError(f"object {object_id} is not an encrypted JSON body") from exc
+            parts, base = urlsplit(url), urlsplit(self._base)
+            same_origin = (parts.scheme.lower(), parts.hostname, parts.port) == (
+                base.scheme.lower(), base.hostname, base.port)
+        except ValueError:  # a malformed port or host
+            return None
+        prefix = base.path.rstrip("/") + OBJECTS_PATH + "/"
+        if not same_origin or parts.username or not parts.path.startswith(prefix):
+            return None
+        object_id = parts.path[len(prefix):]
+        if not object_id or "/" in object_id:
+            return None
+        return unquote(object_id)
 
-    def post_body(self, body: Any) -> str:
-        """``POST /objects`` with the encrypted JSON of ``body``; returns the new object id."""
-        ciphertext = self._cipher.encrypt(stringify(body))
-        response = self._request("POST", "/objects", ciphertext)
+    # --- requests ----------------------------------------------------------------------
+
+    def get_object(self, object_id: str) -> bytes:
+        """``GET /objects/<id>``: the whole object (for message bodies)."""
+        return self._request("GET", self._path(object_id)).content
+
+    def open_object(self, object_id: str, *, timeout_s: float = ATTACHMENT_TIMEOUT_S,
+                    ) -> requests.Response:
+        """``GET /objects/<id>`` with the body left unread (``stream=True``): the caller
+        reads it in chunks and closes the response."""
+        return self._request("GET", self._path(object_id), stream=True, timeout_s=timeout_s)
+
+    def post_object(
+        self,
+        body: Callable[[], UploadBody],
+        *,
+        content_type: str,
+        replayable: bool,
+        timeout_s: float | None = None,
+    ) -> str:
+        """``POST /objects``; returns the new object id. ``body()`` gives the request body for
+        one attempt (bytes: sent with a length; an iterable of chunks: streamed, chunked).
+        ``replayable`` says whether a second ``body()`` starts the same content afresh."""
+        response = self._request("POST", OBJECTS_PATH, body=body, content_type=content_type,
+                                 replayable=replayable, timeout_s=timeout_s)
         try:
             object_id = response.json().get("objectId")
         except (ValueError, AttributeError) as exc:
@@ -94,13 +131,26 @@ class ObjectStorage:
             raise ObjectStorageError("the upload answer has no objectId")
         return object_id
 
+    def _path(self, object_id: str) -> str:
+        return f"{OBJECTS_PATH}/{quote(str(object_id), safe='')}"
+
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
         return session
 
-    def _request(self, method: str, path: str, data: bytes | None = None) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Callable[[], UploadBody] | None = None,
+        content_type: str | None = None,
+        replayable: bool = True,
+        stream: bool = False,
+        timeout_s: float | None = None,
+    ) -> requests.Response:
         if not self._base:
             raise ObjectStorageError("ELASTICIO_OBJECT_STORAGE_URI is not set")
         headers = {
@@ -108,23 +158,27 @@ class ObjectStorage:
             "x-request-id": self._request_id,
             "Accept": ACCEPT,
         }
-        if data is not None:
-            headers["Content-Type"] = "application/json"  # what Node's client sends
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         url = self._base + path
+        timeout = self._timeout_s if timeout_s is None else timeout_s
 
         def attempt() -> requests.Response:
+            data = _Started(body()) if body is not None else None
             try:
                 response = self._session().request(
-                    method, url, data=data, headers=headers, timeout=self._timeout_s,
-                    allow_redirects=False)
+                    method, url, data=data.content if data else None, headers=headers,
+                    timeout=timeout, stream=stream, allow_redirects=False)
             except requests.RequestException as exc:
-                raise _RetryableError(f"{method} {path} failed: {type(exc).__name__}") from None
+                failure = f"{method} {path} failed: {type(exc).__name__}"
+                raise _failure(failure, again=replayable or not (data and data.started)) from None
             if response.status_code < 300:
                 return response
+            response.close()
             failure = f"{method} {path} answered HTTP {response.status_code}"
-            if response.status_code >= 500:
-                raise _RetryableError(failure)
-            raise ObjectStorageError(failure)
+            if response.status_code < 500:
+                raise ObjectStorageError(failure)
+            raise _failure(failure, again=replayable or not (data and data.started))
 
         try:
             return retry_call(
@@ -136,110 +190,23 @@ class ObjectStorage:
 
 
 class _RetryableError(Exception):
-    """A network error or an HTTP >= 500 answer: worth another attempt."""
+    """A network error or an HTTP >= 500 answer to a request that can be sent again whole."""
 
 
-# --- what the executor and the emitter do with it ---------------------------------------
+def _failure(text: str, *, again: bool) -> Exception:
+    if again:
+        return _RetryableError(text)
+    return ObjectStorageError(f"{text} (not repeated: the upload stream cannot be replayed)")
 
 
-def object_id_of(message: Any) -> str | None:
-    """The object id of a message or passthrough entry, if it is lightweight."""
-    if not isinstance(message, Mapping):
-        return None
-    headers = message.get("headers")
-    if not isinstance(headers, Mapping):
-        return None
-    return headers.get(OBJECT_ID_HEADER) or None
+class _Started:
+    """One attempt's body; for a stream, notes whether ``requests`` took a chunk of it."""
 
+    def __init__(self, content: UploadBody) -> None:
+        self.started = False
+        self.content: Any = content if isinstance(content, bytes) else self._watch(content)
 
-def has_references(payload: Mapping[str, Any]) -> bool:
-    """Cheap test whether an incoming payload needs :func:`resolve_incoming`."""
-    if object_id_of(payload):
-        return True
-    passthrough = payload.get("passthrough")
-    return isinstance(passthrough, Mapping) and any(
-        object_id_of(entry) for entry in passthrough.values())
-
-
-async def _fetch_or_fail(storage: ObjectStorage, object_id: str) -> Any:
-    try:
-        return await storage.fetch_body(object_id)
-    except ObjectStorageError as exc:
-        raise ObjectStorageError(f"Failed to get message body with id={object_id}") from exc
-
-
-async def resolve_incoming(payload: dict[str, Any], storage: ObjectStorage) -> None:
-    """docs/protocol.md#incoming-references: replace the body of the message and of each passthrough
-    entry that refers to an object by the stored body (the id header stays). Raises
-    ``ObjectStorageError("Failed to get message body with id=<id>")``."""
-    targets: list[dict[str, Any]] = [payload]
-    passthrough = payload.get("passthrough")
-    if isinstance(passthrough, dict):
-        targets.extend(entry for entry in passthrough.values() if isinstance(entry, dict))
-    pending = [(target, object_id) for target in targets
-               if (object_id := object_id_of(target))]
-    bodies = await asyncio.gather(
-        *(_fetch_or_fail(storage, object_id) for _, object_id in pending))
-    for (target, _), body in zip(pending, bodies, strict=True):
-        target["body"] = body
-
-
-def _json_size(value: Any) -> int:
-    return len(stringify(value).encode("utf-8"))
-
-
-async def offload_outgoing(
-    message: dict[str, Any], storage: ObjectStorage, threshold: int,
-) -> None:
-    """docs/protocol.md#outgoing-bodies, ``EMIT_LIGHTWEIGHT_MESSAGE`` on: above ``threshold`` bytes
-    (body plus passthrough bodies), upload the body and every passthrough body that has no object
-    yet, and replace each by ``{}`` with the id header. Raises ``ObjectStorageError`` with the Node
-    error text on any upload failure."""
-    passthrough = message.get("passthrough")
-    entries = {
-        step: entry for step, entry in (passthrough or {}).items() if isinstance(entry, Mapping)
-    } if isinstance(passthrough, Mapping) else {}
-    total = _json_size(message.get("body")) + sum(
-        _json_size(entry.get("body")) for entry in entries.values())
-    if total <= threshold:
-        return
-
-    async def entry_id(entry: Mapping[str, Any]) -> str:
-        return object_id_of(entry) or await storage.upload_body(entry.get("body"))
-
-    try:
-        body_id, *entry_ids = await asyncio.gather(
-            storage.upload_body(message.get("body")),
-            *(entry_id(entry) for entry in entries.values()))
-    except ObjectStorageError as exc:
-        raise ObjectStorageError(UPLOAD_ERROR) from exc
-    message["body"] = {}
-    message["headers"] = {**(message.get("headers") or {}), OBJECT_ID_HEADER: body_id}
-    if entries:
-        new_passthrough = dict(passthrough)  # type: ignore[arg-type]
-        for (step, entry), object_id in zip(entries.items(), entry_ids, strict=True):
-            new_passthrough[step] = {
-                **entry, "body": {},
-                "headers": {**(entry.get("headers") or {}), OBJECT_ID_HEADER: object_id},
-            }
-        message["passthrough"] = new_passthrough
-
-
-def passthrough_to_inline(message: Mapping[str, Any]) -> bool:
-    """Cheap test whether :func:`inline_passthrough` has anything to do."""
-    passthrough = message.get("passthrough")
-    return isinstance(passthrough, Mapping) and any(
-        object_id_of(entry) and is_empty(entry.get("body")) for entry in passthrough.values())
-
-
-async def inline_passthrough(message: dict[str, Any], storage: ObjectStorage) -> None:
-    """docs/protocol.md#outgoing-bodies, ``EMIT_LIGHTWEIGHT_MESSAGE`` off: download the body of
-    every passthrough entry that has an object id and an empty body."""
-    passthrough = dict(message["passthrough"])
-    pending = [(step, object_id) for step, entry in passthrough.items()
-               if (object_id := object_id_of(entry)) and is_empty(entry.get("body"))]
-    bodies = await asyncio.gather(
-        *(_fetch_or_fail(storage, object_id) for _, object_id in pending))
-    for (step, _), body in zip(pending, bodies, strict=True):
-        passthrough[step] = {**passthrough[step], "body": body}
-    message["passthrough"] = passthrough
+    def _watch(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.started = True
+            yield chunk

@@ -170,9 +170,11 @@ class TaskSailor:
 
     async def _start(self, amqp: Any, cipher: Any, publisher: Any) -> Any:
         """docs/protocol.md#start-up, steps 3-6: step data, component, hooks, consume."""
+        from .attachments import Attachments
         from .component_loader import ComponentLoader, component_root
         from .emitter import StepState
         from .executor import MessageExecutor
+        from .lightweight import BodyStore
         from .object_storage import ObjectStorage
 
         settings, log = self._settings, self._log
@@ -192,15 +194,16 @@ class TaskSailor:
         else:
             log.warning("invokeModuleFunction - init is not found")
 
+        storage = ObjectStorage(settings.object_storage_uri, settings.object_storage_token,
+                                flow_id=settings.flow_id, step_id=settings.step_id)
         state = StepState(
             config=config,
             snapshot=step.get("snapshot") or {},
             is_passthrough=step.get("is_passthrough") is True,
             flow_variables=step.get("variables") or {},
             platform_api=api,
-            object_storage=ObjectStorage(
-                settings.object_storage_uri, settings.object_storage_token, cipher,
-                flow_id=settings.flow_id, step_id=settings.step_id),
+            bodies=BodyStore(storage, cipher),
+            attachments=Attachments(storage),
             # Node: defaults to true, then tests the definition's value for truthiness.
             auto_resolve_references=bool(definition.get("autoResolveObjectReferences", True)),
         )
