@@ -147,12 +147,13 @@ class UploadSource:
         if isinstance(content, bytes | bytearray | memoryview):
             view = memoryview(content).cast("B")
             return (bytes(view[at:at + CHUNK_BYTES]) for at in range(0, len(view), CHUNK_BYTES))
-        if callable(content) and not _is_file(content):
+        made = callable(content) and not _is_file(content)
+        if made:
             content = content()  # a fresh file or iterable for this attempt
         if _is_file(content):
-            if self.replayable and not callable(self._content):
+            if self.replayable and not made:
                 content.seek(self._start)
-            return _file_chunks(content)
+            return _file_chunks(content, close=made)  # a file we made, we close
         return iter(content)
 
 
@@ -173,9 +174,13 @@ def _position_and_size(file: Any) -> tuple[int, int | None]:
     return start, max(end - start, 0)
 
 
-def _file_chunks(file: Any) -> Iterator[bytes]:
-    while chunk := file.read(CHUNK_BYTES):
-        yield chunk
+def _file_chunks(file: Any, *, close: bool) -> Iterator[bytes]:
+    try:
+        while chunk := file.read(CHUNK_BYTES):
+            yield chunk
+    finally:
+        if close:
+            file.close()
 
 
 class CountedChunks:
@@ -187,7 +192,6 @@ class CountedChunks:
         self._name = name
         self._limit = limit
         self.size = 0
-        self.largest_chunk = 0
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._chunks:
@@ -198,7 +202,6 @@ class CountedChunks:
             self.size += length
             if self.size > self._limit:
                 raise AttachmentTooLargeError(self._name, self._limit)
-            self.largest_chunk = max(self.largest_chunk, length)
             if length:
                 yield bytes(chunk) if not isinstance(chunk, bytes) else chunk
 

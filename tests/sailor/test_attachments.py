@@ -114,6 +114,39 @@ def test_a_large_stream_is_never_held_whole(stand_in) -> None:
         stand_in_without_content.close()
 
 
+def test_a_large_object_is_read_one_chunk_at_a_time(stand_in) -> None:
+    total = 16 * MIB
+    object_id = stand_in.put(b"".join(generated(total)))
+    digest = hashlib.sha256()
+    tracemalloc.start()
+    try:
+        with attachments(stand_in).open(stand_in.object_url(object_id),
+                                        max_bytes=total) as stream:
+            for chunk in stream.iter_chunks():
+                digest.update(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert stream.bytes_read == total
+    assert digest.hexdigest() == stand_in.objects[object_id].sha256
+    assert peak < 2 * MIB, peak
+
+
+def test_a_file_made_per_attempt_is_closed_after_each(stand_in, tmp_path) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"content")
+    opened: list[io.BufferedReader] = []
+
+    def fresh() -> io.BufferedReader:
+        opened.append(path.open("rb"))
+        return opened[-1]
+
+    stand_in.fail_next("POST", 500)
+    attachments(stand_in).upload("a.bin", fresh)
+    assert len(opened) == 2
+    assert all(file.closed for file in opened)
+
+
 def test_content_of_known_size_over_the_cap_is_refused_before_sending(stand_in) -> None:
     storage = attachments(stand_in)
     with pytest.raises(AttachmentTooLargeError) as caught:
