@@ -50,7 +50,7 @@ from lib.errors import (
     ObjectStorageError,
 )
 from lib.object_storage import ObjectStorage, object_storage_from
-from lib.redaction import Redactor, url_for_humans
+from lib.redaction import Redactor, cut, url_for_humans
 
 if TYPE_CHECKING:  # the stubs' names for what requests hands to urllib3's pool
     from requests.adapters import _HostParams, _PoolKwargs
@@ -67,6 +67,8 @@ MAX_IMAGE_BYTES = 20 * MIB  # OpenAI's limit for one image
 MAX_FILE_BYTES = 32 * MIB  # OpenAI's limit for file inputs (PDF) in one request
 MAX_TOTAL_BYTES = 50 * MIB  # all attachments of one message together
 MAX_REDIRECTS = 5
+# What HTTP servers must at least accept (RFC 9110); signed URLs are a few KiB at most.
+MAX_URL_CHARS = 8 * 1024
 DEFAULT_DEADLINE_S = 120.0  # all downloads of one message together
 MAX_DEADLINE_S = 3600.0
 CONNECT_TIMEOUT_S = 5.0
@@ -77,6 +79,7 @@ USER_AGENT = "elasticio-chatgpt-component-py/2.0"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DENIED_TEXT = "this URL may not be downloaded (host not allowed)"
+MAX_SHOWN_HOST_CHARS = 100  # a host name in a log line (a hostile one may be megabytes)
 
 # Never public, whatever ``ipaddress`` of this Python version thinks (older versions miss
 # some): loopback, private, link-local, CGNAT, unspecified, multicast, reserved,
@@ -198,7 +201,8 @@ class DownloadPolicy:
         if name not in self.allowed_hosts:
             for address in addresses:
                 if not (is_public_address(address) or self._in_allowed_network(address)):
-                    raise _DeniedError(f"{name} resolves to the non-public address {address}")
+                    raise _DeniedError(f"{_shown_host(name)} resolves to the non-public "
+                                       f"address {address}")
         first = addresses[0]
         return f"[{first}]" if first.version == 6 else str(first)
 
@@ -344,11 +348,14 @@ class _TooLargeError(Exception):
 
 @dataclass
 class _FailedError(Exception):
-    """A failed attempt: the reason for humans, and whether another try may help."""
+    """A failed attempt: the reason for humans, and whether another try may help;
+    `checked`: whether the policy had let the URL through (a lookup that timed out did
+    not)."""
 
     reason: str
     transient: bool
     storage: bool
+    checked: bool = True
 
 
 class Downloads:
@@ -417,8 +424,8 @@ class Downloads:
         """
         url = url.strip()
         shown = url_for_humans(url)
-        redactor = self._redactor.with_url(url)
         allowed = self._allowed(place, max_bytes)
+        redactor = self._redactor  # with the URL's secrets once the policy let it through
         attempt = 0
         # Own loop: a retry must fit the message's deadline; each failure kind has its error.
         while True:
@@ -429,13 +436,15 @@ class Downloads:
                 raise type(error)(f"{place}: {error}") from None
             except _DeniedError as denied:
                 self._logger.warning("%s: download of %s denied: %s", place, shown,
-                                     redactor.text(str(denied)))
+                                     self._redactor.text(str(denied)))
                 raise AttachmentNotAllowedError(f"{place}: {DENIED_TEXT}") from None
             except _TooLargeError:
                 raise AttachmentTooLargeError(
                     f"{place}: the {kind} {shown} is larger than "
                     f"{self._limit_text(kind, max_bytes, allowed)}") from None
             except _FailedError as failure:
+                if failure.checked and redactor is self._redactor:
+                    redactor = self._redactor.with_url(url)
                 text = redactor.text(f"{place}: could not download {shown}: {failure.reason}")
                 delay = RETRY_DELAYS_S[attempt] if attempt < len(RETRY_DELAYS_S) else None
                 if (failure.transient and delay is not None
@@ -451,11 +460,12 @@ class Downloads:
             self.total += len(data)
             return Downloaded(data, content_type, shown)
 
-    def _remaining_s(self) -> float:
+    def _remaining_s(self, checked: bool = True) -> float:
         remaining = self._deadline - self._monotonic()
         if remaining <= 0:
             raise _FailedError(f"the downloads of this message took longer than "
-                           f"{self.policy.deadline_s:g} s", transient=False, storage=False)
+                               f"{self.policy.deadline_s:g} s", transient=False,
+                               storage=False, checked=checked)
         return remaining
 
     def _get(self, url: str, max_bytes: int) -> tuple[bytes, str | None]:
@@ -494,6 +504,8 @@ class Downloads:
         scheme = check_scheme(url)
         if scheme == "data":
             raise _DeniedError("a redirect to a data: URL")
+        if len(url) > MAX_URL_CHARS:  # the HTTP library's URL parsing is slow on long URLs
+            raise AttachmentError(f"the URL is longer than {MAX_URL_CHARS} characters")
         request = _CheckedRequest()
         try:
             # urlsplit and urllib3 end a host at different characters (a backslash ends it
@@ -513,16 +525,17 @@ class Downloads:
             raise _DeniedError(f"{URL_DOWNLOADS_VARIABLE} is off (object storage only)")
         parts = urlsplit(request.url or "")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        timeout_s = min(CONNECT_TIMEOUT_S, self._remaining_s())
+        timeout_s = min(CONNECT_TIMEOUT_S, self._remaining_s(checked=False))
         try:
             request.target = self.policy.pinned_address(parts.hostname or "", port, timeout_s)
         except (socket.gaierror, UnicodeError):
             # Refused like a private host, so that the text cannot tell which internal
             # names exist; the log says why.
-            raise _DeniedError(f"the host name {parts.hostname} does not resolve") from None
+            raise _DeniedError(
+                f"the host name {_shown_host(parts.hostname or '')} does not resolve") from None
         except TimeoutError:
             raise _FailedError(f"the host name did not resolve within {timeout_s:.2g} s",
-                               transient=True, storage=False) from None
+                               transient=True, storage=False, checked=False) from None
         return request
 
     def _send(self, request: _CheckedRequest) -> requests.Response:
@@ -570,6 +583,10 @@ class Downloads:
             if not chunk:
                 return
             yield chunk
+
+
+def _shown_host(host: str) -> str:
+    return cut(host, MAX_SHOWN_HOST_CHARS)
 
 
 def _check_size(data: bytes, max_bytes: int) -> None:

@@ -1,9 +1,9 @@
 """The one redaction step for every text that leaves the component.
 
 Error messages, every field of an error payload and log lines go through a
-:class:`Redactor` (or :func:`redact`) that knows the secrets of the call: the API key, the
-object storage token, passwords and queries of URLs (signed URLs carry their signature in
-the query). A secret is found in every form it is commonly printed in:
+:class:`Redactor` that knows the secrets of the call: the API key, the object storage
+token, passwords and queries of URLs (signed URLs carry their signature in the query).
+A secret is found in every form it is commonly printed in:
 
 - plain;
 - backslash-escaped, as ``repr()`` of a str or of bytes prints it (requests shows a header
@@ -11,20 +11,37 @@ the query). A secret is found in every form it is commonly printed in:
 - URL-encoded (upper- and lower-case hex, with and without ``/`` kept);
 - JSON-escaped (with and without ``ensure_ascii``);
 
-and these forms nested two deep (a JSON document quoting a repr, ...). A text whose end is
-the start of a secret (a server that cut its echo of the key) loses that end too.
+and, for the process's own secrets (API key, storage token), these forms nested two deep
+(a JSON document quoting a repr, ...). A text whose end is the start of a secret (a server
+that cut its echo of the key) loses that end too. The user info of any URL in a text
+(``scheme://user:password@``) is dropped.
 
-Cut texts only after redacting them (:func:`cut`, :meth:`Redactor.text`): a cut first can
-leave a secret's head that no longer matches the whole secret.
+Bounds: texts come from hostile servers and message bodies, and Python's regular
+expression engine holds the GIL while it runs, so every step is linear in the text and
+capped:
+
+- :meth:`Redactor.text` cuts the text to a window before anything is searched: the
+  characters shown plus the longest form searched, so that a secret starting in the shown
+  part ends inside the window; the head of a secret that the window's end cut is dropped
+  like a cut echo, and so is an authority it cut (it may be user info).
+- No pattern with repetition searches the text: each form is a substring search, and the
+  user info is found by a scan from each ``://`` that never visits a character twice.
+- A secret is searched by its first :data:`MAX_SECRET_CHARS` characters and a form by its
+  first :data:`MAX_FORM_CHARS`; where the head of a longer one is found the text ends
+  (the rest of the secret would follow).
+- The forms of the process's own secrets are cached (few, and the same for every message);
+  a URL's secrets belong to one message: never cached, at most :data:`MAX_URL_SECRETS`,
+  searched in their one-deep forms.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
 import json
 import re
-from collections.abc import Callable, Iterable
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
+from collections.abc import Callable, Iterable, Iterator
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 REDACTED = "***"
 # A secret this short would blank ordinary words; real keys and tokens are far longer.
@@ -33,14 +50,25 @@ MIN_SECRET_CHARS = 4
 MIN_QUERY_VALUE_CHARS = 8
 # The shortest head of a secret redacted when a text ends with it.
 MIN_PARTIAL_CHARS = 8
+# Longer secrets and forms are searched by their head (an OpenAI key has about 170).
+MAX_SECRET_CHARS = 256
+MAX_FORM_CHARS = 1024
+# One URL's secrets: user info (whole, name, password), query, fragment, longest values.
+MAX_URL_SECRETS = 12
+# Places in a form tried as the start of a cut echo at a text's end (a random secret has
+# one at most; only a secret that repeats itself has more).
+MAX_PARTIAL_CHECKS = 16
+# The process's own secrets whose forms are kept (the cached clients' keys, the token).
+MAX_CACHED_SECRETS = 32
 DEFAULT_TEXT_LIMIT = 300
 DEFAULT_URL_LIMIT = 200
 ELLIPSIS = "…"
 # What requests keeps unquoted when it re-quotes a URL it sends.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
-# user:password@ after a scheme, anywhere in a text
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#@'\"<>]*@")
+# What ends an authority after "://" as URLs are printed in texts ("@" ends user info).
+_AUTHORITY_END = re.compile(r"[/\s?#@'\"<>]")
 _PERCENT_HEX = re.compile(r"%[0-9A-F]{2}")
+_QUERY_PAIR = re.compile(r"[^&]+")
 
 
 def _repr_form(text: str) -> str:
@@ -85,30 +113,40 @@ _ENCODINGS: tuple[Callable[[str], str], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=256)
-def printed_forms(secret: str) -> frozenset[str]:
-    """Every form of `secret` searched for (empty for a secret too short to search).
-    Cached: the same key and token come back with every message."""
+def printed_forms(secret: str, depth: int = 2) -> frozenset[str]:
+    """Every form of `secret` (of its first MAX_SECRET_CHARS characters) searched for,
+    the encodings nested `depth` deep; empty for a secret too short to search."""
     if len(secret) < MIN_SECRET_CHARS:
         return frozenset()
-    forms = {secret}
-    for _depth in range(2):
+    forms = {secret[:MAX_SECRET_CHARS]}
+    for _depth in range(depth):
         forms |= {encode(form) for form in forms for encode in _ENCODINGS}
     forms |= {_lower_hex(form) for form in forms}
     return frozenset(form for form in forms if len(form) >= MIN_SECRET_CHARS)
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(secrets: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
-    """All forms of `secrets`, longest first, and one pattern finding any of them."""
-    forms = tuple(sorted({f for s in secrets for f in printed_forms(s)}, key=len,
-                         reverse=True))
-    return forms, (re.compile("|".join(map(re.escape, forms))) if forms else None)
+# The forms of one secret as searched: (replaced where found, heads where the text ends).
+_Forms = tuple[frozenset[str], frozenset[str]]
+
+
+def _searched_forms(secret: str, depth: int) -> _Forms:
+    forms = printed_forms(secret, depth)
+    if len(secret) > MAX_SECRET_CHARS:
+        return frozenset(), frozenset(form[:MAX_FORM_CHARS] for form in forms)
+    return (frozenset(form for form in forms if len(form) <= MAX_FORM_CHARS),
+            frozenset(form[:MAX_FORM_CHARS] for form in forms if len(form) > MAX_FORM_CHARS))
+
+
+@functools.lru_cache(maxsize=MAX_CACHED_SECRETS)
+def _own_secret_forms(secret: str) -> _Forms:
+    """The process's own secrets (API key, storage token): the same for every message."""
+    return _searched_forms(secret, depth=2)
 
 
 def url_secrets(url: str | None) -> tuple[str, ...]:
-    """What a URL carries that must not be shown: user info, query (whole and each value)
-    and fragment."""
+    """What a URL carries that must not be shown: its user info (whole, name and
+    password), query and fragment (whole), and their longest values (as written and
+    decoded). At most MAX_URL_SECRETS, found in one pass that keeps no list of values."""
     if not url:
         return ()
     try:
@@ -116,75 +154,158 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
     except ValueError:
         return ()
     found: list[str] = []
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo = netloc.rsplit("@", 1)[0]
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
         found += [userinfo, *userinfo.split(":", 1)]
-    for piece in (parts.query, parts.fragment):
-        if piece:
-            found.append(piece)
-            values = [value for _name, value in parse_qsl(piece, keep_blank_values=True)]
-            values += [value for pair in piece.split("&") for value in pair.split("=", 1)[1:]]
-            found += [value for value in values if len(value) >= MIN_QUERY_VALUE_CHARS]
-    return tuple(found)
+    pieces = [piece for piece in (parts.query, parts.fragment) if piece]
+    found += pieces
+    for value in heapq.nlargest(MAX_URL_SECRETS, _query_values(pieces), key=len):
+        # decoded as far as its searched head reaches (an escaped character takes <= 12)
+        found += [value, unquote_plus(value[: 16 * MAX_SECRET_CHARS])]
+    kept = dict.fromkeys(secret for secret in found if len(secret) >= MIN_SECRET_CHARS)
+    return tuple(kept)[:MAX_URL_SECRETS]
+
+
+def _query_values(pieces: Iterable[str]) -> Iterator[str]:
+    """The values of ``name=value&...`` long enough to be secrets, one at a time."""
+    for piece in pieces:
+        for pair in _QUERY_PAIR.finditer(piece):
+            _name, equals, value = pair.group().partition("=")
+            if equals and len(value) >= MIN_QUERY_VALUE_CHARS:
+                yield value
 
 
 class Redactor:
     """Replaces the secrets it was given, in all their printed forms, by ``***``.
 
-    Built once per client (the secrets of a call do not change); URLs' secrets come from
-    :func:`url_secrets`. Thread-safe: it is never changed after construction, only
-    extended into a new one by :meth:`with_secrets`.
+    `secrets` are the process's own (API key, storage token: their forms are cached);
+    `url` is one message's URL, whose secrets (see :func:`url_secrets`) are not.
+    Thread-safe: never changed after construction.
     """
 
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self.secrets: tuple[str, ...] = tuple(
-            dict.fromkeys(s for s in secrets if s and len(s) >= MIN_SECRET_CHARS))
-        self._forms, self._pattern = _compiled(self.secrets)
-
-    def with_secrets(self, secrets: Iterable[str | None]) -> Redactor:
-        """A redactor that also knows `secrets`."""
-        return Redactor((*self.secrets, *secrets))
+    def __init__(self, secrets: Iterable[str | None] = (), url: str | None = None) -> None:
+        self._own = tuple(dict.fromkeys(
+            s for s in secrets if s and len(s) >= MIN_SECRET_CHARS))
+        forms = [_own_secret_forms(secret) for secret in self._own]
+        forms += [_searched_forms(secret, depth=1) for secret in url_secrets(url)]
+        self._count = len(forms)
+        self._whole = tuple(sorted(frozenset().union(*(whole for whole, _ in forms)),
+                                   key=len, reverse=True))  # a longer form first
+        self._heads = tuple(frozenset().union(*(heads for _, heads in forms)))
+        self._margin = max(map(len, (*self._whole[:1], *self._heads)), default=0)
 
     def with_url(self, url: str | None) -> Redactor:
         """A redactor that also knows the secrets of `url` (see :func:`url_secrets`)."""
-        return self.with_secrets(url_secrets(url))
+        return Redactor(self._own, url)
+
+    def text(self, text: str, limit: int = DEFAULT_TEXT_LIMIT, *,
+             join_lines: bool = False, one_line: bool = False) -> str:
+        """At most `limit` characters of `text`, redacted: the form for messages and logs.
+
+        Only a window of `text` is searched (see the module's bounds). `join_lines`
+        removes the line breaks first (the lines of one event-stream event: a secret may
+        be split across them); `one_line` shows each run of whitespace as one space.
+        """
+        if limit <= 0:
+            return ""
+        end = limit + self._margin
+        if join_lines:
+            raw = text[: 2 * end]
+            window = raw.replace("\n", "")
+            clipped = len(raw) < len(text) or len(window) > end
+            window = window[:end]
+        else:
+            window = text[:end]
+            clipped = len(window) < len(text)
+        shown = self._redact(window, clipped)
+        if one_line:
+            shown = " ".join(shown.split())
+        if clipped:
+            return shown[: limit - 1] + ELLIPSIS
+        return cut(shown, limit)
 
     def redact(self, text: str) -> str:
-        """`text` without any secret nor the user info of any URL in it."""
-        text = _URL_USERINFO.sub(r"\1", text)
-        if self._pattern is None:
-            return text
-        text = self._pattern.sub(REDACTED, text)
-        return self._redact_cut_head(text)
-
-    def text(self, text: str, limit: int = DEFAULT_TEXT_LIMIT) -> str:
-        """Redacted, then cut to `limit` characters: the form for messages and logs."""
-        return cut(self.redact(text), limit)
-
-    def __call__(self, text: str) -> str:
-        return self.redact(text)
+        """All of `text` redacted, uncut (linear too; texts shown go through :meth:`text`)."""
+        return self._redact(text, clipped=False)
 
     def __repr__(self) -> str:
-        return f"Redactor({len(self.secrets)} secrets)"
+        return f"Redactor({self._count} secrets)"
 
-    def _redact_cut_head(self, text: str) -> str:
+    def _redact(self, text: str, clipped: bool) -> str:
+        """`text` without its secrets and the user info of its URLs; a `clipped` text (the
+        window of a longer one) also loses what its end may have cut."""
+        ends = [at for head in self._heads if (at := text.find(head)) >= 0]
+        if ends:
+            text = text[: min(ends)] + REDACTED
+            clipped = False  # the window's end is gone
+        for form in self._whole:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return self._drop_cut_head(drop_user_info(text, clipped))
+
+    def _drop_cut_head(self, text: str) -> str:
         """A text that ends with the head of a secret (someone cut it) loses that head."""
-        for form in self._forms:
-            longest = min(len(form) - 1, len(text))
-            for size in range(longest, MIN_PARTIAL_CHARS - 1, -1):
-                if text.endswith(form[:size]):
-                    return text[:-size] + REDACTED
+        for form in (*self._whole, *self._heads):
+            size = _cut_head_size(text, form)
+            if size:
+                return text[:-size] + REDACTED
         return text
 
 
+def _cut_head_size(text: str, form: str) -> int:
+    """The length of the longest head of `form` (at least MIN_PARTIAL_CHARS, shorter than
+    `form`) that `text` ends with, 0 for none. Tries the places in `form` where the text's
+    last MIN_PARTIAL_CHARS characters occur, at most MAX_PARTIAL_CHECKS of them."""
+    last = text[-MIN_PARTIAL_CHARS:]
+    if len(last) < MIN_PARTIAL_CHARS:
+        return 0
+    end = min(len(form) - 1, len(text))
+    for _check in range(MAX_PARTIAL_CHECKS):
+        at = form.rfind(last, 0, end)
+        if at < 0:
+            return 0
+        size = at + MIN_PARTIAL_CHARS
+        if text.endswith(form[:size]):
+            return size
+        end = size - 1
+    return 0
+
+
+def drop_user_info(text: str, clipped: bool = False) -> str:
+    """`text` without the user info (``user:password@``) after any ``://`` in it.
+
+    Linear: from each ``://`` the authority runs to the first character that ends one
+    (the user info to its last ``@``), and the next ``://`` is searched from there: a
+    ``/`` ends every run, so runs never overlap. A `clipped` text (the window of a longer
+    one) also loses an authority that its end cut: it may be user info.
+    """
+    pieces: list[str] = []
+    kept = start = 0
+    while (mark := text.find("://", start)) >= 0:
+        begin = user_info_end = mark + 3
+        stop = _AUTHORITY_END.search(text, begin)
+        while stop is not None and stop.group() == "@":
+            user_info_end = stop.end()
+            stop = _AUTHORITY_END.search(text, user_info_end)
+        if stop is None and clipped:
+            user_info_end = len(text)
+        if user_info_end > begin:
+            pieces.append(text[kept:begin])
+            kept = user_info_end
+        if stop is None:
+            break
+        start = stop.start()
+    pieces.append(text[kept:])
+    return "".join(pieces)
+
+
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every secret (in every printed form) replaced by ``***``."""
+    """All of `text` with every secret (in every printed form) replaced by ``***``."""
     return Redactor(secrets).redact(text)
 
 
 def cut(text: str, limit: int = DEFAULT_TEXT_LIMIT) -> str:
-    """At most `limit` characters, ending in ``…`` when cut. Cut only redacted text."""
+    """At most `limit` characters, ending in ``…`` when cut."""
     if limit <= 0:
         return ""
     if len(text) <= limit:

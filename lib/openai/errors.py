@@ -303,9 +303,9 @@ def _text(value: Any) -> str | None:
 
 
 def _clean(redactor: Redactor, value: Any, limit: int = MAX_FIELD_CHARS) -> str | None:
-    """A field of an error as shown: on one line, redacted, then cut."""
+    """A field of an error as shown: redacted, on one line, cut."""
     text = _text(value)
-    return None if text is None else redactor.text(" ".join(text.split()), limit)
+    return None if text is None else redactor.text(text, limit, one_line=True)
 
 
 def hint_for(status: int, code: str | None, param: str | None) -> str | None:

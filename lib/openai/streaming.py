@@ -147,7 +147,8 @@ def parse_event(
         data = json.loads(event.data)
     except (ValueError, RecursionError):
         raise StreamError(
-            f"The stream sent data that is not JSON: {redactor.text(event.data, 80)!r}",
+            "The stream sent data that is not JSON: "
+            f"{redactor.text(event.data, 80, join_lines=True)!r}",
             request_id=request_id,
         ) from None
     if event.event == ERROR_EVENT or (isinstance(data, dict) and "error" in data):

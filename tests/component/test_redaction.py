@@ -135,7 +135,7 @@ def test_url_for_humans_is_cut() -> None:
 
 def test_a_redactor_extended_keeps_what_it_knew() -> None:
     base = Redactor([KEY])
-    extended = base.with_secrets([TOKEN])
+    extended = base.with_url(f"https://files.example/a.pdf?sig={TOKEN}")
     assert "MARKER" not in extended.redact(f"{KEY} {TOKEN}")
     assert TOKEN in base.redact(TOKEN)  # the original is not changed
     assert "MARKER" not in repr(extended)
