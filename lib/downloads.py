@@ -263,8 +263,15 @@ def _split(url: str) -> Any:
         parts = urlsplit(url.strip())
         _ = parts.port  # raises ValueError when out of range
     except ValueError as exc:
-        raise AttachmentError(f"invalid URL ({exc})") from None
+        raise AttachmentError(f"invalid URL ({_url_problem(exc)})") from None
     return parts
+
+
+def _url_problem(exc: ValueError) -> str:
+    """What the URL parser found wrong, without the pieces of the URL it quoted (a
+    hostile one may be megabytes; a netloc holds the user info)."""
+    unquoted = str(exc)[:200].split("'")[0::2]
+    return " ".join(" ".join(unquoted).split())
 
 
 def check_scheme(url: str) -> str:

@@ -68,7 +68,9 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 # What ends an authority after "://" as URLs are printed in texts ("@" ends user info).
 _AUTHORITY_END = re.compile(r"[/\s?#@'\"<>]")
 _PERCENT_HEX = re.compile(r"%[0-9A-F]{2}")
-_QUERY_PAIR = re.compile(r"[^&]+")
+# A value of a query: what follows the first "=" of a pair up to the next "&".
+_QUERY_VALUE = re.compile(r"(?:^|&)[^&=]*=([^&]*)")
+_VALUE_HEAD_CHARS = 16 * MAX_SECRET_CHARS
 
 
 def _repr_form(text: str) -> str:
@@ -159,20 +161,26 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
         found += [userinfo, *userinfo.split(":", 1)]
     pieces = [piece for piece in (parts.query, parts.fragment) if piece]
     found += pieces
-    for value in heapq.nlargest(MAX_URL_SECRETS, _query_values(pieces), key=len):
-        # decoded as far as its searched head reaches (an escaped character takes <= 12)
-        found += [value, unquote_plus(value[: 16 * MAX_SECRET_CHARS])]
+    for value in heapq.nlargest(MAX_URL_SECRETS, _query_values(pieces), key=_length):
+        # a head long enough to be searched as a head, decoded too (an escaped character
+        # takes at most 12 characters)
+        head = value.string[value.start(1): value.start(1) + _VALUE_HEAD_CHARS]
+        found += [head, unquote_plus(head)]
     kept = dict.fromkeys(secret for secret in found if len(secret) >= MIN_SECRET_CHARS)
     return tuple(kept)[:MAX_URL_SECRETS]
 
 
-def _query_values(pieces: Iterable[str]) -> Iterator[str]:
-    """The values of ``name=value&...`` long enough to be secrets, one at a time."""
+def _query_values(pieces: Iterable[str]) -> Iterator[re.Match[str]]:
+    """The values of ``name=value&...`` long enough to be secrets, one at a time and
+    uncopied."""
     for piece in pieces:
-        for pair in _QUERY_PAIR.finditer(piece):
-            _name, equals, value = pair.group().partition("=")
-            if equals and len(value) >= MIN_QUERY_VALUE_CHARS:
+        for value in _QUERY_VALUE.finditer(piece):
+            if _length(value) >= MIN_QUERY_VALUE_CHARS:
                 yield value
+
+
+def _length(value: re.Match[str]) -> int:
+    return value.end(1) - value.start(1)
 
 
 class Redactor:
@@ -276,7 +284,7 @@ def drop_user_info(text: str, clipped: bool = False) -> str:
 
     Linear: from each ``://`` the authority runs to the first character that ends one
     (the user info to its last ``@``), and the next ``://`` is searched from there: a
-    ``/`` ends every run, so runs never overlap. A `clipped` text (the window of a longer
+    ``/`` ends every run, so the runs scanned never overlap. A `clipped` text (the window of a longer
     one) also loses an authority that its end cut: it may be user info.
     """
     pieces: list[str] = []
@@ -294,7 +302,7 @@ def drop_user_info(text: str, clipped: bool = False) -> str:
             kept = user_info_end
         if stop is None:
             break
-        start = stop.start()
+        start = max(stop.start() - 1, begin)  # "://" may begin just before its own "/"
     pieces.append(text[kept:])
     return "".join(pieces)
 
