@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from lib.downloads import (
     MAX_FILE_BYTES,
@@ -37,6 +37,7 @@ from lib.downloads import (
     inline_size,
 )
 from lib.errors import AttachmentError
+from lib.urls import split_url
 
 DEFAULT_FILE_TYPE = "application/octet-stream"
 
@@ -95,7 +96,7 @@ def data_url(data: bytes, content_type: str) -> str:
 
 def filename_for(url: str, content_type: str, index: int) -> str:
     """The last path segment when it looks like a file name, else ``attachment-<n><ext>``."""
-    name = PurePosixPath(unquote(urlsplit(url).path)).name
+    name = PurePosixPath(unquote(split_url(url).path)).name
     if name and PurePosixPath(name).suffix:
         return name
     extension = mimetypes.guess_extension(content_type) or ""

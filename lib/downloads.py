@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import unquote_to_bytes, urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,6 +51,7 @@ from lib.errors import (
 )
 from lib.object_storage import ObjectStorage, object_storage_from
 from lib.redaction import Redactor, cut, url_for_humans
+from lib.urls import split_url
 
 if TYPE_CHECKING:  # the stubs' names for what requests hands to urllib3's pool
     from requests.adapters import _HostParams, _PoolKwargs
@@ -260,7 +261,7 @@ def download_policy_from(environ: Mapping[str, str]) -> DownloadPolicy:
 def _split(url: str) -> Any:
     """``urlsplit`` with the port checked; a malformed URL is the user's error."""
     try:
-        parts = urlsplit(url.strip())
+        parts = split_url(url.strip())
         _ = parts.port  # raises ValueError when out of range
     except ValueError as exc:
         raise AttachmentError(f"invalid URL ({_url_problem(exc)})") from None
@@ -515,7 +516,7 @@ class Downloads:
             raise AttachmentError(f"the URL is longer than {MAX_URL_CHARS} characters")
         request = _CheckedRequest()
         try:
-            # urlsplit and urllib3 end a host at different characters (a backslash ends it
+            # urllib.parse and urllib3 end a host at different characters (a backslash ends it
             # for urllib3 only): the storage is what both read as the storage.
             request.prepare_url(url, None)
             storage = self.policy.is_storage(url) and self.policy.is_storage(request.url or "")
@@ -530,7 +531,7 @@ class Downloads:
             return request
         if not self.policy.url_downloads:
             raise _DeniedError(f"{URL_DOWNLOADS_VARIABLE} is off (object storage only)")
-        parts = urlsplit(request.url or "")
+        parts = split_url(request.url or "")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         timeout_s = min(CONNECT_TIMEOUT_S, self._remaining_s(checked=False))
         try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+from lib.urls import split_url
 
 URI_VARIABLE = "ELASTICIO_OBJECT_STORAGE_URI"
 TOKEN_VARIABLE = "ELASTICIO_OBJECT_STORAGE_TOKEN"  # noqa: S105 - a variable name
@@ -17,7 +18,7 @@ TOKEN_VARIABLE = "ELASTICIO_OBJECT_STORAGE_TOKEN"  # noqa: S105 - a variable nam
 
 def _origin(url: str) -> tuple[str, str, int | None] | None:
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
         return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
     except ValueError:
         return None
@@ -32,7 +33,7 @@ class ObjectStorage:
         """Whether `url` is one of the storage's (its origin, below its base path)."""
         if not self.base_url or _origin(url) != _origin(self.base_url):
             return False
-        return urlsplit(url).path.startswith(urlsplit(self.base_url).path.rstrip("/"))
+        return split_url(url).path.startswith(split_url(self.base_url).path.rstrip("/"))
 
     def headers_for(self, url: str) -> dict[str, str] | None:
         """The auth header for a URL of the storage, None for any other URL."""

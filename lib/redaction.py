@@ -41,7 +41,9 @@ import heapq
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote_plus, urlunsplit
+
+from lib.urls import split_url
 
 REDACTED = "***"
 # A secret this short would blank ordinary words; real keys and tokens are far longer.
@@ -152,7 +154,7 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
     if not url:
         return ()
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
     except ValueError:
         return ()
     found: list[str] = []
@@ -284,8 +286,8 @@ def drop_user_info(text: str, clipped: bool = False) -> str:
 
     Linear: from each ``://`` the authority runs to the first character that ends one
     (the user info to its last ``@``), and the next ``://`` is searched from there: a
-    ``/`` ends every run, so the runs scanned never overlap. A `clipped` text (the window of a longer
-    one) also loses an authority that its end cut: it may be user info.
+    ``/`` ends every run, so the runs scanned never overlap. A `clipped` text (the window
+    of a longer one) also loses an authority that its end cut: it may be user info.
     """
     pieces: list[str] = []
     kept = start = 0
@@ -327,7 +329,7 @@ def url_for_humans(url: str, limit: int = DEFAULT_URL_LIMIT) -> str:
     their scheme; the result is cut to `limit` characters."""
     text = url.strip()
     try:
-        parts = urlsplit(text)
+        parts = split_url(text)
     except ValueError:
         return "<invalid URL>"
     scheme = parts.scheme.lower()

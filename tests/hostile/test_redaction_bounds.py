@@ -17,14 +17,23 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from elasticio_sailor import log
 
-import lib.redaction as redaction
-from lib.downloads import MAX_SHOWN_HOST_CHARS, MAX_URL_CHARS, DownloadPolicy, Downloads
+from lib import redaction
+from lib.attachments import filename_for
+from lib.downloads import (
+    MAX_SHOWN_HOST_CHARS,
+    MAX_URL_CHARS,
+    DownloadPolicy,
+    Downloads,
+    check_scheme,
+)
 from lib.errors import AttachmentError, AttachmentNotAllowedError
+from lib.object_storage import ObjectStorage
 from lib.openai.client import OpenAIClient, decode_json_object
 from lib.openai.errors import OpenAIError, error_from_event, error_from_response
 from lib.openai.retry import RetryPolicy
@@ -36,6 +45,7 @@ from lib.redaction import (
     REDACTED,
     Redactor,
     drop_user_info,
+    url_for_humans,
     url_secrets,
 )
 from lib.response_output import failure_of
@@ -61,8 +71,9 @@ SHAPES = {
 # of 360f48f took 6 s on 40 KB.
 SANITY_S = 1.0
 PUBLIC = "93.184.215.14"
+LONG_INTERNAL_HOST = ("n" * 59 + ".") * 4 + "internal.test"  # as long as DNS allows
 HOSTS = {"public.test": [PUBLIC], "internal.test": ["10.1.2.3"],
-         "n" * 60 + ".internal.test": ["10.1.2.4"]}
+         LONG_INTERNAL_HOST: ["10.1.2.4"]}
 SIGNATURE = "SIGNATURE-MARKER-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 
@@ -295,11 +306,20 @@ def test_a_url_of_escaped_characters_costs_memory_linear_in_its_length() -> None
 
 
 def test_a_message_s_url_enters_no_process_wide_cache() -> None:
-    caches = [value for value in vars(redaction).values() if hasattr(value, "cache_info")]
+    """Neither our cache of the process's own secrets nor the standard library's cache
+    of split URLs keeps a message's URL (a signed URL, a data: URL of megabytes)."""
+    caches = [redaction._own_secret_forms, urlsplit]
+    storage = ObjectStorage("https://storage.test/", "storage-token-0123456789")
     Redactor([KEY])
     before = [cache.cache_info().currsize for cache in caches]
     for number in range(50):
-        Redactor([KEY]).with_url(f"https://h.test/x?sig={SIGNATURE}-{number}")
+        url = f"https://storage.test/x/{number}.pdf?sig={SIGNATURE}-{number}"
+        Redactor([KEY]).with_url(url)
+        url_for_humans(url)
+        check_scheme(url)
+        storage.contains(url)
+        filename_for(url, "application/pdf", number)
+        check_scheme(f"data:application/pdf;base64,{number:08d}")
     assert [cache.cache_info().currsize for cache in caches] == before
 
 
@@ -347,7 +367,7 @@ def test_a_failed_download_takes_the_url_secrets_once_the_policy_allowed_it(
 
 @pytest.mark.parametrize("host", [
     "a." * 3000 + "test",  # does not resolve
-    "n" * 60 + ".internal.test",  # resolves to a private address
+    LONG_INTERNAL_HOST,  # resolves to a private address
 ])
 def test_host_names_in_refusal_logs_are_shown_cut(host: str, guard: NetGuard) -> None:
     logger = RecordingLogger()
