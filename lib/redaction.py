@@ -24,8 +24,8 @@ capped:
   characters shown plus the longest form searched, so that a secret starting in the shown
   part ends inside the window; the head of a secret that the window's end cut is dropped
   like a cut echo, and so is an authority it cut (it may be user info).
-- No pattern with repetition searches the text: each form is a substring search, and the
-  user info is found by a scan from each ``://`` that never visits a character twice.
+- No pattern that backtracks searches the text: each form is a substring search, and the
+  user info pattern reads each character at most twice (see :func:`drop_user_info`).
 - A secret is searched by its first :data:`MAX_SECRET_CHARS` characters and a form by its
   first :data:`MAX_FORM_CHARS`; where the head of a longer one is found the text ends
   (the rest of the secret would follow).
@@ -67,8 +67,10 @@ DEFAULT_URL_LIMIT = 200
 ELLIPSIS = "…"
 # What requests keeps unquoted when it re-quotes a URL it sends.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
-# What ends an authority after "://" as URLs are printed in texts ("@" ends user info).
-_AUTHORITY_END = re.compile(r"[/\s?#@'\"<>]")
+# What ends an authority after "://" as URLs are printed in texts, and its user info:
+# all of it up to its last "@".
+_AUTHORITY_END = re.compile(r"[/\s?#'\"<>]")
+_USER_INFO = re.compile(r"://[^/\s?#'\"<>]*@")
 _PERCENT_HEX = re.compile(r"%[0-9A-F]{2}")
 # A value of a query: what follows the first "=" of a pair up to the next "&".
 _QUERY_VALUE = re.compile(r"(?:^|&)[^&=]*=([^&]*)")
@@ -282,31 +284,20 @@ def _cut_head_size(text: str, form: str) -> int:
 
 
 def drop_user_info(text: str, clipped: bool = False) -> str:
-    """`text` without the user info (``user:password@``) after any ``://`` in it.
+    """`text` without the user info (``user:password@``) after any ``://`` in it; a
+    `clipped` text (the window of a longer one) also loses the authority its end cut (it
+    may be user info).
 
-    Linear: from each ``://`` the authority runs to the first character that ends one
-    (the user info to its last ``@``), and the next ``://`` is searched from there: a
-    ``/`` ends every run, so the runs scanned never overlap. A `clipped` text (the window
-    of a longer one) also loses an authority that its end cut: it may be user info.
+    Linear: the pattern is one run of a character class after the literal ``://``; the
+    run is read once and given back once (to its last ``@``), and it ends at the latest
+    at the ``/`` of the next ``://``, so no two runs overlap.
     """
-    pieces: list[str] = []
-    kept = start = 0
-    while (mark := text.find("://", start)) >= 0:
-        begin = user_info_end = mark + 3
-        stop = _AUTHORITY_END.search(text, begin)
-        while stop is not None and stop.group() == "@":
-            user_info_end = stop.end()
-            stop = _AUTHORITY_END.search(text, user_info_end)
-        if stop is None and clipped:
-            user_info_end = len(text)
-        if user_info_end > begin:
-            pieces.append(text[kept:begin])
-            kept = user_info_end
-        if stop is None:
-            break
-        start = max(stop.start() - 1, begin)  # "://" may begin just before its own "/"
-    pieces.append(text[kept:])
-    return "".join(pieces)
+    text = _USER_INFO.sub("://", text)
+    if clipped:
+        mark = text.rfind("://")
+        if mark >= 0 and _AUTHORITY_END.search(text, mark + 3) is None:
+            text = text[: mark + 3]
+    return text
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
