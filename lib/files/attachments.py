@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from lib.openai.limits import MIB
+from lib.urls import split_url
 
 MAX_UPLOAD_BYTES = 512 * MIB  # the API's limit for one file
 DEFAULT_FILE_NAME = "file"
@@ -13,7 +14,7 @@ DEFAULT_FILE_NAME = "file"
 def name_from_url(url: str) -> str:
     """The last segment of a URL's path (unescaped), or '' when it has none."""
     try:
-        path = urlsplit(url).path
+        path = split_url(url).path
     except ValueError:
         return ""
     return unquote(path.rstrip("/").rpartition("/")[2])

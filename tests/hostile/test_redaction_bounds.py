@@ -33,6 +33,7 @@ from lib.downloads import (
     check_scheme,
 )
 from lib.errors import AttachmentError, AttachmentNotAllowedError
+from lib.files.attachments import name_from_url
 from lib.object_storage import ObjectStorage
 from lib.openai.client import OpenAIClient, decode_json_object
 from lib.openai.errors import OpenAIError, error_from_event, error_from_response
@@ -297,6 +298,7 @@ def test_a_message_s_url_enters_no_process_wide_cache() -> None:
         check_scheme(url)
         storage.contains(url)
         filename_for(url, "application/pdf", number)
+        name_from_url(url)
         check_scheme(f"data:application/pdf;base64,{number:08d}")
     assert [cache.cache_info().currsize for cache in caches] == before
 
