@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from common.chat_server import ChatServer
 from common.harness import (
     LIFTED_RATE_LIMIT,
     Bench,
@@ -23,6 +22,7 @@ from common.harness import (
     parse_args,
     report,
 )
+from common.model_server import ModelServer
 
 BODY = {"prompt": "Say pong."}
 
@@ -62,7 +62,7 @@ async def main() -> None:
     info = machine()
     the_cases = cases(args)
     delay_s = args.delay_ms / 1000
-    with ChatServer(args.delay_ms) as chat:
+    with ModelServer(args.delay_ms) as chat:
         bench = Bench(args.sailors, config={"baseUrl": chat.url}, cpu_hogs=args.cpu_hogs)
         async with bench:
             await bench.check()

@@ -95,17 +95,37 @@ def input_message(index: int, body: dict[str, Any]) -> tuple[dict[str, Any], dic
 
 
 @dataclass
+class Output:
+    """One data output: when it arrived, its ``start`` and ``end`` headers (ms), and the
+    ``id`` of its body when the collector decodes every output."""
+
+    arrived_at: float
+    start_ms: int | None
+    end_ms: int | None
+    body_id: Any = None
+
+
+@dataclass
 class Collector:
-    """Counts what the sailor publishes; ``done`` is set after ``expected`` data messages."""
+    """Counts what the sailor publishes; ``done`` is set after ``expected`` data messages.
+
+    Messages on the routing kinds in ``allowed`` (e.g. ``snapshot``) are counted (with
+    their bytes) instead of failing the run; ``decode_all`` decrypts every data output to
+    keep its body's ``id``."""
 
     topology: Topology
     crypto: MessageCrypto
     expected: int
+    allowed: frozenset[str] = frozenset()
+    decode_all: bool = False
     data: int = 0
     first_output_at: float | None = None
     last_output_at: float | None = None
     first_start_ms: int | None = None
+    outputs: list[Output] = field(default_factory=list)
     other: Counter = field(default_factory=Counter)
+    counted: Counter = field(default_factory=Counter)
+    counted_bytes: Counter = field(default_factory=Counter)
     sample: Any = None
     problem: str | None = None
     channel: Any = None
@@ -115,16 +135,28 @@ class Collector:
         now = time.time()
         headers = message.header.properties.headers or {}
         if message.routing_key != self.topology.data_key:
-            self.other[message.routing_key.rsplit(":", 1)[-1]] += 1
+            kind = message.routing_key.rsplit(":", 1)[-1]
+            if kind in self.allowed:
+                self.counted[kind] += 1
+                self.counted_bytes[kind] += len(message.body)
+                return
+            self.other[kind] += 1
             if self.problem is None:
                 self.problem = self._describe(message)
             return
         self.data += 1
+        body_id = None
         if self.first_output_at is None:
             self.first_output_at = now
             self.sample = self._decode(message)
+        if self.decode_all:
+            decoded = self._decode(message)
+            body = decoded.get("body") if isinstance(decoded, dict) else None
+            body_id = body.get("id") if isinstance(body, dict) else None
         self.last_output_at = now
-        start = headers.get("start")
+        start, end = headers.get("start"), headers.get("end")
+        self.outputs.append(Output(now, start if isinstance(start, int) else None,
+                                   end if isinstance(end, int) else None, body_id))
         if isinstance(start, int) and (self.first_start_ms is None or start < self.first_start_ms):
             self.first_start_ms = start
         if self.data >= self.expected:
@@ -199,8 +231,10 @@ class Rig:
         result = await self._channel.queue_declare(queue, passive=True)
         return result.message_count
 
-    async def collect(self, topology: Topology, expected: int) -> Collector:
-        collector = Collector(topology, self.crypto, expected)
+    async def collect(self, topology: Topology, expected: int, *,
+                      allowed: frozenset[str] = frozenset(),
+                      decode_all: bool = False) -> Collector:
+        collector = Collector(topology, self.crypto, expected, allowed, decode_all)
         consume_channel = await self._connection.channel(publisher_confirms=False)
         await consume_channel.basic_qos(prefetch_count=2000)
         await consume_channel.basic_consume(topology.output_queue, collector.on_message,

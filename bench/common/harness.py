@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import procstat
-from .amqp_rig import Rig, Topology
+from .amqp_rig import Output, Rig, Topology
 from .crypto import MessageCrypto
 from .platform_api import PlatformStandIn
 from .sailors import (
@@ -67,6 +67,37 @@ class RunResult:
     exit_code: int | None = None
     log_lines: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # raw material for the scripts' own figures; not saved (see ``save``)
+    outputs: list[Output] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The sailor process at one moment of a run (``sample_every_s``)."""
+
+    at: float  # Unix time
+    cpu_s: float
+    rss_kb: int
+    threads: int
+
+
+async def _sample(pid: int, every_s: float, into: list[Sample]) -> None:
+    while True:
+        cpu = procstat.cpu_seconds(pid)
+        status = procstat.memory_kb(pid)
+        if cpu is None or not status:
+            return
+        into.append(Sample(time.time(), cpu, status.get("VmRSS", 0), status.get("Threads", 0)))
+        await asyncio.sleep(every_s)
+
+
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """The nearest-rank percentile (None for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
 
 
 class Bench:
@@ -118,11 +149,13 @@ class Bench:
         env.update(extra)
         return env
 
-    async def check(self, function: str = "noop") -> None:
+    async def check(self, function: str = "noop", *, component: str = "bench",
+                    body: dict[str, Any] | None = None, allowed: Sequence[str] = ()) -> None:
         """Warm-up run of one message per sailor; a sailor that cannot run is set aside."""
         for kind in self.sailors:
             result = await self.run(kind, "warm-up", function, messages=1, prefetch=1,
-                                    body={"text": "warm-up"})
+                                    body=body or {"text": "warm-up"}, component=component,
+                                    allowed=allowed)
             if result.ok:
                 print(f"{kind} sailor: ok (initialized in {result.init_s:.2f} s)", flush=True)
             else:
@@ -133,7 +166,13 @@ class Bench:
 
     async def run(self, kind: str, case: str, function: str, *, messages: int, prefetch: int,
                   body: dict[str, Any], extra_env: dict[str, str] | None = None,
-                  timeout_s: float | None = None) -> RunResult:
+                  timeout_s: float | None = None, component: str = "bench",
+                  allowed: Sequence[str] = (), decode_all: bool = False,
+                  sample_every_s: float | None = None) -> RunResult:
+        """One run (see the module doc). ``component``: ``bench`` or ``real`` (see
+        sailors.py); ``allowed``: routing kinds besides data that are counted, not failed
+        (``snapshot``); ``decode_all``: keep each output body's ``id``;
+        ``sample_every_s``: sample the sailor's CPU, RSS and threads that often."""
         result = RunResult(kind, case, messages, prefetch)
         if kind in self.unavailable:
             result.error = self.unavailable[kind]
@@ -141,15 +180,23 @@ class Bench:
         topology = Topology.fresh()
         collector = None
         process = None
+        sampler = None
         try:
             await self.rig.declare(topology)
             await self.rig.preload(topology, messages, body)
-            collector = await self.rig.collect(topology, messages)
-            process = SailorProcess(kind, self.env(function, topology, prefetch, extra_env or {}))
+            collector = await self.rig.collect(topology, messages, allowed=frozenset(allowed),
+                                               decode_all=decode_all)
+            process = SailorProcess(kind, self.env(function, topology, prefetch, extra_env or {}),
+                                    component=component)
             self._running = process
             process.start()
+            if sample_every_s:
+                sampler = asyncio.create_task(_sample(process.pid, sample_every_s,
+                                                      result.samples))
             await asyncio.to_thread(process.wait_initialized, INIT_TIMEOUT_S)
             await _await_outputs(collector, process, timeout_s or 30 + messages / 20)
+            if sampler is not None:
+                sampler.cancel()
             cpu_end = procstat.cpu_seconds(process.pid)
             memory = procstat.memory_kb(process.pid)
             start = (collector.first_start_ms / 1000 if collector.first_start_ms
@@ -164,6 +211,8 @@ class Bench:
             result.init_s = process.initialized_at - process.spawned_at
             result.first_output_s = collector.first_output_at - process.spawned_at
             result.extra["sample_output"] = collector.sample
+            result.outputs = collector.outputs
+            _output_figures(result, collector)
             result.exit_code = await asyncio.to_thread(process.stop)
             result.log_lines = process.lines
             result.ok = True
@@ -172,6 +221,8 @@ class Bench:
         except Exception as exc:
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
+            if sampler is not None:
+                sampler.cancel()
             if process is not None:
                 process.kill()
             self._running = None
@@ -179,6 +230,21 @@ class Bench:
         if not result.ok and case != "warm-up":
             print(f"  {kind} {case}: FAILED: {result.error}", flush=True)
         return result
+
+
+def _output_figures(result: RunResult, collector: Any) -> None:
+    """In-sailor latency (``end`` - ``start`` header of each output), the rate from the
+    first output to the last, and the counts of the allowed other messages."""
+    spans = [o.end_ms - o.start_ms for o in collector.outputs
+             if o.start_ms is not None and o.end_ms is not None]
+    result.extra["in_sailor_ms_p50"] = percentile(spans, 50)
+    result.extra["in_sailor_ms_p95"] = percentile(spans, 95)
+    if result.messages > 1 and collector.last_output_at > collector.first_output_at:
+        result.extra["msg_per_s_after_first_output"] = (
+            (result.messages - 1) / (collector.last_output_at - collector.first_output_at))
+    for kind, count in collector.counted.items():
+        result.extra[f"{kind}_messages"] = count
+        result.extra[f"{kind}_bytes"] = collector.counted_bytes[kind]
 
 
 async def _await_outputs(collector: Any, process: SailorProcess, timeout_s: float) -> None:
@@ -269,8 +335,9 @@ def save(name: str, info: dict[str, Any], results: list[RunResult]) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{name}-{stamp}.json"
-    path.write_text(json.dumps({"machine": info, "results": [asdict(r) for r in results]},
-                               indent=1, default=str))
+    runs = [{k: v for k, v in asdict(r).items() if k not in ("outputs", "samples")}
+            for r in results]
+    path.write_text(json.dumps({"machine": info, "results": runs}, indent=1, default=str))
     return str(path)
 
 

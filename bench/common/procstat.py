@@ -21,7 +21,8 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def memory_kb(pid: int) -> dict[str, int]:
-    """VmRSS (current) and VmHWM (peak resident set) in kB; empty once the process is gone."""
+    """VmRSS (current) and VmHWM (peak resident set) in kB, and the number of Threads;
+    empty once the process is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -29,6 +30,6 @@ def memory_kb(pid: int) -> dict[str, int]:
     out = {}
     for line in status.splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "Threads"):
             out[key] = int(value.split()[0])
     return out

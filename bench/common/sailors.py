@@ -1,9 +1,16 @@
 """The two sailors under test: how to install, start, watch and stop each of them.
 
 - ``node``: the official ``elasticio-sailor-nodejs`` (pinned below), installed from the npm
-  registry into ``.bench/node-peer/`` on first use together with ``bench/node_component``.
-- ``python``: ours, ``python -m elasticio_sailor run`` from this repository's venv, with
-  ``bench/py_component`` as the component.
+  registry into ``.bench/node-peer/`` on first use together with ``bench/node_component``
+  (and the packages its ``package.json`` pins: ajv, axios for the twins).
+- ``python``: ours, ``python -m elasticio_sailor run`` from this repository's venv.
+
+Each runs one of two components: ``bench`` (the no-op and chat actions of
+``bench/py_component`` and ``bench/node_component``) or ``real``: on our side the
+repository's own component (its ``component.json``, so the benchmarks do not depend on
+where its modules live), on the Node side the twins of its actions in
+``bench/node_component``, which validate against the same input schemas (copied into the
+peer folder, found through the real ``component.json``).
 
 Both are started the way the platform starts them: cwd = component root, settings in
 ``ELASTICIO_*`` environment variables, one JSON log line per record on stdout.
@@ -35,6 +42,8 @@ NODE_PEER = SCRATCH / "node-peer"
 NODE_COMPONENT = BENCH_DIR / "node_component"
 PY_COMPONENT = BENCH_DIR / "py_component"
 SAILORS = ("node", "python")
+COMPONENTS = ("bench", "real")
+REAL_COMPONENT = REPO_ROOT
 MINIMAL_LOOP = BENCH_DIR / "minimal_loop.py"
 BASELINE: dict[str, str] = {}  # {"rev": ..., "path": ...} once set_baseline() ran
 
@@ -65,21 +74,25 @@ class SailorUnavailableError(RuntimeError):
 
 
 def ensure_node_peer() -> Path:
-    """Copy the Node component into .bench/node-peer and npm-install the pinned sailor there."""
+    """Copy the Node component and the real input schemas into .bench/node-peer and
+    npm-install the pinned packages there (again when a pin changed)."""
     NODE_PEER.mkdir(parents=True, exist_ok=True)
     for source in NODE_COMPONENT.rglob("*"):
         if source.is_file():
             target = NODE_PEER / source.relative_to(NODE_COMPONENT)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-    installed = NODE_PEER / "node_modules" / "elasticio-sailor-nodejs" / "package.json"
-    version = json.loads(installed.read_text())["version"] if installed.exists() else None
-    if version != NODE_SAILOR_VERSION:
+    copy_real_schemas(NODE_PEER / "schemas")
+    pins = json.loads((NODE_COMPONENT / "package.json").read_text())["dependencies"]
+    if pins.get("elasticio-sailor-nodejs") != NODE_SAILOR_VERSION:
+        raise SailorUnavailableError(f"bench/node_component/package.json must pin "
+                                     f"elasticio-sailor-nodejs {NODE_SAILOR_VERSION}")
+    if any(installed_node_version(name) != version for name, version in pins.items()):
         npm = shutil.which("npm")
         if npm is None:
             raise SailorUnavailableError("npm is not on PATH: cannot install the Node sailor")
-        print(f"installing elasticio-sailor-nodejs@{NODE_SAILOR_VERSION} into {NODE_PEER} ...",
-              flush=True)
+        print(f"installing {', '.join(f'{n}@{v}' for n, v in pins.items())} into "
+              f"{NODE_PEER} ...", flush=True)
         result = subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
             cwd=NODE_PEER, capture_output=True, text=True, timeout=600, check=False,
@@ -89,8 +102,26 @@ def ensure_node_peer() -> Path:
     return NODE_PEER
 
 
-def command(kind: str) -> tuple[list[str], Path]:
-    """(argv, cwd) that start the sailor ``kind`` in task mode."""
+def installed_node_version(package: str) -> str | None:
+    manifest = NODE_PEER / "node_modules" / package / "package.json"
+    return json.loads(manifest.read_text())["version"] if manifest.exists() else None
+
+
+def copy_real_schemas(folder: Path) -> None:
+    """``<action>.in.json`` for each action of the real component, from where its
+    component.json says the input schema is."""
+    folder.mkdir(parents=True, exist_ok=True)
+    actions = json.loads((REAL_COMPONENT / "component.json").read_text())["actions"]
+    for name, action in actions.items():
+        schema = action.get("metadata", {}).get("in")
+        if isinstance(schema, str):
+            shutil.copyfile(REAL_COMPONENT / schema, folder / f"{name}.in.json")
+
+
+def command(kind: str, component: str = "bench") -> tuple[list[str], Path]:
+    """(argv, cwd) that start the sailor ``kind`` in task mode with ``component``."""
+    if component not in COMPONENTS:
+        raise ValueError(f"unknown component {component!r}")
     if kind == "node":
         root = ensure_node_peer()
         node = shutil.which("node")
@@ -102,8 +133,11 @@ def command(kind: str) -> tuple[list[str], Path]:
         if not python.exists():
             python = Path(sys.executable)
         if kind == "minimal":
+            if component == "real":
+                raise SailorUnavailableError("the minimal loop runs no component")
             return [str(python), str(MINIMAL_LOOP)], PY_COMPONENT
-        return [str(python), "-m", "elasticio_sailor", "run"], PY_COMPONENT
+        cwd = REAL_COMPONENT if component == "real" else PY_COMPONENT
+        return [str(python), "-m", "elasticio_sailor", "run"], cwd
     raise ValueError(f"unknown sailor {kind!r}")
 
 
@@ -113,6 +147,7 @@ class SailorProcess:
 
     kind: str
     env: dict[str, str]
+    component: str = "bench"
     spawned_at: float = 0.0
     initialized_at: float | None = None
     cpu_at_init: float | None = None
@@ -124,7 +159,7 @@ class SailorProcess:
     _init: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
-        argv, cwd = command(self.kind)
+        argv, cwd = command(self.kind, self.component)
         if self.kind == "base":
             self.env = {**self.env, "PYTHONPATH": BASELINE["path"]}
         profile = os.environ.get("BENCH_PYSPY")  # a folder: profile the Python side(s)
