@@ -169,8 +169,9 @@ class SailorProcess:
             out = Path(profile) / f"{self.kind}-{int(time.time() * 1000)}.txt"
             out.parent.mkdir(parents=True, exist_ok=True)
             self.profiled = True
-            argv = [str(pyspy), "record", "-r", "200", "-f", "raw",
-                    "-o", str(out), "--", *argv]
+            # e.g. BENCH_PYSPY_OPTIONS="--gil -r 100": only the thread holding the GIL
+            options = os.environ.get("BENCH_PYSPY_OPTIONS", "-r 200").split()
+            argv = [str(pyspy), "record", *options, "-f", "raw", "-o", str(out), "--", *argv]
         self.spawned_at = time.time()
         self._process = subprocess.Popen(
             argv, cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
