@@ -3,9 +3,10 @@ component.json) on our sailor against its Node twin (ajv + axios) on the Node sa
 one POST per message to a fake model that answers after 100 ms.
 
 For each prefetch, with the data rate limit lifted: messages per second, as a percentage
-of the physical limit prefetch / delay counted from the first message consumed and from
-the first output, the sailor's CPU per message, the p95 in-sailor latency (``end`` -
-``start`` header of each output) and the peak RSS.
+of the physical limit prefetch / delay, counted from the first message consumed, and
+after the first wave (the outputs after the first ``prefetch`` ones, over the time from
+the ``prefetch``-th output to the last); the sailor's CPU per message, the p95 in-sailor
+latency (``end`` - ``start`` header of each output) and the peak RSS.
 
     .venv/bin/python bench/send_request.py --sailor both
 """
@@ -64,14 +65,14 @@ async def main() -> None:
         if result.ok:
             limit = result.prefetch / delay_s
             result.extra["pct_of_limit"] = 100 * result.msg_per_s / limit
-            after_first = result.extra.get("msg_per_s_after_first_output")
-            result.extra["pct_after_first"] = after_first and 100 * after_first / limit
+            after_wave = result.extra.get("msg_per_s_after_first_wave")
+            result.extra["pct_after_wave"] = after_wave and 100 * after_wave / limit
     report("send_request", f"Send Request, not streamed ({args.delay_ms} ms per call)",
            info=info, args=args, bench=bench, results=results,
            cases=[c["label"] for c in the_cases], metrics=[
                ("msg/s", lambda r: r.msg_per_s, 1),
                ("% of limit, from 1st consumed", lambda r: r.extra["pct_of_limit"], 1),
-               ("% of limit, from 1st output", lambda r: r.extra["pct_after_first"], 1),
+               ("% of limit, after 1st wave", lambda r: r.extra["pct_after_wave"], 1),
                ("CPU ms/msg", lambda r: r.cpu_ms_per_msg, 2),
                ("p95 in-sailor ms", lambda r: r.extra["in_sailor_ms_p95"], 0),
                ("peak RSS MB", lambda r: r.peak_rss_mb, 1),

@@ -233,15 +233,19 @@ class Bench:
 
 
 def _output_figures(result: RunResult, collector: Any) -> None:
-    """In-sailor latency (``end`` - ``start`` header of each output), the rate from the
-    first output to the last, and the counts of the allowed other messages."""
+    """In-sailor latency (``end`` - ``start`` header of each output), the steady rate
+    (the outputs after the first ``prefetch`` of them, over the time from the
+    ``prefetch``-th to the last: start-up and the first wave left out), and the counts of
+    the allowed other messages."""
     spans = [o.end_ms - o.start_ms for o in collector.outputs
              if o.start_ms is not None and o.end_ms is not None]
     result.extra["in_sailor_ms_p50"] = percentile(spans, 50)
     result.extra["in_sailor_ms_p95"] = percentile(spans, 95)
-    if result.messages > 1 and collector.last_output_at > collector.first_output_at:
-        result.extra["msg_per_s_after_first_output"] = (
-            (result.messages - 1) / (collector.last_output_at - collector.first_output_at))
+    arrivals = [o.arrived_at for o in collector.outputs]
+    wave = min(result.prefetch, len(arrivals) - 1)  # the first `prefetch` outputs
+    if wave >= 1 and arrivals[-1] > arrivals[wave - 1]:
+        result.extra["msg_per_s_after_first_wave"] = (
+            (len(arrivals) - wave) / (arrivals[-1] - arrivals[wave - 1]))
     for kind, count in collector.counted.items():
         result.extra[f"{kind}_messages"] = count
         result.extra[f"{kind}_bytes"] = collector.counted_bytes[kind]
