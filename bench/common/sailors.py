@@ -10,7 +10,7 @@ Each runs one of two components: ``bench`` (the no-op and chat actions of
 repository's own component (its ``component.json``, so the benchmarks do not depend on
 where its modules live), on the Node side the twins of its actions in
 ``bench/node_component``, which validate against the same input schemas (copied into the
-peer folder, found through the real ``component.json``).
+peer folder for each action of the real ``component.json``).
 
 Both are started the way the platform starts them: cwd = component root, settings in
 ``ELASTICIO_*`` environment variables, one JSON log line per record on stdout.
@@ -108,14 +108,18 @@ def installed_node_version(package: str) -> str | None:
 
 
 def copy_real_schemas(folder: Path) -> None:
-    """``<action>.in.json`` for each action of the real component, from where its
-    component.json says the input schema is."""
+    """``<action>.in.json`` for each action of the real component's component.json: the
+    validation schema the action checks bodies against (``schemas/<id>.in.json``, see
+    docs/metadata.md), else the schema ``metadata.in`` names."""
     folder.mkdir(parents=True, exist_ok=True)
     actions = json.loads((REAL_COMPONENT / "component.json").read_text())["actions"]
     for name, action in actions.items():
-        schema = action.get("metadata", {}).get("in")
-        if isinstance(schema, str):
-            shutil.copyfile(REAL_COMPONENT / schema, folder / f"{name}.in.json")
+        source = REAL_COMPONENT / "schemas" / f"{name}.in.json"
+        published = action.get("metadata", {}).get("in")
+        if not source.exists() and isinstance(published, str):
+            source = REAL_COMPONENT / published
+        if source.exists():
+            shutil.copyfile(source, folder / f"{name}.in.json")
 
 
 def command(kind: str, component: str = "bench") -> tuple[list[str], Path]:
