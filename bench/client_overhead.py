@@ -113,6 +113,7 @@ def clients(base_url: str) -> dict[str, object]:
     import openai
     import requests
 
+    from lib.openai.chat import create_chat_completion
     from lib.openai.client import OpenAIClient
 
     ours = OpenAIClient(API_KEY, base_url=base_url)
@@ -122,7 +123,7 @@ def clients(base_url: str) -> dict[str, object]:
     url = f"{base_url}/chat/completions"
 
     def call_ours() -> str:
-        return ours.create_chat_completion(REQUEST)["choices"][0]["message"]["content"]
+        return create_chat_completion(ours, REQUEST)["choices"][0]["message"]["content"]
 
     def call_sdk() -> str:
         return sdk.chat.completions.create(**REQUEST).choices[0].message.content

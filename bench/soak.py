@@ -30,7 +30,7 @@ from common.harness import (
 from common.platform_api import PlatformStandIn
 from common.sailors import SailorProcess, base_env
 
-from tests.broker import start_broker
+from tests.support.broker import start_broker
 
 BODY = {"text": "The quick brown fox jumps over the lazy dog.", "count": 42, "flag": True}
 POLL_S = 0.01

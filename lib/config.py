@@ -1,36 +1,52 @@
-"""Configuration of the step and of the credentials: parsed and validated up front.
+"""The step's configuration: credentials and step fields, parsed and validated once.
 
-The platform hands text fields over as strings (or leaves them out); everything is
-normalised here, so the action works with typed values only.
+The platform hands the credentials and the step's own fields over in one `cfg` object,
+text fields as strings (or leaves them out). Everything is normalised here, once (the
+base URL included), so the rest of the component works with typed values only, each under
+one name. `parse_credentials` reads what the credentials check and the Model dropdown
+need; `parse_step_config` reads the whole step.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from lib.compat import OPENAI, SERVER_TYPES
-from lib.errors import ConfigError
-from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client, normalize_base_url
+from lib.errors import ConfigError, InvalidBaseURLError
+from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client
 from lib.openai.limits import DEFAULT_REQUEST_TIMEOUT_S, MAX_REQUEST_TIMEOUT_S
+from lib.redaction import url_for_humans
+
+# The credentials' Server type: which API dialect the base URL speaks (never guessed from
+# the host; lib.chat.compatible_servers says what "compatible" changes).
+OPENAI = "openai"
+COMPATIBLE = "compatible"
+SERVER_TYPES = (OPENAI, COMPATIBLE)
+
+DEFAULT_LONGEST_WAIT_MIN = 30.0
+# Deep research takes tens of minutes; half a day is longer than any job we heard of, and
+# a message held longer than that blocks its place in the step's queue for too long.
+MAX_LONGEST_WAIT_MIN = 720.0
+LONGEST_WAIT_FIELD = "longestWait"
+
+MAX_HOST_LABEL_CHARS = 63
+MAX_HOST_CHARS = 253
+# Where a pasted endpoint URL ends: the client appends these paths itself.
+ENDPOINT_SUFFIXES = ("/chat/completions",)
 
 
-@dataclass(frozen=True)
-class Connection:
-    """What the OpenAI client needs: key, base URL and the optional billing headers."""
+@dataclass(frozen=True, kw_only=True)
+class Credentials:
+    """What the OpenAI client needs: key, base URL, the optional billing headers, and
+    the API dialect of the server."""
 
-    api_key: str = ""
+    api_key: str = field(repr=False)  # never printed
     base_url: str = DEFAULT_BASE_URL
     organization: str | None = None
     project: str | None = None
-    server_type: str = OPENAI  # lib.compat: what the request is rewritten into
-
-    def __repr__(self) -> str:  # never print the key
-        return (
-            f"Connection(base_url={self.base_url!r}, organization={self.organization!r}, "
-            f"project={self.project!r}, server_type={self.server_type!r})"
-        )
+    server_type: str = OPENAI
 
     def client(self) -> OpenAIClient:
         """The process-wide client for these credentials (pooled connections)."""
@@ -38,11 +54,14 @@ class Connection:
                           organization=self.organization, project=self.project)
 
 
-@dataclass(frozen=True)
-class ActionConfig:
-    connection: Connection
+@dataclass(frozen=True, kw_only=True)
+class StepConfig(Credentials):
+    """The whole step: the credentials, the model, the Request timeout (seconds) and the
+    longest wait for a background response (seconds; Create Response only)."""
+
     model: str
-    timeout_s: float
+    timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+    longest_wait_s: float = DEFAULT_LONGEST_WAIT_MIN * 60
 
 
 def _text(cfg: dict[str, Any], key: str) -> str | None:
@@ -56,6 +75,49 @@ def _text(cfg: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
+def normalize_base_url(base_url: str | None) -> str:
+    """The API base URL, checked, without trailing slashes (blank: OpenAI's).
+
+    A pasted endpoint URL (``.../v1/chat/completions``) is cut back to its base. Raises
+    :class:`InvalidBaseURLError` for what could never be sent: another scheme, no host, a
+    host name no DNS can hold, user info (a password would be shown in logs). The URL is
+    never echoed whole: it may carry a password.
+    """
+    url = (base_url or "").strip().rstrip("/") or DEFAULT_BASE_URL
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError when not a number in range
+    except ValueError:
+        raise InvalidBaseURLError(
+            f"API base URL is not a valid URL; use one such as {DEFAULT_BASE_URL}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidBaseURLError(
+            f"API base URL must be an http(s) URL such as {DEFAULT_BASE_URL}, "
+            f"got {url_for_humans(url)[:100]!r}")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidBaseURLError("API base URL must not contain a user name or password")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise InvalidBaseURLError("API base URL must not contain a query (?...) or a fragment "
+                                  "(#...): the client appends the endpoint's path to it")
+    _check_host(parts.hostname)
+    for suffix in ENDPOINT_SUFFIXES:
+        url = url.removesuffix(suffix).rstrip("/")
+    return url
+
+
+def _check_host(host: str) -> None:
+    """A host name DNS can hold (or an IP address): labels of 1-63 characters, 253 in all."""
+    if ":" in host:
+        return  # an IPv6 literal; urlsplit checked the brackets
+    labels = host.removesuffix(".").split(".")
+    if len(host) > MAX_HOST_CHARS or any(
+            not 0 < len(label) <= MAX_HOST_LABEL_CHARS for label in labels):
+        raise InvalidBaseURLError(
+            f"API base URL has an invalid host name (empty or longer than "
+            f"{MAX_HOST_LABEL_CHARS} characters between dots, or longer than "
+            f"{MAX_HOST_CHARS} in all)")
+
+
 def parse_server_type(value: str | None) -> str:
     """`serverType`: "openai" (the default) or "compatible"."""
     if value is None:
@@ -66,21 +128,6 @@ def parse_server_type(value: str | None) -> str:
             f"Server type must be one of {', '.join(SERVER_TYPES)}, got {value!r}"
         )
     return value
-
-
-def parse_connection(cfg: dict[str, Any]) -> Connection:
-    """Credentials (`apiKey`, `baseUrl`, `serverType`) plus the step's `organization` and
-    `project`."""
-    api_key = _text(cfg, "apiKey")
-    if api_key is None:
-        raise ConfigError("API Key is required: paste the secret key from platform.openai.com")
-    return Connection(
-        api_key=api_key,
-        base_url=normalize_base_url(_text(cfg, "baseUrl")),
-        organization=_text(cfg, "organization"),
-        project=_text(cfg, "project"),
-        server_type=parse_server_type(_text(cfg, "serverType")),
-    )
 
 
 def parse_positive_number(value: Any, *, default: float, maximum: float, problem: str) -> float:
@@ -108,12 +155,41 @@ def parse_timeout(value: Any) -> float:
                  f"{MAX_REQUEST_TIMEOUT_S:g}"))
 
 
-def parse_action_config(cfg: dict[str, Any]) -> ActionConfig:
-    """The whole step configuration of Send Request, validated."""
-    connection = parse_connection(cfg)
+def parse_longest_wait(value: Any) -> float:
+    """`longestWait` in minutes (blank: the default), returned in seconds."""
+    minutes = parse_positive_number(
+        value, default=DEFAULT_LONGEST_WAIT_MIN, maximum=MAX_LONGEST_WAIT_MIN,
+        problem=(f"Longest wait for a background response must be a number of minutes above "
+                 f"0 and at most {MAX_LONGEST_WAIT_MIN:g}"))
+    return minutes * 60
+
+
+def _credential_fields(cfg: dict[str, Any]) -> dict[str, Any]:
+    api_key = _text(cfg, "apiKey")
+    if api_key is None:
+        raise ConfigError("API Key is required: paste the secret key from platform.openai.com")
+    return {
+        "api_key": api_key,
+        "base_url": normalize_base_url(_text(cfg, "baseUrl")),
+        "organization": _text(cfg, "organization"),
+        "project": _text(cfg, "project"),
+        "server_type": parse_server_type(_text(cfg, "serverType")),
+    }
+
+
+def parse_credentials(cfg: dict[str, Any]) -> Credentials:
+    """Credentials (`apiKey`, `baseUrl`, `serverType`) plus the step's `organization` and
+    `project`."""
+    return Credentials(**_credential_fields(cfg))
+
+
+def parse_step_config(cfg: dict[str, Any]) -> StepConfig:
+    """The whole step configuration, validated."""
+    fields = _credential_fields(cfg)
     model = _text(cfg, "model")
     if model is None:
         raise ConfigError("Model is required: pick one in the step configuration")
-    return ActionConfig(
-        connection=connection, model=model, timeout_s=parse_timeout(cfg.get("requestTimeout"))
+    return StepConfig(
+        **fields, model=model, timeout_s=parse_timeout(cfg.get("requestTimeout")),
+        longest_wait_s=parse_longest_wait(cfg.get(LONGEST_WAIT_FIELD)),
     )

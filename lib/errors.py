@@ -1,12 +1,25 @@
-"""Errors of the component itself (not of the OpenAI API; those live in ``lib.openai.errors``).
+"""The component's own errors (the OpenAI API's live in ``lib.openai.errors``, Create
+Response's in ``lib.responses.errors``).
 
 Two kinds of failure, kept apart in the types: a :class:`UserError` is the user's to fix
 (bad configuration, bad input, an attachment that is too large, a wrong API key); its
 message is written for the flow designer and needs no traceback. Anything else that
 escapes is a failure of ours or of a server. Whose fault an error is shows in its class
-only: the OpenAI errors that are the user's (``lib.openai.errors``) derive from
-:class:`UserError` too, and no code sets a flag on an instance.
-No message built here ever contains the API key or attachment content.
+only: the errors of the other layers that are the user's derive from :class:`UserError`
+too, and no code sets a flag on an instance. No message built here ever contains the API
+key or attachment content. ::
+
+    Exception
+    ├── UserError                        the user's to fix; emitted without a traceback
+    │   ├── ConfigError                  a field of the step, the credentials or the environment
+    │   │   └── InvalidBaseURLError      the API base URL cannot be used
+    │   ├── InputValidationError         the message body does not match the input schema
+    │   ├── AttachmentError              an attachment cannot be used
+    │   │   ├── AttachmentNotAllowedError   the download policy refuses the URL
+    │   │   ├── AttachmentTooLargeError     over the size limit (one, or all together)
+    │   │   └── AttachmentDownloadError     an allowed URL could not be downloaded
+    │   └── OutputParseError             a JSON answer whose content is not JSON
+    └── ObjectStorageDownloadError       the platform's object storage failed (not the user's)
 """
 
 from __future__ import annotations
@@ -51,7 +64,8 @@ class AttachmentError(UserError):
 
 
 class AttachmentNotAllowedError(AttachmentError):
-    """The download policy does not allow the URL (one generic text, see lib.downloads)."""
+    """The download policy does not allow the URL (one generic text, see
+    ``lib.attachments.downloads``)."""
 
 
 class AttachmentTooLargeError(AttachmentError):
@@ -62,8 +76,9 @@ class AttachmentDownloadError(AttachmentError):
     """An allowed URL could not be downloaded: no connection, an HTTP error, a timeout."""
 
 
-class ObjectStorageError(Exception):
-    """The platform's object storage failed (5xx, unreachable): not the user's fault."""
+class ObjectStorageDownloadError(Exception):
+    """Downloading an attachment from the platform's object storage failed (5xx,
+    unreachable): not the user's fault."""
 
 
 class OutputParseError(UserError):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Broker, BrokerUnavailableError, ensure_installed, start_broker
-from tests.sailor.platform_sim import PlatformSim
-from tests.sailor.recording_server import RecordingServer, start_recording_server
+from tests.support.broker import Broker, BrokerUnavailableError, ensure_installed, start_broker
+from tests.support.platform_sim import PlatformSim
+from tests.support.recording_server import RecordingServer, start_recording_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -12,6 +13,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+
+from lib.openai.limits import USER_AGENT
 
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = re.compile(r"^[A-Za-z0-9_.\-\[\]]+==[0-9][^\s;]*$")
@@ -172,3 +175,57 @@ def test_no_reference_points_outside_the_repository():
         if OUTSIDE_REFERENCES.search(line)
     ]
     assert hits == []
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+TREE_NAME = re.compile(r"^( *)([\w.\-]+/?)(?:  |$)")
+PATH_ROOTS = ("lib/", "tests/", "schemas/", "docs/", "sailor/", "examples/")
+
+
+def tree_paths(markdown: str) -> list[str]:
+    """The paths the first fenced block draws: a name per line, two spaces per level;
+    lines indented further (continued descriptions) are skipped."""
+    block = re.search(r"```\n(.*?)```", markdown, flags=re.DOTALL).group(1)
+    parents: list[str] = []
+    paths = []
+    for line in block.splitlines():
+        match = TREE_NAME.match(line)
+        if not match or len(match.group(1)) > 8:
+            continue
+        depth = len(match.group(1)) // 2
+        parents = parents[:depth]
+        name = match.group(2)
+        paths.append("".join(parents) + name)
+        if name.endswith("/"):
+            parents.append(name)
+    return paths
+
+
+def test_the_architecture_names_only_paths_that_exist():
+    """Every file and package docs/architecture.md draws or names exists, and every
+    dotted name it gives (``lib.step.start``) can be imported."""
+    text = ARCHITECTURE.read_text()
+    paths = tree_paths(text)
+    assert "lib/openai/client.py" in paths
+    assert "lib/chat/compatible_servers.py" in paths
+    named = [token for token in re.findall(r"`([^`\s]+)`", text)
+             if token.startswith(PATH_ROOTS) and "<" not in token]
+    missing = [path for path in paths + named if not (ROOT / path).exists()]
+    assert missing == []
+    for dotted in re.findall(r"`(lib(?:\.\w+)+)", text):
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            module_path = ROOT.joinpath(*parts[:cut])
+            if module_path.with_suffix(".py").exists() or module_path.is_dir():
+                break
+        module = importlib.import_module(".".join(parts[:cut]))
+        target: object = module
+        for attribute in parts[cut:]:
+            target = getattr(target, attribute)
+
+
+def test_every_request_says_the_component_version():
+    """One User-Agent for API calls and downloads: the component's major.minor."""
+    version = json.loads((ROOT / "component.json").read_text())["version"]
+    major_minor = ".".join(version.split(".")[:2])
+    assert f"elasticio-chatgpt-component-py/{major_minor}" == USER_AGENT

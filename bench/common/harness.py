@@ -40,7 +40,7 @@ from .sailors import (
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.broker import start_broker
+from tests.support.broker import start_broker
 
 API_USERNAME = "bench-user@example.com"
 API_KEY = "bench-api-key"

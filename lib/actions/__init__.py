@@ -1,0 +1,1 @@
+"""One thin module per action; ``component.json`` names them by path."""

@@ -7,60 +7,48 @@ answers each choice's message also carries `parsed`.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from elasticio_sailor import ShutdownInterrupted
+from lib import step as steps
+from lib.attachments.inline import log_inlined
+from lib.chat import compatible_servers
+from lib.chat.attachments import inline_attachments
+from lib.chat.output import build_output
+from lib.chat.request import build_request_body
+from lib.model_list import getModels
+from lib.openai.chat import create_chat_completion
+from lib.openai.errors import CallInterruptedError
 
-from lib import compat
-from lib.attachments import inline_attachments, log_inlined
-from lib.config import parse_action_config
-from lib.downloads import Downloads, download_policy_from
-from lib.models import getModels  # noqa: F401 - the select model of the Model field
-from lib.openai.errors import RetryLaterError
-from lib.output import build_output
-from lib.rebound import rebound_later
-from lib.request_body import build_request_body
-from lib.shutdown import shutdown_signal
-from lib.validation import validate_input
+__all__ = ["getModels", "process"]  # getModels: the select model of the Model field
+
+INPUT_SCHEMA_FILE = "sendRequest.in.json"
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:
     """Send the request; return the output message, or rebound it when asked to wait long."""
     del snapshot  # stateless
-    config = parse_action_config(cfg)
-    body = validate_input(msg.get("body") if isinstance(msg, dict) else None)
-    if body.get("model") not in (None, config.model):
-        self.logger.warning(
-            "The message names model %s; the configured model %s is used",
-            repr(str(body["model"])[:64]), repr(config.model),
-        )
-
-    connection = config.connection
-    client = connection.client()
-    downloads = Downloads(download_policy_from(os.environ), idle_timeout_s=config.timeout_s,
-                          logger=self.logger, environ=os.environ)
-    messages, inlined = inline_attachments(body["messages"], downloads)
+    step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE)
+    config = step.config
+    client = config.client()
+    messages, inlined = inline_attachments(step.body["messages"], step.downloads())
     log_inlined(self.logger, inlined)
     request = build_request_body(
-        {**body, "messages": messages}, config.model, connection.server_type
+        {**step.body, "messages": messages}, config.model, config.server_type
     )
 
     def send(request_body: dict[str, Any]) -> dict[str, Any]:
-        return client.create_chat_completion(
-            request_body, timeout_s=config.timeout_s, logger=self.logger,
-            stop=shutdown_signal(self),
-        )
+        return create_chat_completion(client, request_body, timeout_s=config.timeout_s,
+                                      logger=self.logger, stop=step.stop)
 
-    try:
-        response = compat.create_chat_completion(
-            send, request, connection.server_type, self.logger
-        )
-    except ShutdownInterrupted:
-        self.logger.info("The step is shutting down: the API call was stopped and the "
-                         "message is left for redelivery")
-        raise
-    except RetryLaterError as err:
-        rebound_later(self, err)
-        return None
-    return {"body": build_output(request, response)}
+    def work() -> dict[str, Any]:
+        try:
+            response = compatible_servers.send_with_fallback(
+                send, request, config.server_type, self.logger
+            )
+        except CallInterruptedError:
+            self.logger.info("The step is shutting down: the API call was stopped and the "
+                             "message is left for redelivery")
+            raise
+        return {"body": build_output(request, response)}
+
+    return steps.finish(step, work)

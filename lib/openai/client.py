@@ -1,9 +1,11 @@
-"""The HTTP client: one pooled `requests.Session` per credentials, retries, typed errors.
+"""The HTTP transport: one pooled `requests.Session` per credentials, retries, typed errors.
 
 Request building and answer decoding are pure functions; `OpenAIClient` only sends,
-retries by `RetryPolicy` and maps failures to `lib.openai.errors`. Every call is bounded
-by `lib.openai.limits`. `get_client` keeps one client per (api_key, base_url,
-organization, project) per process; it is thread-safe.
+retries by `RetryPolicy` and maps failures to `lib.openai.errors`; it knows no endpoint
+but the path it is given (the calls of each API surface live beside it: ``chat``,
+``responses``, ``models``). Every call is bounded by `lib.openai.limits`. The base URL
+comes checked and normalised (``lib.config``). `get_client` keeps one client per
+(api_key, base_url, organization, project) per process; it is thread-safe.
 """
 
 from __future__ import annotations
@@ -17,20 +19,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
-from elasticio_sailor import ShutdownInterrupted
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, ReadTimeoutError
 
-from lib.errors import InvalidBaseURLError, is_user_error
+from lib.errors import is_user_error
 from lib.openai.errors import (
     NO_SECRETS,
     AnswerTooLargeError,
     APIConnectionError,
     APITimeoutError,
     BadRequestError,
+    CallInterruptedError,
     OpenAIError,
     RequestNotSentError,
     RetryLaterError,
@@ -41,24 +42,19 @@ from lib.openai.errors import (
 from lib.openai.limits import (
     CONNECT_TIMEOUT_S,
     DEFAULT_REQUEST_TIMEOUT_S,
-    LIST_TIMEOUT_S,
+    READ_CHUNK_BYTES,
+    USER_AGENT,
     CallLimits,
 )
 from lib.openai.retry import RetryPolicy, should_retry
-from lib.openai.streaming import ServerSentEvent, assemble_chat_completion, read_events
+from lib.openai.sse import ServerSentEvent, read_events
 from lib.redaction import Redactor, url_for_humans
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-USER_AGENT = "elasticio-chatgpt-component-py/1.0"
 JSON_CONTENT_TYPE = "application/json"
 POOL_CONNECTIONS = 4  # distinct hosts kept
 POOL_MAXSIZE = 64  # connections per host: the sailor runs up to 50 messages at once
-READ_CHUNK_BYTES = 64 * 1024
 MAX_CACHED_CLIENTS = 16
-MAX_HOST_LABEL_CHARS = 63
-MAX_HOST_CHARS = 253
-# Where a pasted endpoint URL ends: the client appends these paths itself.
-ENDPOINT_SUFFIXES = ("/chat/completions",)
 HEADER_FIELDS = {"Authorization": "API Key", "OpenAI-Organization": "Organization",
                  "OpenAI-Project": "Project"}
 
@@ -66,49 +62,6 @@ log = logging.getLogger(__name__)
 
 
 # ---- pure request building ------------------------------------------------------------
-
-
-def normalize_base_url(base_url: str | None) -> str:
-    """The API base URL, checked, without trailing slashes (blank: OpenAI's).
-
-    A pasted endpoint URL (``.../v1/chat/completions``) is cut back to its base. Raises
-    :class:`InvalidBaseURLError` for what could never be sent: another scheme, no host, a
-    host name no DNS can hold, user info (a password would be shown in logs). The URL is
-    never echoed whole: it may carry a password.
-    """
-    url = (base_url or "").strip().rstrip("/") or DEFAULT_BASE_URL
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError when not a number in range
-    except ValueError:
-        raise InvalidBaseURLError(
-            f"API base URL is not a valid URL; use one such as {DEFAULT_BASE_URL}") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidBaseURLError(
-            f"API base URL must be an http(s) URL such as {DEFAULT_BASE_URL}, "
-            f"got {url_for_humans(url)[:100]!r}")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidBaseURLError("API base URL must not contain a user name or password")
-    if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise InvalidBaseURLError("API base URL must not contain a query (?...) or a fragment "
-                                  "(#...): the client appends the endpoint's path to it")
-    _check_host(parts.hostname)
-    for suffix in ENDPOINT_SUFFIXES:
-        url = url.removesuffix(suffix).rstrip("/")
-    return url
-
-
-def _check_host(host: str) -> None:
-    """A host name DNS can hold (or an IP address): labels of 1-63 characters, 253 in all."""
-    if ":" in host:
-        return  # an IPv6 literal; urlsplit checked the brackets
-    labels = host.removesuffix(".").split(".")
-    if len(host) > MAX_HOST_CHARS or any(
-            not 0 < len(label) <= MAX_HOST_LABEL_CHARS for label in labels):
-        raise InvalidBaseURLError(
-            f"API base URL has an invalid host name (empty or longer than "
-            f"{MAX_HOST_LABEL_CHARS} characters between dots, or longer than "
-            f"{MAX_HOST_CHARS} in all)")
 
 
 def build_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
@@ -211,32 +164,24 @@ def _new_session(base_url: str, headers: Mapping[str, str] | None) -> requests.S
 
 
 class _Deadline:
-    """The total deadline of one call (retries included), and the sailor's stop signal:
-    both end a call between two reads."""
+    """The total deadline of one call (retries included), and the caller's stop signal
+    (the step's shutdown): both end a call between two reads."""
 
     def __init__(self, monotonic: Callable[[], float], total_s: float,
                  stop: threading.Event | None = None) -> None:
         self._monotonic = monotonic
         self.total_s = total_s
         self._at = monotonic() + total_s
-        self._stop = stop
+        self.stop = stop
 
     def remaining_s(self) -> float:
         return self._at - self._monotonic()
 
-    def wait_for_stop(self, delay_s: float) -> bool:
-        """With a stop signal: wait up to `delay_s` for it (True: waited). Without: False,
-        and the caller sleeps its own way."""
-        if self._stop is None:
-            return False
-        self._stop.wait(delay_s)
-        return True
-
     def check(self, request_id: str | None = None) -> None:
-        """Raise `ShutdownInterrupted` once the sailor shuts down, `APITimeoutError` once
+        """Raise `CallInterruptedError` once the stop signal is set, `APITimeoutError` once
         the deadline has passed."""
-        if self._stop is not None and self._stop.is_set():
-            raise ShutdownInterrupted(
+        if self.stop is not None and self.stop.is_set():
+            raise CallInterruptedError(
                 "Stopped waiting for the API's answer: the step is shutting down; the "
                 "message is left for redelivery")
         if self.remaining_s() < 0:
@@ -247,13 +192,13 @@ class _Deadline:
 
 
 class OpenAIClient:
-    """A thin, thread-safe client of the OpenAI API (Chat Completions, Responses, Models)."""
+    """A thin, thread-safe transport to the OpenAI API (and compatible servers)."""
 
     def __init__(
         self,
         api_key: str,
         *,
-        base_url: str | None = DEFAULT_BASE_URL,
+        base_url: str = DEFAULT_BASE_URL,
         organization: str | None = None,
         project: str | None = None,
         retry_policy: RetryPolicy | None = None,
@@ -263,7 +208,7 @@ class OpenAIClient:
     ) -> None:
         if not api_key:
             raise ValueError("An API key is required")
-        self.base_url = normalize_base_url(base_url)
+        self.base_url = base_url  # checked and normalised by lib.config
         self.organization = organization
         self.project = project
         self.retry_policy = retry_policy or RetryPolicy()
@@ -282,51 +227,28 @@ class OpenAIClient:
 
     # -- endpoints --
 
-    def create_chat_completion(
-        self,
-        body: Mapping[str, Any],
-        *,
-        timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
-        logger: Any = None,
-        stop: threading.Event | None = None,
-    ) -> dict[str, Any]:
-        """POST /chat/completions; with `stream: true` the events are assembled into one
-        `chat.completion`. `timeout_s` is the longest wait for the answer to start and the
-        longest silence between chunks; the whole call ends by its total deadline.
-
-        `stop` (the sailor's ``self.shutting_down``) is checked before every attempt and
-        between chunks: once set, the call ends with `ShutdownInterrupted` (the sailor then
-        leaves the message to the broker for redelivery)."""
-        stream = body.get("stream") is True
-        response, deadline = self._open("POST", "/chat/completions", body,
-                                        timeout_s=timeout_s, logger=logger, stop=stop)
-        request_id = request_id_from(response.headers)
-        if not stream or media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
-            # (a compatible server may ignore `stream: true` and answer in one piece)
-            return self._json_of(response, timeout_s, request_id, deadline)
-        with response:
-            events = self._events_of(response, timeout_s, request_id, deadline)
-            return assemble_chat_completion(events, request_id, self._redactor)
-
     def request_json(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, *,
         timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S, logger: Any = None,
         stop: threading.Event | None = None,
     ) -> dict[str, Any]:
         """`method` `path` (below the base URL) with an optional JSON body: the JSON answer.
-        `stop` as for `create_chat_completion`."""
+        `stop` is checked before every attempt and between reads: once set, the call ends
+        with `CallInterruptedError`."""
         response, deadline = self._open(method, path, body, timeout_s=timeout_s,
                                         logger=logger, stop=stop)
         return self._json_of(response, timeout_s, request_id_from(response.headers), deadline)
 
     def post_for_events(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
+        stop: threading.Event | None = None,
     ) -> EventStream | dict[str, Any]:
         """POST expecting server-sent events; `timeout_s` is the longest wait for the first
-        and the longest silence between two, the call's total deadline holds. A server that
-        answers JSON instead (it ignored `stream`) gives that object."""
+        and the longest silence between two, the call's total deadline holds (`stop` as
+        for `request_json`). A server that answers JSON instead (it ignored `stream`) gives
+        that object."""
         response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
-                                        logger=logger)
+                                        logger=logger, stop=stop)
         request_id = request_id_from(response.headers)
         if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
             return self._json_of(response, timeout_s, request_id, deadline)
@@ -354,22 +276,12 @@ class OpenAIClient:
         logger: Any, stop: threading.Event | None = None,
     ) -> tuple[requests.Response, _Deadline]:
         """Send `method` `path` with its own total deadline (and `stop`, see
-        `create_chat_completion`): the answer, its body unread."""
+        `request_json`): the answer, its body unread."""
         deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
         response = self._send(method, f"{self.base_url}{path}",
                               data=None if body is None else encode_body(body),
                               timeout_s=timeout_s, logger=logger, deadline=deadline)
         return response, deadline
-
-    def list_models(
-        self, *, timeout_s: float = LIST_TIMEOUT_S, logger: Any = None
-    ) -> list[dict[str, Any]]:
-        """GET /models: the `data` list."""
-        document = self.request_json("GET", "/models", timeout_s=timeout_s, logger=logger)
-        models = document.get("data")
-        if not isinstance(models, list):
-            raise OpenAIError("The model list answer has no 'data' list; check the base URL")
-        return models
 
     # -- transport --
 
@@ -432,8 +344,7 @@ class OpenAIClient:
             # only %s with text: works with stdlib logging and the sailor's Node-style logger
             logger.warning("%s failed (%s); retry %s of %s in %s s", what, str(error),
                            str(attempts), str(policy.max_retries), f"{delay:.2f}")
-            if deadline is None or not deadline.wait_for_stop(delay):
-                policy.sleep(delay)
+            policy.wait(delay, None if deadline is None else deadline.stop)
 
     def _status_error(
         self, response: requests.Response, timeout_s: float, deadline: _Deadline | None,
@@ -453,7 +364,7 @@ class OpenAIClient:
             return APITimeoutError(
                 f"{what}: could not connect within {self.connect_timeout_s:g} s "
                 "(the connect timeout)")
-        if _is_timeout(exc):
+        if is_timeout(exc):
             return APITimeoutError(
                 f"{what}: no answer within {timeout_s:g} s (the step's Request timeout)")
         if isinstance(exc, requests.ConnectionError):
@@ -514,7 +425,7 @@ class OpenAIClient:
                 # read1: whatever has arrived (chunked or not), without waiting for a full buffer
                 chunk = raw.read1(READ_CHUNK_BYTES, decode_content=True)
             except (requests.RequestException, HTTPError, OSError) as exc:
-                if _is_timeout(exc):
+                if is_timeout(exc):
                     failure = APITimeoutError(
                         f"No data for more than {idle_timeout_s:g} s (the idle timeout "
                         "between chunks, set by the step's Request timeout)",
@@ -550,8 +461,12 @@ class EventStream:
         self.close()
 
 
-def _is_timeout(exc: BaseException) -> bool:
+def is_timeout(exc: BaseException) -> bool:
+    """Whether a failure of `requests` or urllib3 (or of a socket read) is a timeout: told
+    by its class, by a timeout it wraps, or (urllib3 wraps some in other classes) by name."""
     if isinstance(exc, requests.Timeout | TimeoutError | ReadTimeoutError):
+        return True
+    if "Timeout" in type(exc).__name__:
         return True
     return any(isinstance(arg, ReadTimeoutError | TimeoutError) for arg in exc.args)
 
@@ -583,12 +498,13 @@ _clients_lock = threading.Lock()
 def get_client(
     *,
     api_key: str,
-    base_url: str | None = DEFAULT_BASE_URL,
+    base_url: str = DEFAULT_BASE_URL,
     organization: str | None = None,
     project: str | None = None,
 ) -> OpenAIClient:
-    """The process's client for these credentials (created on first use, then reused)."""
-    key = (api_key, normalize_base_url(base_url), organization or None, project or None)
+    """The process's client for these credentials (created on first use, then reused);
+    `base_url` as normalised by ``lib.config``."""
+    key = (api_key, base_url, organization or None, project or None)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:

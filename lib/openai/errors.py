@@ -3,7 +3,29 @@
 Whose fault an error is shows in its class: the user's (bad input, key, permission, quota:
 fix the request or the account) derive from :class:`lib.errors.UserError` as well as from
 :class:`OpenAIError`; the others are transient or the server's (5xx, network, timeouts:
-retried, then reported as such).
+retried, then reported as such). ``(U)`` marks the user's::
+
+    OpenAIError                      the API's message, status, type, code, param, request id
+    ├── BadRequestError (U)          400
+    ├── AuthenticationError (U)      401
+    ├── PermissionDeniedError (U)    403
+    ├── NotFoundError (U)            404
+    ├── ConflictError                409, retried
+    ├── UnprocessableEntityError (U) 422
+    ├── RateLimitError               429, retried
+    │   └── InsufficientQuotaError (U)  429 insufficient_quota
+    ├── RequestRefusedError (U)      any other 4xx
+    ├── InternalServerError          5xx, retried
+    │   └── ServerValidationError (U)   5xx that is a validation error of the request
+    ├── APIConnectionError           no answer
+    │   └── APITimeoutError          no answer (or no stream data) in time
+    ├── RequestNotSentError (U)      a header or URL HTTP cannot carry
+    ├── AnswerTooLargeError          an answer over the size caps
+    ├── StreamError                  a broken, malformed or error-carrying event stream
+    └── RetryLaterError              the server asks for a wait longer than we sleep
+
+    CallInterruptedError             not an OpenAIError: the caller's stop signal ended
+                                     the call (the step maps it to the runtime's shutdown)
 """
 
 from __future__ import annotations
@@ -97,20 +119,16 @@ class BadRequestError(OpenAIError, UserError):
     """400: the request is wrong (a parameter, the context length, a JSON schema)."""
 
 
-
 class AuthenticationError(OpenAIError, UserError):
     """401: the API key (or its organization) is not accepted."""
-
 
 
 class PermissionDeniedError(OpenAIError, UserError):
     """403: the key may not use this model, region or resource."""
 
 
-
 class NotFoundError(OpenAIError, UserError):
     """404: unknown model or path (often a wrong base URL)."""
-
 
 
 class ConflictError(OpenAIError):
@@ -123,7 +141,6 @@ class UnprocessableEntityError(OpenAIError, UserError):
     """422: the server understood the request but cannot process it."""
 
 
-
 class RateLimitError(OpenAIError):
     """429: too many requests or tokens per minute; transient."""
 
@@ -134,7 +151,6 @@ class RateLimitError(OpenAIError):
 
 class InsufficientQuotaError(RateLimitError, UserError):
     """429 `insufficient_quota`: out of credits or over the monthly budget; not transient."""
-
 
 
 class RequestRefusedError(OpenAIError, UserError):
@@ -201,6 +217,12 @@ class RetryLaterError(OpenAIError):
             request_id=cause.request_id,
             hint=cause.hint,
         )
+
+
+class CallInterruptedError(Exception):
+    """The caller's stop signal was set: the call (or a wait between calls) ended early,
+    nothing more is read. Deliberately not an :class:`OpenAIError`: no handler of API
+    failures (retries, polling, fallbacks) may take it for one."""
 
 
 STATUS_ERRORS: Mapping[int, type[OpenAIError]] = {

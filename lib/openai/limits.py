@@ -1,4 +1,5 @@
-"""Every bound on one API call, in one place (the README's Security section lists them).
+"""Every bound on one API call, in one place (the README's Security section lists them),
+and the transport constants the OpenAI client and the attachment downloads share.
 
 A call is bounded in time by the connect timeout, by the Request timeout (the longest wait
 for the answer to start and the longest silence between two pieces of it) and by a total
@@ -12,7 +13,11 @@ from dataclasses import dataclass
 
 MIB = 1024 * 1024
 
+# Every HTTP request of the component (API calls and attachment downloads) says who sends
+# it; the version is the component's major.minor (a repository test ties it to component.json).
+USER_AGENT = "elasticio-chatgpt-component-py/2.0"
 CONNECT_TIMEOUT_S = 5.0
+READ_CHUNK_BYTES = 64 * 1024  # one read of an answer or a download
 # The step's Request timeout when the field is blank.
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
 # Reasoning models can think for many minutes; beyond a quarter of an hour a step that

@@ -1,7 +1,8 @@
 """When to retry a call and how long to wait first (docs/openai-api.md#retry-policy).
 
 Pure functions over status, headers and the retry count; the waiting itself (sleep, clock,
-randomness) is injected through `RetryPolicy`, so tests never sleep.
+randomness) is injected through `RetryPolicy`, and the client waits only through
+`RetryPolicy.wait`, so tests that inject `sleep` never sleep.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,11 +73,14 @@ def backoff_delay_s(retries_taken: int, rand: float) -> float:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many retries, the longest server-requested wait honoured, and the injected time."""
+    """How many retries, the longest server-requested wait honoured, and the injected time.
+
+    `sleep` replaces the real wait (tests); left out, the wait is real and a stop signal
+    ends it early."""
 
     max_retries: int = MAX_RETRIES
     max_retry_after_s: float = MAX_RETRY_AFTER_S
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None
     clock: Callable[[], float] = time.time
     random: Callable[[], float] = random.random
 
@@ -85,6 +90,16 @@ class RetryPolicy:
         if requested is not None and 0 < requested <= self.max_retry_after_s:
             return requested
         return backoff_delay_s(retries_taken, self.random())
+
+    def wait(self, delay_s: float, stop: threading.Event | None = None) -> None:
+        """Wait `delay_s` before the next attempt: the injected `sleep`, else a real wait
+        that a set `stop` ends early (the caller then checks `stop` and stops)."""
+        if self.sleep is not None:
+            self.sleep(delay_s)
+        elif stop is not None:
+            stop.wait(delay_s)
+        else:
+            time.sleep(delay_s)
 
     def too_long_wait_s(self, headers: Mapping[str, str]) -> float | None:
         """The server-requested wait, if it exceeds what we sleep through in-process."""

@@ -31,7 +31,7 @@ def all_fields() -> list[tuple[str, str, dict]]:
     return found
 
 
-def test_top_level() -> None:
+def test_the_component_has_a_title_a_semantic_version_and_two_actions() -> None:
     assert COMPONENT["title"] == "ChatGPT"
     # semantic version; tests/test_repository.py ties it to the newest CHANGELOG entry
     assert re.fullmatch(r"\d+\.\d+\.\d+", COMPONENT["version"])
@@ -40,7 +40,7 @@ def test_top_level() -> None:
     assert set(COMPONENT["actions"]) == {"sendRequest", "createResponse"}
 
 
-def test_credentials() -> None:
+def test_the_api_key_is_a_required_password_and_the_base_url_optional() -> None:
     fields = COMPONENT["credentials"]["fields"]
     assert fields["apiKey"]["viewClass"] == "PasswordFieldView"
     assert fields["apiKey"]["required"] is True
@@ -49,7 +49,7 @@ def test_credentials() -> None:
     assert fields["baseUrl"]["placeholder"] == "https://api.openai.com/v1"
 
 
-def test_send_request_fields() -> None:
+def test_send_request_has_its_main_file_and_its_four_fields() -> None:
     action = COMPONENT["actions"]["sendRequest"]
     assert action["title"] == "Send Request"
     assert action["main"] == "./lib/actions/send_request.py"
@@ -63,7 +63,7 @@ def test_send_request_fields() -> None:
 
 
 @pytest.mark.parametrize(("where", "name", "field"), all_fields())
-def test_every_field(where: str, name: str, field: dict) -> None:
+def test_every_field_has_a_known_view_class_and_a_label(where: str, name: str, field: dict) -> None:
     assert ID_PATTERN.match(name), name
     assert field["viewClass"] in KNOWN_VIEW_CLASSES
     assert isinstance(field["label"], str)

@@ -11,12 +11,11 @@ import responses
 
 from lib.errors import ConfigError
 from lib.openai.errors import APIConnectionError, AuthenticationError, NotFoundError
-from tests.component.action_support import (
+from tests.support.action_support import (
     API_KEY,
     MODELS_URL,
     FakeSelf,
     api_error,
-    fresh_clients,  # noqa: F401 - fixture
     model_entry,
 )
 
@@ -48,7 +47,7 @@ def test_verified_with_one_call() -> None:
 
 
 @responses.activate
-def test_custom_base_url() -> None:
+def test_a_custom_base_url_is_asked_for_its_models() -> None:
     url = "https://acme.openai.azure.com/openai/v1/models"
     responses.add(responses.GET, url, json={"object": "list", "data": []})
     assert verify(FakeSelf(), {"apiKey": API_KEY,
@@ -57,7 +56,7 @@ def test_custom_base_url() -> None:
 
 
 @responses.activate
-def test_wrong_key() -> None:
+def test_a_wrong_key_fails_at_once_without_echoing_it() -> None:
     responses.add(responses.GET, MODELS_URL, status=401, json=api_error(
         f"Incorrect API key provided: {API_KEY}.", error_type="invalid_request_error",
         code="invalid_api_key"))
@@ -69,7 +68,7 @@ def test_wrong_key() -> None:
 
 
 @responses.activate
-def test_wrong_organization() -> None:
+def test_a_wrong_organization_is_sent_and_its_refusal_shown() -> None:
     responses.add(responses.GET, MODELS_URL, status=401, json=api_error(
         "You must be a member of an organization to use the API. Please contact us through "
         "our help center at help.openai.com.", error_type="invalid_request_error",
@@ -80,7 +79,7 @@ def test_wrong_organization() -> None:
 
 
 @responses.activate
-def test_unreachable_base_url() -> None:
+def test_an_unreachable_base_url_names_its_host() -> None:
     url = "https://llm.invalid/v1/models"
     responses.add(responses.GET, url, body=requests.ConnectionError("Name or service not known"))
     with pytest.raises(APIConnectionError) as caught:
@@ -89,13 +88,13 @@ def test_unreachable_base_url() -> None:
 
 
 @responses.activate
-def test_base_url_that_is_no_api() -> None:
+def test_a_base_url_that_is_no_api_is_not_found() -> None:
     url = "https://example.com/models"
     responses.add(responses.GET, url, status=404, body="<html>Not Found</html>")
     with pytest.raises(NotFoundError):
         verify(FakeSelf(), {"apiKey": API_KEY, "baseUrl": "https://example.com"})
 
 
-def test_missing_key() -> None:
+def test_a_blank_key_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="API Key is required"):
         verify(FakeSelf(), {"apiKey": "  "})

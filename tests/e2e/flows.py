@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.sailor.platform_sim import PlatformSim, SailorRun
+from tests.support.platform_sim import PlatformSim, SailorRun
 
 
 @contextmanager

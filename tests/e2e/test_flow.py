@@ -12,11 +12,11 @@ import json
 
 import pytest
 
-from tests.component.openapi_contract import validate
 from tests.e2e.flows import step_in_flow
-from tests.openai_standin import OpenAIStandIn, Reply, completion, rate_limited
-from tests.sailor.platform_sim import PlatformSim
-from tests.sailor.recording_server import run_cli
+from tests.support.openai_standin import OpenAIStandIn, Reply, completion, rate_limited
+from tests.support.openapi_contract import validate
+from tests.support.platform_sim import PlatformSim
+from tests.support.recording_server import run_cli
 
 API_KEY = "sk-e2e-SECRET-key"
 MODEL = "gpt-4o-mini"

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from lib.compat import adapt_request
-from tests.component.openapi_contract import validate
-from tests.openai_standin import DEFAULT_PORT, OpenAIStandIn
-from tests.sailor.recording_server import run_cli
+from lib.chat.compatible_servers import adapt_request
+from tests.support.openai_standin import DEFAULT_PORT, OpenAIStandIn
+from tests.support.openapi_contract import validate
+from tests.support.recording_server import run_cli
 
 API_KEY = "sk-local-SECRET-key"
 EXAMPLE_MESSAGES = ["hello.json", "json_mode.json", "tools.json", "image.json", "stream.json"]

@@ -13,11 +13,11 @@ import signal
 
 import pytest
 
-from lib.response_jobs import SNAPSHOT_KEY
-from tests.component.openapi_contract import validate
+from lib.responses.jobs import SNAPSHOT_KEY
 from tests.e2e.flows import step_in_flow
-from tests.openai_standin import OpenAIStandIn, Reply, response_object
-from tests.sailor.platform_sim import FLOW_ID, STEP_ID, PlatformSim
+from tests.support.openai_standin import OpenAIStandIn, Reply, response_object
+from tests.support.openapi_contract import validate
+from tests.support.platform_sim import FLOW_ID, STEP_ID, PlatformSim
 
 API_KEY = "sk-e2e-responses-SECRET-key"
 MODEL = "gpt-5-mini"
@@ -65,7 +65,7 @@ def stored_snapshot(sim: PlatformSim, snapshot: dict | None = None) -> dict:
     return stored
 
 
-def test_plain_response(flow, openai):
+def test_a_plain_response_is_emitted_and_the_message_acknowledged(flow, openai):
     sim, start = flow
     sim.publish_input({"body": {"input": "Hello", "max_output_tokens": 100}})
     start()

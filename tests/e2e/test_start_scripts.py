@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from elasticio_sailor.settings import SERVICE_METHODS
 
-from tests.openai_standin import OpenAIStandIn
-from tests.sailor.platform_sim import PlatformSim
-from tests.sailor.recording_server import RecordingServer, run_cli
+from tests.support.openai_standin import OpenAIStandIn
+from tests.support.platform_sim import PlatformSim
+from tests.support.recording_server import RecordingServer, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAIL = ROOT / "sail.sh"

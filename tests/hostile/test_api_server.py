@@ -3,8 +3,8 @@
 Every server here listens on 127.0.0.1 and misbehaves in one way: it echoes the API key
 into every field of an error (and across the 300-character cut of a message), into a
 stream's error event, sends a line or an answer without end, streams forever, or sets
-cookies. DNS and connects are guarded (``tests/netguard.py``; in `exec` subprocesses
-through ``tests/netguard_site``): nothing leaves 127.0.0.1, and what was contacted is
+cookies. DNS and connects are guarded (``tests/support/netguard.py``; in `exec` subprocesses
+through ``tests/support/netguard_site``): nothing leaves 127.0.0.1, and what was contacted is
 checked.
 
 A planted key is looked for in every printed form (plain, repr, URL-encoded,
@@ -25,23 +25,24 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from elasticio_sailor import ShutdownInterrupted
 
 from lib.errors import UserError
+from lib.openai.chat import create_chat_completion
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import (
     AnswerTooLargeError,
     APITimeoutError,
     AuthenticationError,
+    CallInterruptedError,
     OpenAIError,
     StreamError,
 )
 from lib.openai.limits import MAX_SSE_LINE_BYTES, MIB, CallLimits
 from lib.openai.retry import RetryPolicy
 from lib.redaction import printed_forms
-from tests.netguard import NetGuard, recorded_connects, subprocess_env
-from tests.sailor.platform_sim import PlatformSim
-from tests.sailor.recording_server import run_cli
+from tests.support.netguard import NetGuard, recorded_connects, subprocess_env
+from tests.support.platform_sim import PlatformSim
+from tests.support.recording_server import run_cli
 
 KEY = "sk-hostile-MARKER-5f0e1d2c3b4a69788796a5b4c3d2e1f0"
 # What may never be seen: every printed form of the key, and its marker part on its own
@@ -189,7 +190,7 @@ def client(base_url: str, **kwargs: Any) -> OpenAIClient:
 def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: NetGuard) -> None:
     with HostileServer(echo_the_key_everywhere) as server, \
             pytest.raises(AuthenticationError) as caught:
-        client(server.url).create_chat_completion({"model": "m", **HELLO})
+        create_chat_completion(client(server.url), {"model": "m", **HELLO})
     error = caught.value
     assert_clean(str(error), repr(error), *(str(getattr(error, field)) for field in
                                              ("message", "type", "code", "param",
@@ -202,7 +203,7 @@ def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: NetGu
 def test_a_key_in_a_stream_error_event_is_redacted(no_outside_network: NetGuard) -> None:
     with HostileServer(error_event_with_the_key) as server, \
             pytest.raises(StreamError) as caught:
-        client(server.url).create_chat_completion({"model": "m", "stream": True, **HELLO})
+        create_chat_completion(client(server.url), {"model": "m", "stream": True, **HELLO})
     error = caught.value
     assert_clean(str(error), repr(error), *(str(getattr(error, field)) for field in
                                              ("message", "type", "code", "param")))
@@ -304,8 +305,9 @@ def test_an_endless_stream_ends_by_the_total_deadline(no_outside_network: NetGua
     seconds = itertools.count()
     limits = CallLimits(min_total_deadline_s=100.0)
     with HostileServer(forever) as server, pytest.raises(APITimeoutError) as caught:
-        client(server.url, limits=limits, monotonic=lambda: float(next(seconds)))\
-            .create_chat_completion({"model": "m", "stream": True, **HELLO}, timeout_s=5)
+        create_chat_completion(
+            client(server.url, limits=limits, monotonic=lambda: float(next(seconds))),
+            {"model": "m", "stream": True, **HELLO}, timeout_s=5)
     assert "took longer than its total deadline of 100 s" in str(caught.value)
     assert server.bytes_sent > 0
     assert server.connection_closed.wait(10)  # the client hung up; the server noticed
@@ -326,7 +328,7 @@ def test_a_line_without_end_is_refused_at_the_cap_in_linear_time() -> None:
         tracemalloc.start()
         try:
             with pytest.raises(StreamError, match="line longer than 16777216 bytes"):
-                client(server.url).create_chat_completion(
+                create_chat_completion(client(server.url),
                     {"model": "m", "stream": True, **HELLO})
             _, peak = tracemalloc.get_traced_memory()
         finally:
@@ -348,7 +350,7 @@ def test_an_event_of_many_short_lines_is_refused_at_the_cap() -> None:
 
     with HostileServer(many_lines) as server, pytest.raises(
             StreamError, match=f"event longer than {cap} characters"):
-        client(server.url, limits=CallLimits(max_sse_line_bytes=cap)).create_chat_completion(
+        create_chat_completion(client(server.url, limits=CallLimits(max_sse_line_bytes=cap)),
             {"model": "m", "stream": True, **HELLO})
 
 
@@ -367,7 +369,7 @@ def test_a_huge_answer_is_refused_while_reading() -> None:
         tracemalloc.start()
         try:
             with pytest.raises(AnswerTooLargeError) as caught:
-                client(server.url, limits=limits).create_chat_completion(
+                create_chat_completion(client(server.url, limits=limits),
                     {"model": "m", **HELLO})
             _, peak = tracemalloc.get_traced_memory()
         finally:
@@ -392,7 +394,7 @@ def test_an_endless_stream_of_small_events_is_refused_at_the_stream_cap() -> Non
             server.send(handler, event)
 
     with HostileServer(endless) as server, pytest.raises(AnswerTooLargeError) as caught:
-        client(server.url, limits=CallLimits(max_stream_bytes=MIB)).create_chat_completion(
+        create_chat_completion(client(server.url, limits=CallLimits(max_stream_bytes=MIB)),
             {"model": "m", "stream": True, **HELLO})
     assert f"event stream is larger than {MIB} bytes" in str(caught.value)
     assert server.connection_closed.wait(10)
@@ -410,7 +412,7 @@ def test_cookies_set_by_the_server_are_not_kept_nor_sent() -> None:
     with HostileServer(cookie_monster) as server:
         api = client(server.url)
         for _ in range(3):
-            api.create_chat_completion({"model": "m", **HELLO})
+            create_chat_completion(api, {"model": "m", **HELLO})
     assert [r["headers"].get("Cookie") for r in server.requests] == [None, None, None]
 
 
@@ -425,7 +427,7 @@ def test_an_error_answer_that_never_ends_is_read_only_to_its_cap() -> None:
             server.send(handler, b"w" * 65536)
 
     with HostileServer(endless_error) as server, pytest.raises(OpenAIError) as caught:
-        client(server.url, limits=CallLimits(max_error_body_bytes=MIB)).create_chat_completion(
+        create_chat_completion(client(server.url, limits=CallLimits(max_error_body_bytes=MIB)),
             {"model": "m", **HELLO})
     assert caught.value.status == 400
     assert len(str(caught.value)) < 400
@@ -446,8 +448,8 @@ def test_a_stream_stops_between_chunks_when_the_sailor_shuts_down() -> None:
                 stop.set()  # SIGTERM arrives while the answer streams
             time.sleep(0.01)
 
-    with HostileServer(forever) as server, pytest.raises(ShutdownInterrupted) as caught:
-        client(server.url).create_chat_completion(
+    with HostileServer(forever) as server, pytest.raises(CallInterruptedError) as caught:
+        create_chat_completion(client(server.url),
             {"model": "m", "stream": True, **HELLO}, stop=stop)
     assert "left for redelivery" in str(caught.value)
     assert server.connection_closed.wait(10)
@@ -457,8 +459,8 @@ def test_no_request_is_sent_once_the_sailor_shuts_down() -> None:
     stop = threading.Event()
     stop.set()
     with HostileServer(echo_the_key_everywhere) as server, \
-            pytest.raises(ShutdownInterrupted):
-        client(server.url).create_chat_completion({"model": "m", **HELLO}, stop=stop)
+            pytest.raises(CallInterruptedError):
+        create_chat_completion(client(server.url), {"model": "m", **HELLO}, stop=stop)
     assert server.requests == []
 
 
@@ -469,8 +471,8 @@ def test_a_retry_wait_ends_when_the_sailor_shuts_down() -> None:
         stop.set()
         answer(handler, 503, b'{"error": {"message": "busy"}}', {"retry-after": "50"})
 
-    with HostileServer(overloaded) as server, pytest.raises(ShutdownInterrupted):
-        client(server.url).create_chat_completion({"model": "m", **HELLO}, stop=stop)
+    with HostileServer(overloaded) as server, pytest.raises(CallInterruptedError):
+        create_chat_completion(client(server.url), {"model": "m", **HELLO}, stop=stop)
     assert len(server.requests) == 1
 
 

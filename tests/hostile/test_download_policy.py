@@ -1,7 +1,7 @@
 """Hostile attachment URLs, through `exec` and through the sailor in task mode.
 
 Each case runs the real component in a subprocess whose DNS and connects are guarded
-(``tests/netguard_site``): names resolve from a table, "public" test addresses are
+(``tests/support/netguard_site``): names resolve from a table, "public" test addresses are
 connected to 127.0.0.1 and every connect is recorded, so the test knows exactly what the
 component tried to reach. The attachment server misbehaves on purpose (redirects to
 internal addresses, drips bytes). Planted markers (API key, storage token, signed-URL
@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from tests.component.openapi_contract import validate
-from tests.misbehaving_server import ServerState, misbehaving_server
-from tests.netguard import NetGuard, recorded_connects, subprocess_env
-from tests.openai_standin import OpenAIStandIn
-from tests.sailor.platform_sim import PlatformSim
-from tests.sailor.recording_server import run_cli
+from tests.support.misbehaving_server import ServerState, misbehaving_server
+from tests.support.netguard import NetGuard, recorded_connects, subprocess_env
+from tests.support.openai_standin import OpenAIStandIn
+from tests.support.openapi_contract import validate
+from tests.support.platform_sim import PlatformSim
+from tests.support.recording_server import run_cli
 
 API_KEY = "sk-hostile-APIKEY-marker-0123456789"
 STORAGE_TOKEN = "storage-TOKEN-marker-9876543210"
@@ -264,7 +264,7 @@ def test_exec_a_failing_storage_is_not_the_users_fault_and_keeps_its_token(world
     events, output = world.exec(file_message(f"{storage}/500?X-Amz-Signature={SIGNATURE}"),
                                 ELASTICIO_OBJECT_STORAGE_URI=storage)
     error = error_of(events)
-    assert error["name"] == "ObjectStorageError"
+    assert error["name"] == "ObjectStorageDownloadError"
     assert error["message"] == (f"messages[0].content[1].file.file_url: could not download "
                                 f"{storage}/500: the server answered HTTP 500 Internal "
                                 "Server Error")

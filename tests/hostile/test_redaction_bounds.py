@@ -24,21 +24,22 @@ import requests
 from elasticio_sailor import log
 
 from lib import redaction
-from lib.attachments import filename_for
-from lib.downloads import (
+from lib.attachments.downloads import (
     MAX_SHOWN_HOST_CHARS,
     MAX_URL_CHARS,
     DownloadPolicy,
     Downloads,
     check_scheme,
 )
+from lib.attachments.inline import filename_for
+from lib.attachments.object_storage import ObjectStorage
 from lib.errors import AttachmentError, AttachmentNotAllowedError
 from lib.files.attachments import name_from_url
-from lib.object_storage import ObjectStorage
+from lib.openai.chat import assemble_chat_completion, create_chat_completion
 from lib.openai.client import OpenAIClient, decode_json_object
 from lib.openai.errors import OpenAIError, error_from_event, error_from_response
 from lib.openai.retry import RetryPolicy
-from lib.openai.streaming import ServerSentEvent, assemble_chat_completion, parse_event, read_events
+from lib.openai.sse import ServerSentEvent, parse_event, read_events
 from lib.redaction import (
     MAX_FORM_CHARS,
     MAX_SECRET_CHARS,
@@ -49,10 +50,10 @@ from lib.redaction import (
     url_for_humans,
     url_secrets,
 )
-from lib.response_output import failure_of
-from tests.component.action_support import RecordingLogger
-from tests.misbehaving_server import ServerState, misbehaving_server
-from tests.netguard import NetGuard
+from lib.responses.output import failure_of
+from tests.support.action_support import RecordingLogger
+from tests.support.misbehaving_server import ServerState, misbehaving_server
+from tests.support.netguard import NetGuard
 
 KEY = "sk-proj-MARKER-" + "q7Zr2Xw9Lk4Vb8Nc3Hs6Jd1Fg5Tp0Ym" * 4
 MIB = 1 << 20
@@ -153,7 +154,7 @@ def transport_error(shape: str) -> list[str]:
 
     client._session.request = refuse  # type: ignore[method-assign]
     with pytest.raises(OpenAIError) as caught:
-        client.create_chat_completion({"model": "m", "messages": []})
+        create_chat_completion(client, {"model": "m", "messages": []})
     return texts_of(caught.value)
 
 

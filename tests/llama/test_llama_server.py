@@ -26,12 +26,13 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator
 
-from lib.compat import COMPATIBLE, json_object_form
-from lib.models import getModels
-from lib.request_body import build_request_body
+from lib.chat.compatible_servers import json_object_form
+from lib.chat.request import build_request_body
+from lib.config import COMPATIBLE
+from lib.model_list import getModels
 from lib.validation import load_schema, to_json_schema
-from tests.component.action_support import FakeSelf
-from tests.sailor.recording_server import run_cli
+from tests.support.action_support import FakeSelf
+from tests.support.recording_server import run_cli
 
 pytestmark = pytest.mark.llama
 
@@ -147,7 +148,8 @@ def test_example_answers_within_its_token_limit(name: str, llama_url: str) -> No
     assert message.get("content") or message.get("tool_calls")
     if name == "json_mode.json":
         fallback = [r["msg"] for r in logs if "refused response_format json_schema" in r["msg"]]
-        assert fallback, "llama-cpp-python took json_schema: update lib/compat.py and README"
+        assert fallback, ("llama-cpp-python took json_schema: update "
+                          "lib/chat/compatible_servers.py and README")
         assert set(message["parsed"]) == {"name", "city"}  # the schema was enforced
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from elasticio_sailor.settings import SERVICE_METHODS
 
-from tests.sailor.recording_server import COMPONENTS, run_cli, start_recording_server
+from tests.support.recording_server import COMPONENTS, run_cli, start_recording_server
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ from tests.sailor.recording_server import COMPONENTS, run_cli, start_recording_s
         (["exec"], "--select-model"),
     ],
 )
-def test_help(args, expected):
+def test_every_mode_answers_help(args, expected):
     done = run_cli([*args, "--help"], {}, COMPONENTS)
     assert done.returncode == 0
     assert expected in done.stdout

@@ -71,7 +71,7 @@ def test_main_file_that_fails_to_import(name):
     assert caught.value.__cause__ is not None
 
 
-def test_verifier_found():
+def test_the_verifier_is_found_and_called():
     verify = ComponentLoader(COMPONENTS / "loader_basic").load_verifier()
     assert verify(None, {"apiKey": "good"}) == {"verified": True}
 

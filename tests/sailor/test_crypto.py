@@ -33,13 +33,15 @@ def test_key_is_sha256_of_password() -> None:
 
 
 @pytest.mark.parametrize(("plaintext", "ciphertext_b64"), VECTORS)
-def test_vectors_encrypt(cipher: MessageCipher, plaintext: str, ciphertext_b64: str) -> None:
+def test_known_plaintexts_encrypt_to_their_ciphertexts(
+        cipher: MessageCipher, plaintext: str, ciphertext_b64: str) -> None:
     assert cipher.encrypt_b64(plaintext).decode() == ciphertext_b64
     assert cipher.encrypt(plaintext) == base64.b64decode(ciphertext_b64)
 
 
 @pytest.mark.parametrize(("plaintext", "ciphertext_b64"), VECTORS)
-def test_vectors_decrypt(cipher: MessageCipher, plaintext: str, ciphertext_b64: str) -> None:
+def test_known_ciphertexts_decrypt_to_their_plaintexts(
+        cipher: MessageCipher, plaintext: str, ciphertext_b64: str) -> None:
     assert cipher.decrypt_b64(ciphertext_b64) == plaintext
     assert cipher.decrypt(base64.b64decode(ciphertext_b64)) == plaintext
 

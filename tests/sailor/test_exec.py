@@ -1,4 +1,4 @@
-"""The local runner: `python -m elasticio_sailor exec` (issue 6)."""
+"""The local runner: `python -m elasticio_sailor exec`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.sailor.recording_server import COMPONENTS, log_records, run_cli
+from tests.support.recording_server import COMPONENTS, log_records, run_cli
 
 COMPONENT = COMPONENTS / "exec_basic"
 
@@ -151,7 +151,7 @@ def test_verify_credentials():
     ]
 
 
-def test_usage_errors():
+def test_usage_errors_exit_with_two():
     assert run_exec("nope").returncode == 2
     assert "not found in component.json" in run_exec("nope").stderr
     assert run_exec("echo", "--msg", "/does/not/exist.json").returncode == 2
@@ -160,7 +160,7 @@ def test_usage_errors():
     assert run_exec().returncode == 2
 
 
-def test_help():
+def test_exec_help_names_the_env_prefix():
     done = run_cli(["exec", "--help"], {}, COMPONENT)
     assert done.returncode == 0
     assert "env:NAME" in done.stdout

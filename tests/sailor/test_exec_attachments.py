@@ -15,8 +15,8 @@ import pytest
 from elasticio_sailor.attachments import AttachmentError, Attachments, AttachmentTooLargeError
 from elasticio_sailor.local_attachments import LocalFolder
 
-from tests.sailor.recording_server import COMPONENTS, run_cli
 from tests.support.object_storage import ObjectStorageStandIn
+from tests.support.recording_server import COMPONENTS, run_cli
 
 COMPONENT = COMPONENTS / "attachments"
 TOKEN = "maester-jwt-token-SECRET"

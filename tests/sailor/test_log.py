@@ -111,7 +111,7 @@ def test_child_fields_and_core_fields_protected(stream):
     assert (record["level"], record["name"], record["msg"]) == (30, "component", "hello")
 
 
-def test_err_field(stream):
+def test_an_err_field_carries_name_message_and_traceback(stream):
     log.get_logger().error("failed", err=raised(TypeError("Failure on purpose")))
     (record,) = records(stream)
     assert record["err"]["name"] == "TypeError"

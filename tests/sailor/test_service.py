@@ -9,7 +9,7 @@ import pytest
 from elasticio_sailor.error_payload import MAX_FIELD_CHARS
 from elasticio_sailor.service import error_message
 
-from tests.sailor.recording_server import COMPONENTS, log_records, run_cli
+from tests.support.recording_server import COMPONENTS, log_records, run_cli
 
 API_KEY = "ref-api-key-SECRET"
 

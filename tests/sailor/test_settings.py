@@ -30,7 +30,7 @@ def std_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def test_defaults() -> None:
+def test_unset_settings_take_the_node_sailors_defaults() -> None:
     settings = load_task_settings(std_env())
     assert settings.prefetch == 1
     assert settings.protocol_version == 1
@@ -90,7 +90,7 @@ def test_parse_bool(raw: str | None, expected: bool | None) -> None:
     assert parse_bool(raw, None) is expected  # type: ignore[arg-type]
 
 
-def test_prefetch_rules() -> None:
+def test_prefetch_below_one_or_not_a_number_is_one() -> None:
     assert load_task_settings(std_env(ELASTICIO_RABBITMQ_PREFETCH_SAILOR="2")).prefetch == 2
     assert load_task_settings(std_env(ELASTICIO_RABBITMQ_PREFETCH_SAILOR="0")).prefetch == 1
     assert load_task_settings(std_env(ELASTICIO_RABBITMQ_PREFETCH_SAILOR="abc")).prefetch == 1
@@ -100,7 +100,7 @@ def test_rebound_limit_zero_means_default() -> None:
     assert load_task_settings(std_env(ELASTICIO_REBOUND_LIMIT="0")).rebound_limit == 20
 
 
-def test_bool_settings() -> None:
+def test_boolean_settings_are_read_and_set_the_delivery_mode() -> None:
     settings = load_task_settings(std_env(
         ELASTICIO_NO_ERROR_REPLIES="0",
         ELASTICIO_AMQP_PERSISTENT_MESSAGES="true",

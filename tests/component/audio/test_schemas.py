@@ -7,8 +7,8 @@ import pytest
 from lib.audio.request import speech_request, transcription_fields
 from lib.errors import InputValidationError
 from lib.validation import load_schema, validate_input
-from tests.component.openapi_contract import validate
 from tests.support.multipart_form import Form
+from tests.support.openapi_contract import validate
 from tests.support.schema_dialect import dialect_problems
 
 SCHEMAS = ["transcribeAudio.in.json", "transcribeAudio.out.json", "createSpeech.in.json",

@@ -7,8 +7,8 @@ import pytest
 from lib.errors import InputValidationError
 from lib.files.request import upload_fields, vector_store_file_request
 from lib.validation import load_schema, validate_input
-from tests.component.openapi_contract import validate
 from tests.support.multipart_form import Form
+from tests.support.openapi_contract import validate
 from tests.support.schema_dialect import dialect_problems
 
 

@@ -1,0 +1,58 @@
+"""Send Request's output message body: the API's answer, whole, plus `parsed` for JSON
+answers."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from lib.errors import OutputParseError
+from lib.json_formats import asks_for_json
+
+_FINISH_HINTS = {
+    "length": "the answer was cut off at the token limit; raise max_completion_tokens",
+    "content_filter": "the answer was cut by the content filter",
+}
+
+
+def json_format_requested(body: dict[str, Any]) -> bool:
+    """Whether the request asked for JSON (JSON mode or Structured Outputs)."""
+    return asks_for_json(body.get("response_format"))
+
+
+def with_parsed(response: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `response` whose choices' messages carry `parsed` (content as JSON).
+
+    A message without text content (a refusal, tool calls) gets ``parsed: null``. Text
+    that is not JSON is an :class:`OutputParseError` that names the choice and its
+    finish_reason (a `length` answer is almost always cut-off JSON).
+    """
+    result = copy.deepcopy(response)
+    for position, choice in enumerate(result.get("choices") or []):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        no_text = not (isinstance(content, str) and content.strip())
+        if not isinstance(content, str) or (
+                no_text and (message.get("refusal") or message.get("tool_calls")
+                             or message.get("function_call"))):
+            message["parsed"] = None
+            continue
+        try:
+            message["parsed"] = json.loads(content)
+        except (ValueError, RecursionError):
+            finish_reason = choice.get("finish_reason")
+            index = choice.get("index", position)
+            hint = _FINISH_HINTS.get(str(finish_reason), "the model did not answer in JSON")
+            raise OutputParseError(
+                f"choices[{index}].message.content is not valid JSON "
+                f"(finish_reason {finish_reason!r}): {hint}"
+            ) from None
+    return result
+
+
+def build_output(request_body: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """The body of the emitted message."""
+    return with_parsed(response) if json_format_requested(request_body) else response

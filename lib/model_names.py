@@ -1,0 +1,76 @@
+"""Every rule about model ids: what a name stands for, which API takes it, its family.
+
+Pure functions over the id alone (fine-tune wrappers and provider prefixes are looked
+through); new models are placed by pattern the day they ship, not by a list.
+"""
+
+from __future__ import annotations
+
+import re
+
+CHAT_PREFIX = re.compile(r"^(gpt-|chatgpt-|o\d)", re.IGNORECASE)
+# Name parts of models that do not answer Chat Completions.
+DENIED_PARTS = frozenset(
+    {"embedding", "tts", "whisper", "transcribe", "dall", "image", "moderation", "realtime",
+     "search", "instruct", "babbage", "davinci"}
+)
+# Models that answer only the Responses API (-pro, deep research, codex, computer use...):
+# a pattern, not a list, so that new ones are placed the day they ship.
+RESPONSES_ONLY = re.compile(
+    r"(^|[-_.])(pro|codex|deep-research|computer-use|daybreak|cyber)([-_.]|$)|^codex",
+    re.IGNORECASE)
+RESPONSES_PREFIX = re.compile(r"^(gpt-|chatgpt-|o\d|codex-|computer-use-)", re.IGNORECASE)
+# o1, o3, o4-mini, ... and the gpt-5 family (gpt-5, gpt-5-mini, gpt-5.1, gpt-5.2-codex, ...).
+_REASONING_MODEL = re.compile(r"^(o\d+|gpt-5)(?![a-z0-9])", re.IGNORECASE)
+DEEP_RESEARCH_MARK = "deep-research"
+
+
+def base_model_id(model: str) -> str:
+    """The model name without a fine-tune wrapper or a provider prefix.
+
+    ``ft:gpt-4o-mini:acme::abc`` -> ``gpt-4o-mini``; ``openai/o3`` -> ``o3``.
+    """
+    name = model.strip()
+    if name.startswith("ft:"):
+        name = name[3:].split(":", 1)[0]
+    return name.rsplit("/", 1)[-1]
+
+
+def is_reasoning_model(model: str) -> bool:
+    """True for the o-series and the gpt-5 families, which take `max_completion_tokens`."""
+    return bool(_REASONING_MODEL.match(base_model_id(model)))
+
+
+def is_deep_research(model: str) -> bool:
+    """o3-deep-research, o4-mini-deep-research and their snapshots: background only."""
+    return DEEP_RESEARCH_MARK in base_model_id(model).lower()
+
+
+def is_responses_only(model_id: str) -> bool:
+    """-pro, deep-research, codex, computer-use... models: the Responses API only."""
+    return bool(RESPONSES_ONLY.search(base_model_id(model_id)))
+
+
+def is_chat_model(model_id: str) -> bool:
+    """gpt-*, chatgpt-*, the o-series, and fine-tunes of those; minus non-chat kinds and
+    the models that answer only the Responses API."""
+    base = base_model_id(model_id).lower()
+    if not CHAT_PREFIX.match(base) or is_responses_only(base):
+        return False
+    return not DENIED_PARTS.intersection(re.split(r"[-_.:]", base))
+
+
+def is_responses_model(model_id: str) -> bool:
+    """What the Responses API takes: the chat models and the Responses-only ones."""
+    base = base_model_id(model_id).lower()
+    if is_responses_only(base):
+        return bool(RESPONSES_PREFIX.match(base))
+    return is_chat_model(model_id)
+
+
+def family_of(model_id: str) -> str:
+    """``gpt-4o-mini-2024-07-18`` -> ``gpt-4o``; ``o3-mini`` -> ``o3``; ``gpt-5.1`` kept."""
+    tokens = base_model_id(model_id).lower().split("-")
+    if tokens[0] in ("gpt", "chatgpt") and len(tokens) > 1:
+        return f"{tokens[0]}-{tokens[1]}"
+    return tokens[0]

@@ -1,0 +1,70 @@
+"""Attachments of a Responses API input: images and files the model cannot fetch itself.
+
+The same policy as Send Request's (``lib.attachments``), applied to the
+Responses input parts: ``input_image.image_url`` and ``input_file.file_url`` are sent
+inline when OpenAI could not fetch them (the platform's object storage, plain ``http``,
+allow-listed and internal hosts, each download under the download policy): images as a
+data URL, files as ``file_data`` with a ``filename``. Public ``https`` URLs are passed by
+reference (OpenAI fetches them; the Responses API takes ``file_url`` itself), ``data:``
+URLs are sent as they are, and count against the same size limits.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lib.attachments.downloads import Downloads
+from lib.attachments.inline import (
+    Inlined,
+    count_file_data,
+    inline_file_url,
+    inline_image_url,
+    is_data_url,
+)
+from lib.responses.request import input_parts
+
+
+def _inline_image(part: dict[str, Any], path: str, downloads: Downloads,
+                  inlined: list[Inlined]) -> None:
+    url = part.get("image_url")
+    if isinstance(url, str):
+        inline = inline_image_url(url, f"{path}.image_url", downloads, inlined)
+        if inline is not None:
+            part["image_url"] = inline
+
+
+def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: int,
+                 inlined: list[Inlined]) -> None:
+    url = part.get("file_url")
+    if isinstance(url, str) and url.strip():
+        place = f"{path}.file_url"
+        if is_data_url(url, place):
+            del part["file_url"]
+            part["file_data"] = url.strip()
+        elif not downloads.policy.passes_by_reference(url):
+            del part["file_url"]
+            part["file_data"], part["filename"] = inline_file_url(
+                url, part.get("filename"), place, downloads=downloads, index=index,
+                inlined=inlined)
+            return
+    count_file_data(part.get("file_data"), f"{path}.file_data", downloads)
+
+
+def inline_response_attachments(
+    body: dict[str, Any], downloads: Downloads
+) -> tuple[dict[str, Any], list[Inlined]]:
+    """A copy of `body` whose `input` has every attachment that needs it inlined, and
+    what was downloaded (for the log). Raises an `AttachmentError` (a subclass per cause)
+    whose text starts with the place, e.g. ``input[0].content[1].file_url: ...``."""
+    result = copy.deepcopy(body)
+    inlined: list[Inlined] = []
+    files = 0
+    for path, part in input_parts(result.get("input")):
+        kind = part.get("type")
+        if kind == "input_image":
+            _inline_image(part, path, downloads, inlined)
+        elif kind == "input_file":
+            files += 1
+            _inline_file(part, path, downloads, files, inlined)
+    return result, inlined

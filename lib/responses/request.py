@@ -1,0 +1,46 @@
+"""Building the Responses API request body from the incoming message: pure functions."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from lib.model_names import is_deep_research
+
+DEFAULT_IMAGE_DETAIL = "auto"  # the API's default; its schema marks `detail` required
+
+
+def input_parts(input_value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`(path, part)` for every content part of every message item of `input`."""
+    if not isinstance(input_value, list):
+        return
+    for i_index, item in enumerate(input_value):
+        content = item.get("content") if isinstance(item, dict) else None
+        if not isinstance(content, list):
+            continue
+        for p_index, part in enumerate(content):
+            if isinstance(part, dict):
+                yield f"input[{i_index}].content[{p_index}]", part
+
+
+def build_response_request(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """The body to POST to /responses: the input, untouched but for these rules.
+
+    - `model` is the configured one (the input's own `model`, if any, is replaced);
+    - deep-research models run in the background unless the input says otherwise;
+    - a background job is stored (`store: true`) unless the input says otherwise, so that
+      it can be polled and found again after a restart;
+    - an `input_image` part without `detail` gets the default, `auto`.
+    Unknown fields pass through. The input is not modified.
+    """
+    out = copy.deepcopy(body)
+    out["model"] = model
+    if is_deep_research(model):
+        out.setdefault("background", True)
+    if out.get("background") is True:
+        out.setdefault("store", True)
+    for _path, part in input_parts(out.get("input")):
+        if part.get("type") == "input_image":
+            part.setdefault("detail", DEFAULT_IMAGE_DETAIL)
+    return out

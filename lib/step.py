@@ -1,0 +1,89 @@
+"""What every action does first and last, and the only place (with the actions) that
+speaks to the runtime.
+
+First: parse the step's configuration, validate the message body against the action's
+input schema, warn when the message names another model than the step's, and give the
+action the step's stop signal and its attachment downloads. Last: a call the stop signal
+ended (`lib.openai.errors.CallInterruptedError`) becomes the sailor's
+`ShutdownInterrupted`, which leaves the message to the broker for redelivery (nothing is
+published, the message is not acknowledged); a server that asks to wait long
+(`RetryLaterError`) gets the message rebounded instead of a sleep in the step.
+
+The sailor gives `process` a `self.shutting_down` event (set on SIGTERM); outside the
+sailor (tests, tools) the stop signal is an event nobody sets.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from elasticio_sailor import ShutdownInterrupted
+
+from lib.attachments.downloads import Downloads, download_policy_from
+from lib.config import StepConfig, parse_step_config
+from lib.openai.errors import CallInterruptedError, RetryLaterError
+from lib.validation import validate_input
+
+
+@dataclass(frozen=True)
+class Step:
+    """One message in one action: the context (`self`), the configuration, the validated
+    body and the stop signal."""
+
+    context: Any
+    config: StepConfig
+    body: dict[str, Any]
+    stop: threading.Event
+
+    @property
+    def logger(self) -> Any:
+        return self.context.logger
+
+    def downloads(self) -> Downloads:
+        """The attachment downloads of this message (one byte budget, one deadline)."""
+        return Downloads(download_policy_from(os.environ), idle_timeout_s=self.config.timeout_s,
+                         logger=self.logger, environ=os.environ)
+
+
+def shutdown_signal(context: Any) -> threading.Event:
+    """`context.shutting_down`, or an event that is never set."""
+    signal = getattr(context, "shutting_down", None)
+    return signal if isinstance(signal, threading.Event) else threading.Event()
+
+
+def start(context: Any, msg: Any, cfg: dict[str, Any], schema_file: str) -> Step:
+    """Parse the configuration, validate the body, warn about a model the message names."""
+    config = parse_step_config(cfg)
+    body = validate_input(msg.get("body") if isinstance(msg, dict) else None, schema_file)
+    if body.get("model") not in (None, config.model):
+        context.logger.warning(
+            "The message names model %s; the configured model %s is used",
+            repr(str(body["model"])[:64]), repr(config.model),
+        )
+    return Step(context=context, config=config, body=body, stop=shutdown_signal(context))
+
+
+def finish(step: Step, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """`work()`'s output message; `None` when the message was rebounded. A stopped call
+    raises the sailor's `ShutdownInterrupted` with the call's own text."""
+    try:
+        return work()
+    except CallInterruptedError as stopped:
+        raise ShutdownInterrupted(str(stopped)) from None
+    except RetryLaterError as err:
+        rebound_later(step.context, err)
+        return None
+
+
+def rebound_later(context: Any, err: RetryLaterError) -> None:
+    """Send the message back to the queue (the platform retries it with growing delays)
+    instead of sleeping through a long Retry-After in the step."""
+    context.logger.warning(
+        "The server asked to wait %d s; the message is rebounded to be retried later",
+        round(err.retry_after_s),
+    )
+    context.emit("rebound", err)

@@ -1,0 +1,60 @@
+"""The two Model lists: Create Response's holds every Responses model, Send Request's
+drops the models that answer only the Responses API."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+
+from lib.actions import create_response, send_request
+from lib.model_names import is_chat_model, is_responses_model, is_responses_only
+from tests.support.action_support import (
+    MODELS_URL,
+    FakeSelf,
+    cfg,
+    model_entry,
+)
+
+RESPONSES_ONLY = [
+    "o1-pro", "o1-pro-2025-03-19", "o3-pro", "o3-deep-research",
+    "o4-mini-deep-research-2025-06-26", "gpt-5-pro", "gpt-5.5-pro", "gpt-5-codex",
+    "gpt-5.1-codex-max", "codex-mini-latest", "computer-use-preview", "gpt-5.6-cyber",
+    "gpt-daybreak-blue-latest",
+]
+SHARED = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "o4-mini", "gpt-5", "gpt-5.1",
+          "chatgpt-4o-latest", "ft:gpt-4o-mini-2024-07-18:acme:support:AbC123"]
+NEITHER = ["text-embedding-3-small", "whisper-1", "gpt-image-1", "gpt-4o-realtime-preview",
+           "tts-1", "gpt-4o-search-preview", "dall-e-3"]
+
+
+@pytest.mark.parametrize("model", RESPONSES_ONLY)
+def test_responses_only_models_are_offered_by_create_response_only(model: str) -> None:
+    assert is_responses_only(model)
+    assert is_responses_model(model)
+    assert not is_chat_model(model)
+
+
+@pytest.mark.parametrize("model", SHARED)
+def test_chat_models_are_offered_by_both(model: str) -> None:
+    assert is_chat_model(model)
+    assert is_responses_model(model)
+    assert not is_responses_only(model)
+
+
+@pytest.mark.parametrize("model", NEITHER)
+def test_other_kinds_are_offered_by_neither(model: str) -> None:
+    assert not is_chat_model(model)
+    assert not is_responses_model(model)
+
+
+@pytest.mark.usefixtures("fresh_clients")
+@responses.activate
+def test_each_action_has_its_select_model_function() -> None:
+    listed = [model_entry(m, 1_700_000_000 + i)
+              for i, m in enumerate(RESPONSES_ONLY + SHARED + NEITHER)]
+    responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": listed})
+    responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": listed})
+    for_responses = create_response.getResponseModels(FakeSelf(), cfg())
+    for_chat = send_request.getModels(FakeSelf(), cfg())
+    assert set(for_responses) == set(RESPONSES_ONLY + SHARED)
+    assert set(for_chat) == set(SHARED)

@@ -1,0 +1,68 @@
+"""What every action does first and last (lib/step.py): the runtime sees only the sailor's
+names, whatever the surface raised."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from elasticio_sailor import ShutdownInterrupted
+
+from lib import step as steps
+from lib.errors import ConfigError, InputValidationError
+from lib.openai.errors import CallInterruptedError, RateLimitError, RetryLaterError
+from tests.support.action_support import FakeSelf, cfg
+
+SCHEMA = "sendRequest.in.json"
+MESSAGE = {"body": {"messages": [{"role": "user", "content": "Hi"}], "model": "gpt-4o"}}
+
+
+def started(context: FakeSelf | None = None) -> steps.Step:
+    return steps.start(context or FakeSelf(), MESSAGE, cfg(), SCHEMA)
+
+
+def test_start_parses_validates_and_warns_about_another_model() -> None:
+    context = FakeSelf()
+    step = steps.start(context, MESSAGE, cfg(requestTimeout="12"), SCHEMA)
+    assert (step.config.model, step.config.timeout_s) == ("gpt-4o-mini", 12)
+    assert step.body == MESSAGE["body"]
+    assert "The message names model 'gpt-4o'; the configured model 'gpt-4o-mini' is used" \
+        in context.logger.text()
+
+
+def test_start_checks_the_configuration_before_the_body() -> None:
+    with pytest.raises(ConfigError, match="Model is required"):
+        steps.start(FakeSelf(), {"body": {}}, cfg(model=""), SCHEMA)
+    with pytest.raises(InputValidationError):
+        steps.start(FakeSelf(), {"body": {}}, cfg(), SCHEMA)
+
+
+def test_the_stop_signal_is_the_sailors_event_or_one_nobody_sets() -> None:
+    context = FakeSelf()
+    assert not started(context).stop.is_set()
+    context.shutting_down = threading.Event()  # type: ignore[attr-defined]
+    assert started(context).stop is context.shutting_down
+
+
+def test_a_stopped_call_becomes_the_sailors_shutdown_with_its_text() -> None:
+    def work() -> dict:
+        raise CallInterruptedError("the step is shutting down; the stream was left")
+
+    with pytest.raises(ShutdownInterrupted, match="the stream was left"):
+        steps.finish(started(), work)
+
+
+def test_a_long_retry_after_rebounds_the_message_instead_of_failing_it() -> None:
+    context = FakeSelf()
+    later = RetryLaterError(120, RateLimitError("slow down", status=429))
+
+    def work() -> dict:
+        raise later
+
+    assert steps.finish(started(context), work) is None
+    assert context.emitted == [("rebound", later)]
+    assert "asked to wait 120 s; the message is rebounded" in context.logger.text()
+
+
+def test_the_output_of_the_work_is_returned_unchanged() -> None:
+    assert steps.finish(started(), lambda: {"body": {"ok": True}}) == {"body": {"ok": True}}
