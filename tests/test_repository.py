@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from lib.openai.limits import USER_AGENT
 
@@ -42,13 +43,72 @@ def test_ci_runs_the_readme_commands():
     assert ci[-2:] == ["./scripts/setup", "./scripts/test"]
 
 
-@pytest.mark.parametrize("name", ["requirements.txt", "requirements-dev.txt"])
-def test_requirements_are_pinned_exactly(name):
+HASH = re.compile(r"^--hash=sha256:[0-9a-f]{64}$")
+LOCKS = {"requirements.txt": "requirements.in", "requirements-dev.txt": "requirements-dev.in"}
+
+
+def lock_entries(name: str) -> dict[str, tuple[str, frozenset[str]]]:
+    """A pip-compile lock: canonical name -> (version, hashes); anything else fails."""
+    text = (ROOT / name).read_text()
+    logical = re.sub(r"\\\n", " ", text)  # continuation lines joined
+    entries = {}
+    for raw in logical.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split()
+        assert PINNED.match(requirement), f"{name}: not pinned exactly: {requirement}"
+        assert options, f"{name}: {requirement} has no hash"
+        assert all(HASH.match(option) for option in options), f"{name}: {line}"
+        package, version = requirement.split("==")
+        entries[canonicalize_name(package)] = (version, frozenset(options))
+    return entries
+
+
+def in_file_pins(name: str) -> dict[str, str]:
+    pins = {}
     for raw in (ROOT / name).read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
-        if not line or line.startswith("-r ") or line == "./sailor":
-            continue
-        assert PINNED.match(line), f"{name}: not pinned exactly: {line}"
+        if line and not line.startswith(("-r ", "-c ")):
+            assert PINNED.match(line), f"{name}: not pinned exactly: {line}"
+            package, version = line.split("==")
+            pins[canonicalize_name(package)] = version
+    return pins
+
+
+@pytest.mark.parametrize("lock", list(LOCKS))
+def test_locks_pin_every_package_with_the_hashes_of_its_files(lock):
+    entries = lock_entries(lock)
+    for package, version in in_file_pins(LOCKS[lock]).items():
+        assert entries[package][0] == version, f"{lock} is stale for {package}: ./scripts/lock"
+
+
+def test_the_dev_lock_holds_the_runtime_lock_unchanged():
+    runtime, dev = lock_entries("requirements.txt"), lock_entries("requirements-dev.txt")
+    assert {package: dev.get(package) for package in runtime} == runtime
+
+
+def test_setup_and_the_image_install_only_hashed_locks():
+    setup = (ROOT / "scripts/setup").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = [line.strip() for text in (setup, dockerfile)
+                for line in re.sub(r"\\\n\s*", " ", text).splitlines()
+                if re.search(r"\bpip(_quietly)? (install|download)\b", line)]
+    pip_commands = [part.strip() for line in installs for part in line.split("&&")
+                    if re.search(r"\b(install|download)\b", part)]
+    assert len(pip_commands) == 5, pip_commands
+    for command in pip_commands:
+        if "./sailor" in command:
+            assert "--no-deps" in command, command
+            assert "--no-build-isolation" in command, command
+        else:
+            assert "--require-hashes" in command, command
+            assert re.search(r"-r requirements(-dev)?\.txt\b", command), command
+
+
+def test_the_base_image_is_pinned_by_tag_and_digest():
+    [base] = re.findall(r"^FROM (\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base
 
 
 def read_png(path: Path) -> tuple[int, int, int, bytes]:
