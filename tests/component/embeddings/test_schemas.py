@@ -13,8 +13,8 @@ from lib.embeddings.request import build_embeddings_request
 from lib.errors import InputValidationError
 from lib.validation import load_schema, to_json_schema, validate_input
 from tests.component.openapi_contract import validate
-from tests.support.metadata_schemas import undescribed
 from tests.support.openai_embeddings_routes import ANSWER_SCHEMA, REQUEST_SCHEMA, embeddings_answer
+from tests.support.schema_dialect import dialect_problems
 
 IN = "createEmbeddings.in.json"
 OUT = Draft202012Validator(to_json_schema(load_schema("createEmbeddings.out.json")))
@@ -24,7 +24,7 @@ MODEL = "text-embedding-3-small"
 
 @pytest.mark.parametrize(("name", "output"), [(IN, False), ("createEmbeddings.out.json", True)])
 def test_every_field_is_titled_and_described(name: str, output: bool) -> None:
-    assert undescribed(load_schema(name), output=output) == []
+    assert dialect_problems(load_schema(name), output=output) == []
 
 
 def test_the_examples_are_a_text_and_a_list() -> None:

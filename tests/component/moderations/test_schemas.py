@@ -14,13 +14,13 @@ from lib.errors import InputValidationError
 from lib.moderations.request import build_moderation_request
 from lib.validation import load_schema, to_json_schema, validate_input
 from tests.component.openapi_contract import validate
-from tests.support.metadata_schemas import undescribed
 from tests.support.openai_moderations_routes import (
     ANSWER_SCHEMA,
     FLAGGED_IMAGE_MARK,
     REQUEST_SCHEMA,
     moderation_answer,
 )
+from tests.support.schema_dialect import dialect_problems
 
 IN = "moderate.in.json"
 OUT = Draft202012Validator(to_json_schema(load_schema("moderate.out.json")))
@@ -30,7 +30,7 @@ MODEL = "omni-moderation-latest"
 
 @pytest.mark.parametrize(("name", "output"), [(IN, False), ("moderate.out.json", True)])
 def test_every_field_is_titled_and_described(name: str, output: bool) -> None:
-    assert undescribed(load_schema(name), output=output) == []
+    assert dialect_problems(load_schema(name), output=output) == []
 
 
 def test_the_examples_are_texts_and_a_text_with_an_image() -> None:
