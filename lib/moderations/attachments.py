@@ -14,8 +14,8 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
-from lib.attachments import Inlined, inline_image_url
-from lib.downloads import Downloads
+from lib.attachments.downloads import Downloads
+from lib.attachments.inline import Inlined, inline_image_url
 from lib.errors import AttachmentError
 from lib.moderations.request import ImageSlot, image_slots, with_images
 

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import pytest
 
-from lib.attachments.downloads import MAX_FILE_BYTES, MAX_IMAGE_BYTES, DownloadPolicy, Downloads
+from lib.attachments.downloads import MAX_FILE_BYTES, MAX_IMAGE_BYTES, DownloadPolicy
 from lib.attachments.inline import content_type_of, filename_for, sniff_content_type
 from lib.attachments.object_storage import ObjectStorage, object_storage_from
 from lib.chat.attachments import inline_attachments
 from lib.errors import AttachmentError, AttachmentTooLargeError
+from tests.support.fake_downloads import FakeDownloads
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 32
 PDF = b"%PDF-1.4\n" + b"\x02" * 32
-
-
-class FakeDownloads(Downloads):
-    """The real budgets and texts; the network replaced by a table of files."""
-
-    def __init__(self, files: dict[str, tuple[bytes, str | None]],
-                 policy: DownloadPolicy | None = None, **kwargs: Any) -> None:
-        super().__init__(policy or DownloadPolicy(), **kwargs)
-        self.files = files
-        self.calls: list[tuple[str, int]] = []
-
-    def _get(self, url: str, max_bytes: int) -> tuple[bytes, str | None]:
-        self.calls.append((url, max_bytes))
-        return self.files[url]
 
 
 def user(*parts: dict) -> list[dict]:

@@ -15,9 +15,9 @@ from lib.embeddings.errors import InputTooLongError
 from lib.embeddings.request import build_embeddings_request
 from lib.embeddings.run import is_too_long_refusal, send_embeddings, token_limit
 from lib.openai.errors import NotFoundError, OpenAIError, error_from_response
-from tests.component.action_support import RecordingLogger
-from tests.component.openapi_contract import validate
+from tests.support.action_support import RecordingLogger
 from tests.support.openai_embeddings_routes import MAX_INPUT_TOKENS, embeddings_answer
+from tests.support.openapi_contract import validate
 
 MODEL = "text-embedding-3-small"
 

@@ -12,8 +12,8 @@ from jsonschema import Draft202012Validator
 from lib.embeddings.request import build_embeddings_request
 from lib.errors import InputValidationError
 from lib.validation import load_schema, to_json_schema, validate_input
-from tests.component.openapi_contract import validate
 from tests.support.openai_embeddings_routes import ANSWER_SCHEMA, REQUEST_SCHEMA, embeddings_answer
+from tests.support.openapi_contract import validate
 from tests.support.schema_dialect import dialect_problems
 
 IN = "createEmbeddings.in.json"

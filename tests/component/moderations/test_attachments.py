@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.downloads import DownloadPolicy
+from lib.attachments.downloads import DownloadPolicy
+from lib.attachments.object_storage import ObjectStorage
 from lib.errors import AttachmentError
 from lib.moderations.attachments import (
     image_url_of,
@@ -13,9 +14,9 @@ from lib.moderations.attachments import (
     with_readable_images,
 )
 from lib.moderations.request import ImageSlot, build_moderation_request
-from lib.object_storage import ObjectStorage
-from tests.component.test_attachments import PNG, FakeDownloads
+from tests.support.fake_downloads import FakeDownloads
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 32
 STORAGE = "http://maester.platform.svc:3002"
 PHOTO_URL = f"{STORAGE}/objects/photo-1?storage_type=maester"
 ATTACHMENTS = {

@@ -13,13 +13,13 @@ from jsonschema import Draft202012Validator
 from lib.errors import InputValidationError
 from lib.moderations.request import build_moderation_request
 from lib.validation import load_schema, to_json_schema, validate_input
-from tests.component.openapi_contract import validate
 from tests.support.openai_moderations_routes import (
     ANSWER_SCHEMA,
     FLAGGED_IMAGE_MARK,
     REQUEST_SCHEMA,
     moderation_answer,
 )
+from tests.support.openapi_contract import validate
 from tests.support.schema_dialect import dialect_problems
 
 IN = "moderate.in.json"
