@@ -88,7 +88,8 @@ def test_the_stand_in_config_runs_the_main_job(openai, repo_root):
 
 def test_example_configs_take_the_key_from_the_environment(repo_root):
     names = sorted(path.name for path in (repo_root / "examples").glob("cfg*.json"))
-    assert names == ["cfg-local.json", "cfg-response.json", "cfg-standin.json", "cfg.json"]
+    assert names == ["cfg-embeddings.json", "cfg-local.json", "cfg-moderation.json",
+                     "cfg-response.json", "cfg-standin.json", "cfg.json"]
     for name in names:
         cfg = json.loads((repo_root / "examples" / name).read_text())
         assert cfg["apiKey"] == "env:OPENAI_API_KEY"
