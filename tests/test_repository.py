@@ -9,13 +9,14 @@ import shutil
 import struct
 import subprocess
 import sys
+import tomllib
 import zlib
 from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
 
-from lib.openai.limits import USER_AGENT
+from lib.version import USER_AGENT
 
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = re.compile(r"^[A-Za-z0-9_.\-\[\]]+==[0-9][^\s;]*$")
@@ -139,17 +140,47 @@ def test_logo_is_small_transparent_128_png():
     assert any(a == 255 for a in alphas), "something must be drawn"
 
 
-def test_changelog_top_entry_matches_component_version():
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def component_version() -> str:
+    return json.loads((ROOT / "component.json").read_text())["version"]
+
+
+def test_changelog_entries_newest_first_and_the_top_release_is_component_json():
     changelog = (ROOT / "CHANGELOG.md").read_text()
-    entry = r"^## (\d+\.\d+\.\d+) \(([A-Z][a-z]+ \d{1,2}, \d{4})\)$"
-    first = re.search(entry, changelog, re.MULTILINE)
-    assert first, "CHANGELOG entries look like '## 1.0.0 (Month DD, YYYY)'"
-    top = changelog.lstrip()
-    if re.match(r"## \d+\.\d+\.\d+ \(unreleased\)\n", top):
-        top = top[top.index("\n## ") + 1:]
-    assert top.startswith(first.group(0)), "newest entry first (an unreleased one above it)"
-    version = json.loads((ROOT / "component.json").read_text())["version"]
-    assert first.group(1) == version
+    headings = re.findall(r"^## (.*)$", changelog, re.MULTILINE)
+    assert changelog.startswith("## "), "no text above the newest entry"
+    entries = [re.fullmatch(r"(\d+\.\d+\.\d+) \((unreleased|[A-Z][a-z]+ \d{1,2}, \d{4})\)",
+                            heading) for heading in headings]
+    assert all(entries), f"entries look like '## 1.0.0 (Month DD, YYYY)': {headings}"
+    versions = [version_key(entry.group(1)) for entry in entries]
+    assert versions == sorted(set(versions), reverse=True), "newest first, each version once"
+    unreleased = [entry.group(2) == "unreleased" for entry in entries]
+    assert not any(unreleased[1:]), "only the newest entry may be unreleased"
+    [released, *_] = [entry.group(1) for entry in entries if entry.group(2) != "unreleased"]
+    assert released == component_version()
+
+
+def test_the_component_version_is_written_in_component_json_only():
+    assert f"elasticio-chatgpt-component-py/{component_version()}" == USER_AGENT
+    written = [f"{path.relative_to(ROOT)}: {line.strip()}"
+               for path in [*sorted((ROOT / "lib").rglob("*.py")), ROOT / "verifyCredentials.py"]
+               for line in path.read_text().splitlines()
+               if re.search(r"component-py/\d|\bVERSION\s*=\s*[\"']\d", line)]
+    assert written == []
+
+
+def test_the_readme_says_what_each_version_means_without_repeating_one():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Versions\n", 1)[1].split("\n## ", 1)[0]
+    for place in ("`component.json`", "`CHANGELOG.md`", "User-Agent", "`sailor/pyproject.toml`",
+                  "--version", "Node sailor 2.7.8"):
+        assert place in section, place
+    sailor = tomllib.loads((ROOT / "sailor/pyproject.toml").read_text())["project"]["version"]
+    for current in (component_version(), sailor):
+        assert current not in section, f"{current} would go stale here: name its file instead"
 
 
 def test_dockerfile_passes_hadolint():
@@ -282,10 +313,3 @@ def test_the_architecture_names_only_paths_that_exist():
         target: object = module
         for attribute in parts[cut:]:
             target = getattr(target, attribute)
-
-
-def test_every_request_says_the_component_version():
-    """One User-Agent for API calls and downloads: the component's major.minor."""
-    version = json.loads((ROOT / "component.json").read_text())["version"]
-    major_minor = ".".join(version.split(".")[:2])
-    assert f"elasticio-chatgpt-component-py/{major_minor}" == USER_AGENT

@@ -51,9 +51,10 @@ from lib.errors import (
     ObjectStorageDownloadError,
 )
 from lib.openai.client import is_timeout
-from lib.openai.limits import CONNECT_TIMEOUT_S, MIB, READ_CHUNK_BYTES, USER_AGENT
+from lib.openai.limits import CONNECT_TIMEOUT_S, MIB, READ_CHUNK_BYTES
 from lib.redaction import Redactor, cut, url_for_humans
 from lib.urls import split_url
+from lib.version import USER_AGENT
 
 if TYPE_CHECKING:  # the stubs' names for what requests hands to urllib3's pool
     from requests.adapters import _HostParams, _PoolKwargs

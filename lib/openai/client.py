@@ -43,12 +43,12 @@ from lib.openai.limits import (
     CONNECT_TIMEOUT_S,
     DEFAULT_REQUEST_TIMEOUT_S,
     READ_CHUNK_BYTES,
-    USER_AGENT,
     CallLimits,
 )
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.sse import ServerSentEvent, read_events
 from lib.redaction import Redactor, url_for_humans
+from lib.version import USER_AGENT
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 JSON_CONTENT_TYPE = "application/json"

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 
 MIB = 1024 * 1024
 
-# Every HTTP request of the component (API calls and attachment downloads) says who sends
-# it; the version is the component's major.minor (a repository test ties it to component.json).
-USER_AGENT = "elasticio-chatgpt-component-py/2.0"
 CONNECT_TIMEOUT_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024  # one read of an answer or a download
 # The step's Request timeout when the field is blank.

@@ -8,19 +8,34 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 
-from . import __version__
 from .settings import SERVICE_METHODS
 
 DESCRIPTION = "elastic.io sailor for Python components."
 
 
+class PrintVersion(argparse.Action):
+    """``--version``: argparse's own action needs the text up front, and reading the
+    version costs start-up time (see elasticio_sailor.__getattr__); this reads it when
+    asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:  # noqa: A002
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, _namespace: argparse.Namespace,
+                 _values: object, _option_string: str | None = None) -> None:
+        from . import DISTRIBUTION, __version__
+
+        sys.stdout.write(f"{DISTRIBUTION} {__version__}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m elasticio_sailor", description=DESCRIPTION)
-    parser.add_argument(
-        "--version", action="version", version=f"elasticio-sailor-py {__version__}"
-    )
+    parser.add_argument("--version", action=PrintVersion, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser(

@@ -19,9 +19,9 @@ from lib.openai.client import (
     get_client,
 )
 from lib.openai.errors import BadRequestError, OpenAIError
-from lib.openai.limits import USER_AGENT
 from lib.openai.models import list_models
 from lib.openai.retry import RetryPolicy
+from lib.version import USER_AGENT
 from tests.support.openapi_contract import validate
 
 API_KEY = "sk-test-0123456789abcdefSECRET"
