@@ -16,7 +16,11 @@ from urllib.parse import urlsplit
 
 from lib.errors import ConfigError, InvalidBaseURLError
 from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client
-from lib.openai.limits import DEFAULT_REQUEST_TIMEOUT_S, MAX_REQUEST_TIMEOUT_S
+from lib.openai.limits import (
+    DEFAULT_REQUEST_TIMEOUT_S,
+    MAX_REQUEST_TIMEOUT_S,
+    MIN_REQUEST_TIMEOUT_S,
+)
 from lib.redaction import url_for_humans
 
 # The credentials' Server type: which API dialect the base URL speaks (never guessed from
@@ -130,9 +134,10 @@ def parse_server_type(value: str | None) -> str:
     return value
 
 
-def parse_positive_number(value: Any, *, default: float, maximum: float, problem: str) -> float:
-    """A number field: blank means `default`; otherwise 0 < n <= `maximum`, else a
-    `ConfigError` saying `problem` and the value given."""
+def parse_positive_number(value: Any, *, default: float, maximum: float, problem: str,
+                          minimum: float = 0.0) -> float:
+    """A number field: blank means `default`; otherwise `minimum` <= n <= `maximum` (and
+    n > 0), else a `ConfigError` saying `problem` and the value given."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     problem = f"{problem}, got {value!r}"
@@ -142,17 +147,19 @@ def parse_positive_number(value: Any, *, default: float, maximum: float, problem
         number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise ConfigError(problem) from None
-    if not math.isfinite(number) or number <= 0 or number > maximum:
+    if not math.isfinite(number) or number <= 0 or not minimum <= number <= maximum:
         raise ConfigError(problem)
     return number
 
 
 def parse_timeout(value: Any) -> float:
-    """`requestTimeout` in seconds: blank means the default; 0 < t <= MAX_REQUEST_TIMEOUT_S."""
+    """`requestTimeout` in seconds: blank means the default; otherwise a number from
+    MIN_REQUEST_TIMEOUT_S to MAX_REQUEST_TIMEOUT_S (decimals allowed)."""
     return parse_positive_number(
-        value, default=DEFAULT_REQUEST_TIMEOUT_S, maximum=MAX_REQUEST_TIMEOUT_S,
-        problem=("Request timeout must be a number of seconds between 1 and "
-                 f"{MAX_REQUEST_TIMEOUT_S:g}"))
+        value, default=DEFAULT_REQUEST_TIMEOUT_S, minimum=MIN_REQUEST_TIMEOUT_S,
+        maximum=MAX_REQUEST_TIMEOUT_S,
+        problem=(f"Request timeout must be a number of seconds between "
+                 f"{MIN_REQUEST_TIMEOUT_S:g} and {MAX_REQUEST_TIMEOUT_S:g}"))
 
 
 def parse_longest_wait(value: Any) -> float:

@@ -15,8 +15,10 @@ MIB = 1024 * 1024
 
 CONNECT_TIMEOUT_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024  # one read of an answer or a download
-# The step's Request timeout when the field is blank.
+# The step's Request timeout when the field is blank, and its smallest value: below a
+# second no model answers, and a typo (0.5 for 5) would fail every message.
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
+MIN_REQUEST_TIMEOUT_S = 1.0
 # Reasoning models can think for many minutes; beyond a quarter of an hour a step that
 # waits for one answer blocks its whole queue, so the field stops there.
 MAX_REQUEST_TIMEOUT_S = 900.0

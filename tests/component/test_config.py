@@ -124,3 +124,18 @@ def test_the_client_is_cached_once_per_credentials() -> None:
     clear_clients()
     assert parse_credentials(credentials()).client() is not first
     clear_clients()
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    (None, 60), ("", 60), ("1", 1), (" 1.5 ", 1.5), (900, 900), ("899.9", 899.9),
+])
+def test_the_request_timeout_is_a_number_from_1_to_900(value: object, seconds: float) -> None:
+    assert parse_step_config(cfg(requestTimeout=value)).timeout_s == seconds
+
+
+@pytest.mark.parametrize("value", ["0.5", 0.99, "0", "-3", "900.5", "nan", "inf", True, "1e9"])
+def test_a_request_timeout_outside_1_to_900_is_refused_with_the_rule(value: object) -> None:
+    # the rule and the text agree: what the text says is refused is refused, and the rest
+    # is accepted (above)
+    with pytest.raises(ConfigError, match="between 1 and 900, got"):
+        parse_step_config(cfg(requestTimeout=value))

@@ -75,6 +75,18 @@ def test_the_output_schema_describes_a_full_answer() -> None:
     assert [e.message for e in out.iter_errors(output)] == []
 
 
+def test_the_output_schema_takes_null_token_details_as_compatible_servers_send_them() -> None:
+    # LiteLLM's /v1/responses sends both details as null (Send Request's schema takes that too)
+    response = response_object("gpt-5-mini", "hi")
+    response["usage"] = {"input_tokens": 3, "input_tokens_details": None, "output_tokens": 1,
+                         "output_tokens_details": None, "total_tokens": 4}
+    output = build_response_output({"input": "x"}, response)
+    out = Draft202012Validator(to_json_schema(OUT_SCHEMA))
+    assert [e.message for e in out.iter_errors(output)] == []
+    response["usage"]["input_tokens_details"] = "none"
+    assert [e.message for e in out.iter_errors(build_response_output({"input": "x"}, response))]
+
+
 def test_readme_examples_are_valid_here_and_for_the_api() -> None:
     text = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     section = text[text.index("### Create Response"):]
