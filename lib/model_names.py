@@ -14,6 +14,10 @@ DENIED_PARTS = frozenset(
     {"embedding", "tts", "whisper", "transcribe", "dall", "image", "moderation", "realtime",
      "search", "instruct", "babbage", "davinci"}
 )
+# The chat search models (gpt-4o-search-preview, gpt-4o-mini-search-preview,
+# gpt-5-search-api and their snapshots): Chat Completions only, where they take
+# `web_search_options`; the Responses API searches with its web_search tool instead.
+CHAT_SEARCH = re.compile(r"-search-(preview|api)([-_.]|$)", re.IGNORECASE)
 # Models that answer only the Responses API (-pro, deep research, codex, computer use...):
 # a pattern, not a list, so that new ones are placed the day they ship.
 RESPONSES_ONLY = re.compile(
@@ -51,21 +55,30 @@ def is_responses_only(model_id: str) -> bool:
     return bool(RESPONSES_ONLY.search(base_model_id(model_id)))
 
 
+def is_chat_search_model(model_id: str) -> bool:
+    """gpt-4o-search-preview, gpt-5-search-api...: searching models of Chat Completions."""
+    return bool(CHAT_SEARCH.search(base_model_id(model_id)))
+
+
 def is_chat_model(model_id: str) -> bool:
-    """gpt-*, chatgpt-*, the o-series, and fine-tunes of those; minus non-chat kinds and
-    the models that answer only the Responses API."""
+    """gpt-*, chatgpt-*, the o-series, their search models, and fine-tunes of those; minus
+    non-chat kinds and the models that answer only the Responses API."""
     base = base_model_id(model_id).lower()
     if not CHAT_PREFIX.match(base) or is_responses_only(base):
         return False
-    return not DENIED_PARTS.intersection(re.split(r"[-_.:]", base))
+    denied = set(DENIED_PARTS.intersection(re.split(r"[-_.:]", base)))
+    if is_chat_search_model(base):
+        denied.discard("search")
+    return not denied
 
 
 def is_responses_model(model_id: str) -> bool:
-    """What the Responses API takes: the chat models and the Responses-only ones."""
+    """What the Responses API takes: the chat models (but the search models) and the
+    Responses-only ones."""
     base = base_model_id(model_id).lower()
     if is_responses_only(base):
         return bool(RESPONSES_PREFIX.match(base))
-    return is_chat_model(model_id)
+    return is_chat_model(model_id) and not is_chat_search_model(base)
 
 
 def family_of(model_id: str) -> str:

@@ -32,7 +32,7 @@ CREATED = {
 NOT_CHAT = [
     "text-embedding-3-small", "text-embedding-ada-002", "tts-1", "gpt-4o-mini-tts", "whisper-1",
     "gpt-4o-transcribe", "dall-e-3", "gpt-image-1", "omni-moderation-latest",
-    "gpt-4o-realtime-preview", "gpt-realtime", "gpt-4o-search-preview", "gpt-5-search-api",
+    "gpt-4o-realtime-preview", "gpt-realtime", "text-search-ada-doc-001",
     "gpt-3.5-turbo-instruct", "babbage-002", "davinci-002", "sora-2", "computer-use-preview",
 ]
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:support:AbC123"

@@ -7,7 +7,12 @@ import pytest
 import responses
 
 from lib.actions import create_response, send_request
-from lib.model_names import is_chat_model, is_responses_model, is_responses_only
+from lib.model_names import (
+    is_chat_model,
+    is_chat_search_model,
+    is_responses_model,
+    is_responses_only,
+)
 from tests.support.action_support import (
     MODELS_URL,
     FakeSelf,
@@ -23,8 +28,12 @@ RESPONSES_ONLY = [
 ]
 SHARED = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "o4-mini", "gpt-5", "gpt-5.1",
           "chatgpt-4o-latest", "ft:gpt-4o-mini-2024-07-18:acme:support:AbC123"]
+# Chat Completions only: the search models (the Responses API has its web_search tool).
+CHAT_ONLY = ["gpt-4o-search-preview", "gpt-4o-mini-search-preview",
+             "gpt-4o-search-preview-2025-03-11", "gpt-5-search-api",
+             "gpt-5-search-api-2025-10-14"]
 NEITHER = ["text-embedding-3-small", "whisper-1", "gpt-image-1", "gpt-4o-realtime-preview",
-           "tts-1", "gpt-4o-search-preview", "dall-e-3"]
+           "tts-1", "dall-e-3", "text-search-ada-doc-001", "gpt-4o-search-realtime"]
 
 
 @pytest.mark.parametrize("model", RESPONSES_ONLY)
@@ -41,6 +50,13 @@ def test_chat_models_are_offered_by_both(model: str) -> None:
     assert not is_responses_only(model)
 
 
+@pytest.mark.parametrize("model", CHAT_ONLY)
+def test_search_models_are_offered_by_send_request_only(model: str) -> None:
+    assert is_chat_search_model(model)
+    assert is_chat_model(model)
+    assert not is_responses_model(model)
+
+
 @pytest.mark.parametrize("model", NEITHER)
 def test_other_kinds_are_offered_by_neither(model: str) -> None:
     assert not is_chat_model(model)
@@ -51,10 +67,10 @@ def test_other_kinds_are_offered_by_neither(model: str) -> None:
 @responses.activate
 def test_each_action_has_its_select_model_function() -> None:
     listed = [model_entry(m, 1_700_000_000 + i)
-              for i, m in enumerate(RESPONSES_ONLY + SHARED + NEITHER)]
+              for i, m in enumerate(RESPONSES_ONLY + SHARED + CHAT_ONLY + NEITHER)]
     responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": listed})
     responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": listed})
     for_responses = create_response.getResponseModels(FakeSelf(), cfg())
     for_chat = send_request.getModels(FakeSelf(), cfg())
     assert set(for_responses) == set(RESPONSES_ONLY + SHARED)
-    assert set(for_chat) == set(SHARED)
+    assert set(for_chat) == set(SHARED + CHAT_ONLY)
