@@ -21,6 +21,7 @@ from lib.openai.limits import (
     MAX_REQUEST_TIMEOUT_S,
     MIN_REQUEST_TIMEOUT_S,
 )
+from lib.openai.paths import without_endpoint_path
 from lib.redaction import url_for_humans
 
 # The credentials' Server type: which API dialect the base URL speaks (never guessed from
@@ -37,8 +38,6 @@ LONGEST_WAIT_FIELD = "longestWait"
 
 MAX_HOST_LABEL_CHARS = 63
 MAX_HOST_CHARS = 253
-# Where a pasted endpoint URL ends: the client appends these paths itself.
-ENDPOINT_SUFFIXES = ("/chat/completions",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +81,8 @@ def _text(cfg: dict[str, Any], key: str) -> str | None:
 def normalize_base_url(base_url: str | None) -> str:
     """The API base URL, checked, without trailing slashes (blank: OpenAI's).
 
-    A pasted endpoint URL (``.../v1/chat/completions``) is cut back to its base. Raises
+    A pasted endpoint URL (``.../v1/chat/completions``, ``.../v1/responses``, any path of
+    ``lib.openai.paths``) is cut back to its base, once. Raises
     :class:`InvalidBaseURLError` for what could never be sent: another scheme, no host, a
     host name no DNS can hold, user info (a password would be shown in logs). The URL is
     never echoed whole: it may carry a password.
@@ -104,9 +104,7 @@ def normalize_base_url(base_url: str | None) -> str:
         raise InvalidBaseURLError("API base URL must not contain a query (?...) or a fragment "
                                   "(#...): the client appends the endpoint's path to it")
     _check_host(parts.hostname)
-    for suffix in ENDPOINT_SUFFIXES:
-        url = url.removesuffix(suffix).rstrip("/")
-    return url
+    return without_endpoint_path(url)
 
 
 def _check_host(host: str) -> None:

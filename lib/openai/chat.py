@@ -14,10 +14,10 @@ from typing import Any
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import NO_SECRETS, StreamError
 from lib.openai.limits import DEFAULT_REQUEST_TIMEOUT_S
+from lib.openai.paths import CHAT_COMPLETIONS_PATH
 from lib.openai.sse import ServerSentEvent, parse_event
 from lib.redaction import Redactor
 
-CHAT_COMPLETIONS_PATH = "/chat/completions"
 CHAT_COMPLETION = "chat.completion"
 # Delta keys with their own assembly rule; any other string field is concatenated
 # (compatible servers' `reasoning_content`), any other value kept as last seen.

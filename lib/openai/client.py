@@ -32,12 +32,15 @@ from lib.openai.errors import (
     APITimeoutError,
     BadRequestError,
     CallInterruptedError,
+    NotFoundError,
     OpenAIError,
     RequestNotSentError,
     RetryLaterError,
     StreamError,
     error_from_response,
+    is_about_the_model,
     request_id_from,
+    with_hint,
 )
 from lib.openai.limits import (
     CONNECT_TIMEOUT_S,
@@ -45,6 +48,7 @@ from lib.openai.limits import (
     READ_CHUNK_BYTES,
     CallLimits,
 )
+from lib.openai.paths import ENDPOINT_PATHS, base_url_hint
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.sse import ServerSentEvent, read_events
 from lib.redaction import Redactor, url_for_humans
@@ -278,9 +282,14 @@ class OpenAIClient:
         """Send `method` `path` with its own total deadline (and `stop`, see
         `request_json`): the answer, its body unread."""
         deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
-        response = self._send(method, f"{self.base_url}{path}",
-                              data=None if body is None else encode_body(body),
-                              timeout_s=timeout_s, logger=logger, deadline=deadline)
+        try:
+            response = self._send(method, f"{self.base_url}{path}",
+                                  data=None if body is None else encode_body(body),
+                                  timeout_s=timeout_s, logger=logger, deadline=deadline)
+        except NotFoundError as error:
+            if path in ENDPOINT_PATHS and not is_about_the_model(error):
+                raise with_hint(error, base_url_hint(self.base_url)) from None
+            raise
         return response, deadline
 
     # -- transport --

@@ -30,6 +30,7 @@ retried, then reported as such). ``(U)`` marks the user's::
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -45,6 +46,11 @@ MAX_FIELD_CHARS = 100  # code, type, param, request id
 REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
 # 429 with this code (or type): out of credits, not a rate limit; never retried.
 INSUFFICIENT_QUOTA = "insufficient_quota"
+MODEL_NOT_FOUND = "model_not_found"
+# A 404 about the model rather than the path: OpenAI's code, Azure's for a deployment name,
+# and the words of compatible servers ("model \"x\" not found", "The model `x` does not exist").
+_MODEL_CODES = frozenset({MODEL_NOT_FOUND, "DeploymentNotFound"})
+_MODEL_WORDS = re.compile(r"(?i)\b(model|deployment)\b")
 SAMPLING_PARAMETERS = frozenset(
     {"temperature", "top_p", "presence_penalty", "frequency_penalty", "logit_bias", "n",
      "logprobs", "top_logprobs"}
@@ -352,11 +358,25 @@ def _parameter_hint(code: str | None, param: str | None) -> str | None:
 def _account_hint(status: int, code: str | None) -> str | None:
     if status == 401:
         return "check the API key (and the organization/project, if set)"
-    if code == "model_not_found":
+    if code == MODEL_NOT_FOUND:
         return "check the model name and that the key's organization/project may use it"
     if status == 429 and code == INSUFFICIENT_QUOTA:
         return "the account is out of credits or over its budget; check billing (no use retrying)"
     return None
+
+
+def is_about_the_model(error: OpenAIError) -> bool:
+    """Whether a 404 says that the model (or Azure deployment) is unknown, not the path."""
+    return error.code in _MODEL_CODES or bool(_MODEL_WORDS.search(error.message))
+
+
+def with_hint(error: OpenAIError, hint: str) -> OpenAIError:
+    """`error` with `hint` as its hint: a copy, unless it has a hint of its own already."""
+    if error.hint:
+        return error
+    hinted = copy.copy(error)
+    hinted.hint = hint
+    return hinted
 
 
 def error_from_response(

@@ -7,8 +7,7 @@ from typing import Any
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import OpenAIError
 from lib.openai.limits import LIST_TIMEOUT_S
-
-MODELS_PATH = "/models"
+from lib.openai.paths import MODELS_PATH
 
 
 def list_models(

@@ -26,10 +26,10 @@ from lib.openai.errors import (
     StreamError,
     error_from_event,
 )
+from lib.openai.paths import RESPONSES_PATH
 from lib.openai.sse import ServerSentEvent, parse_event
 from lib.redaction import Redactor
 
-RESPONSES_PATH = "/responses"
 # the job still runs (background mode)
 RUNNING_STATUSES = frozenset({"queued", "in_progress"})
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})

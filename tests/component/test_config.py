@@ -37,6 +37,8 @@ def credentials(base_url: str | None = None, **fields: str) -> dict[str, str]:
     # a pasted endpoint URL: the client appends /chat/completions (and /models) itself
     ("https://llm.example.com/v1/chat/completions", "https://llm.example.com/v1"),
     ("https://llm.example.com/v1/chat/completions/", "https://llm.example.com/v1"),
+    ("https://api.openai.com/v1/responses", "https://api.openai.com/v1"),
+    ("http://127.0.0.1:8080/v1/embeddings/", "http://127.0.0.1:8080/v1"),
 ])
 def test_base_url_is_normalized(given: str | None, expected: str) -> None:
     assert normalize_base_url(given) == expected

@@ -91,8 +91,9 @@ def test_an_unreachable_base_url_names_its_host() -> None:
 def test_a_base_url_that_is_no_api_is_not_found() -> None:
     url = "https://example.com/models"
     responses.add(responses.GET, url, status=404, body="<html>Not Found</html>")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as caught:
         verify(FakeSelf(), {"apiKey": API_KEY, "baseUrl": "https://example.com"})
+    assert "base URL, which probably lacks /v1" in str(caught.value)
 
 
 def test_a_blank_key_is_a_configuration_error() -> None:
