@@ -28,14 +28,13 @@ def client(base_url: str) -> OpenAIClient:
 def test_every_path_the_api_modules_call_is_a_known_endpoint() -> None:
     """A new API module takes its path from lib/openai/paths.py (or the base URL cut and
     the 404 hint would not know it)."""
-    defined_elsewhere = []
-    for module in OPENAI_DIR.glob("*.py"):
-        if module.name == "paths.py":
-            continue
-        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id.endswith("_PATH") for t in node.targets):
-                defined_elsewhere.append(f"{module.name}:{node.lineno}")
+    defined_elsewhere = [
+        f"{module.name}:{node.lineno}"
+        for module in OPENAI_DIR.glob("*.py") if module.name != "paths.py"
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id.endswith("_PATH") for t in node.targets)
+    ]
     assert defined_elsewhere == []
     assert "/chat/completions" in ENDPOINT_PATHS
     # longest first: /chat/completions is found before /completions
