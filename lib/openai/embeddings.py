@@ -7,8 +7,7 @@ from typing import Any
 
 from lib.openai.client import OpenAIClient
 from lib.openai.endpoints import post_json
-
-EMBEDDINGS_PATH = "/embeddings"
+from lib.openai.paths import EMBEDDINGS_PATH
 
 
 def create_embeddings(client: OpenAIClient, body: Mapping[str, Any], **call: Any

@@ -3,8 +3,9 @@
 Compatible servers (llama.cpp, Ollama, vLLM, LM Studio, proxies) offer some of the API's
 endpoints and not others; their 404 bodies say no more than "Not Found". A call made by
 :func:`post_json` (or wrapped in :func:`naming_endpoint`) turns such a 404 into an error
-that says which endpoint the server lacks. A 404 about the model (``model_not_found``) is
-left as it is.
+that says which endpoint the server lacks, keeping the client's hint about the base URL
+(``lib.openai.paths``). A 404 about the model (``model_not_found`` and the like) is left
+as it is.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lib.openai.client import OpenAIClient
-from lib.openai.errors import NotFoundError
-
-MODEL_NOT_FOUND = "model_not_found"
+from lib.openai.errors import NotFoundError, is_about_the_model
 
 
 def endpoint_missing(error: NotFoundError, endpoint: str) -> NotFoundError:
@@ -26,7 +25,7 @@ def endpoint_missing(error: NotFoundError, endpoint: str) -> NotFoundError:
         f"The server has no {endpoint} endpoint ({error.message}): this server does not "
         "offer this API; check the base URL, or use a server that offers it",
         status=error.status, type=error.type, code=error.code, param=error.param,
-        request_id=error.request_id)
+        request_id=error.request_id, hint=error.hint)
     missing.attempts = error.attempts
     return missing
 
@@ -37,7 +36,7 @@ def naming_endpoint(endpoint: str) -> Iterator[None]:
     try:
         yield
     except NotFoundError as error:
-        if error.code == MODEL_NOT_FOUND:
+        if is_about_the_model(error):
             raise
         raise endpoint_missing(error, endpoint) from None
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from lib.openai.client import OpenAIClient
 from lib.openai.endpoints import post_json
-
-MODERATIONS_PATH = "/moderations"
+from lib.openai.paths import MODERATIONS_PATH
 
 
 def create_moderation(client: OpenAIClient, body: Mapping[str, Any], **call: Any

@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from lib.openai.client import OpenAIClient
+from lib.openai.embeddings import create_embeddings
 from lib.openai.errors import NotFoundError
 from lib.openai.paths import ENDPOINT_PATHS, base_url_hint, without_endpoint_path
 from lib.openai.responses import create_response, retrieve_response
@@ -112,3 +113,13 @@ def test_a_404_about_the_model_or_a_stored_object_gets_no_base_url_hint() -> Non
     with pytest.raises(NotFoundError) as gone:
         retrieve_response(client(base), "resp_gone", timeout_s=5)
     assert "base URL" not in str(gone.value)
+
+
+@responses.activate
+def test_an_endpoint_the_server_lacks_is_named_and_keeps_the_base_url_hint() -> None:
+    responses.post("http://127.0.0.1:8080/embeddings", status=404, json={"detail": "Not Found"})
+    with pytest.raises(NotFoundError) as caught:
+        create_embeddings(client("http://127.0.0.1:8080"), {"model": "m", "input": "a"},
+                          timeout_s=5)
+    assert str(caught.value).startswith("The server has no POST /embeddings endpoint")
+    assert LACKS_V1 in str(caught.value)
