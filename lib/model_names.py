@@ -87,3 +87,30 @@ def family_of(model_id: str) -> str:
     if tokens[0] in ("gpt", "chatgpt") and len(tokens) > 1:
         return f"{tokens[0]}-{tokens[1]}"
     return tokens[0]
+
+
+# Image models: the GPT image models (gpt-image-1, gpt-image-1-mini, gpt-image-1.5,
+# gpt-image-2, chatgpt-image-latest...) and the two DALL·E generations.
+GPT_IMAGE = "gpt-image"
+DALL_E_2 = "dall-e-2"
+DALL_E_3 = "dall-e-3"
+_IMAGE_FAMILY = re.compile(r"^(?:(?:chat)?gpt-image|(dall-e-[23]))(?![a-z0-9.])", re.IGNORECASE)
+
+
+def image_model_family(model_id: str) -> str | None:
+    """``gpt-image`` (chatgpt-image-* included), ``dall-e-2``, ``dall-e-3``, or None for a
+    model that is none of them (another server's image model)."""
+    match = _IMAGE_FAMILY.match(base_model_id(model_id))
+    if match is None:
+        return None
+    return match.group(1).lower() if match.group(1) else GPT_IMAGE
+
+
+def is_image_model(model_id: str) -> bool:
+    """What POST /images/generations takes: the GPT image models and dall-e-2/-3."""
+    return image_model_family(model_id) is not None
+
+
+def is_image_edit_model(model_id: str) -> bool:
+    """What POST /images/edits takes: the GPT image models and dall-e-2 (not dall-e-3)."""
+    return image_model_family(model_id) in (GPT_IMAGE, DALL_E_2)
