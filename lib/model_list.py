@@ -1,7 +1,8 @@
 """The Model dropdowns: the select-model functions of the actions, backed by GET /models.
 
 One function per action (`getModels` for Send Request, `getResponseModels` for Create
-Response), each naming the rule of ``lib.model_names`` that picks its models. For OpenAI
+Response, one per kind of model for the actions that take one kind, made by
+`models_of_kind`), each naming the rule of ``lib.model_names`` that picks its models. For OpenAI
 itself the list is narrowed by that rule (a light deny-list, so that new models show up
 the day they ship) and sorted newest family first. Any other server (Azure's v1
 endpoint, a local server, a proxy) lists what it serves, and all of it is kept, sorted by
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from lib.config import parse_credentials
-from lib.model_names import family_of, is_chat_model, is_responses_model
+from lib.model_names import family_of, is_chat_model, is_model_of_kind, is_responses_model
 from lib.openai.models import list_models
 
 OPENAI_HOST = "api.openai.com"
@@ -88,6 +90,26 @@ def getResponseModels(self: Any, cfg: dict[str, Any]) -> dict[str, str]:  # noqa
     """Create Response's Model field: every model the Responses API takes (-pro, deep
     research and codex models included)."""
     return offered_models(self, cfg, is_responses_model)
+
+
+SelectModels = Callable[[Any, dict[str, Any]], dict[str, str]]
+
+
+def models_of_kind(kind: str) -> SelectModels:
+    """The select-model function of an action that takes one kind of model (a key of
+    ``lib.model_names.MODEL_KINDS``): OpenAI's models of that kind, newest first; every
+    model of any other server."""
+
+    def select(self: Any, cfg: dict[str, Any]) -> dict[str, str]:
+        return offered_models(self, cfg, partial(is_model_of_kind, kind=kind))
+
+    select.__doc__ = f"The Model field of an action that takes {kind} models."
+    return select
+
+
+# One line per action that takes one kind of model (the name is component.json's).
+getEmbeddingModels = models_of_kind("embedding")  # noqa: N816 - platform name
+getModerationModels = models_of_kind("moderation")  # noqa: N816 - platform name
 
 
 def offered_models(self: Any, cfg: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, str]:

@@ -7,6 +7,7 @@ through); new models are placed by pattern the day they ship, not by a list.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 CHAT_PREFIX = re.compile(r"^(gpt-|chatgpt-|o\d)", re.IGNORECASE)
 # Name parts of models that do not answer Chat Completions.
@@ -114,3 +115,26 @@ def is_image_model(model_id: str) -> bool:
 def is_image_edit_model(model_id: str) -> bool:
     """What POST /images/edits takes: the GPT image models and dall-e-2 (not dall-e-3)."""
     return image_model_family(model_id) in (GPT_IMAGE, DALL_E_2)
+
+
+def _name_matches(pattern: str) -> Callable[[str], bool]:
+    """A rule that a model's name (fine-tune wrapper and provider prefix looked through)
+    matches `pattern`."""
+    compiled = re.compile(pattern, re.IGNORECASE)
+    return lambda model_id: bool(compiled.search(base_model_id(model_id)))
+
+
+# The models of each kind an action takes (Create Embeddings, Moderate, ...): a rule on the
+# model's name, so that new models of a kind are listed the day they ship. An action of a
+# new kind adds its line here and one in lib/model_list.py.
+MODEL_KINDS: dict[str, Callable[[str], bool]] = {
+    "embedding": _name_matches(r"(^|[-_.])embed(ding)?s?([-_.]|$)"),
+    "moderation": _name_matches(r"(^|[-_.])moderation([-_.]|$)"),
+}
+
+
+def is_model_of_kind(model_id: str, kind: str) -> bool:
+    """Whether `model_id` names a model of `kind` (a key of MODEL_KINDS):
+    ``text-embedding-3-small`` is an embedding model, ``omni-moderation-latest`` a
+    moderation model."""
+    return MODEL_KINDS[kind](model_id)

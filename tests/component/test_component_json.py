@@ -31,13 +31,14 @@ def all_fields() -> list[tuple[str, str, dict]]:
     return found
 
 
-def test_the_component_has_a_title_a_semantic_version_and_two_actions() -> None:
+def test_the_component_has_a_title_a_semantic_version_and_its_actions() -> None:
     assert COMPONENT["title"] == "ChatGPT"
     # semantic version; tests/test_repository.py ties it to the newest CHANGELOG entry
     assert re.fullmatch(r"\d+\.\d+\.\d+", COMPONENT["version"])
     assert COMPONENT["description"]
     assert "triggers" not in COMPONENT  # no triggers: the key is left out, not empty
-    assert set(COMPONENT["actions"]) == {"sendRequest", "createResponse"}
+    assert {"sendRequest", "createResponse", "createEmbeddings", "moderate"} <= set(
+        COMPONENT["actions"])
 
 
 def test_the_api_key_is_a_required_password_and_the_base_url_optional() -> None:
@@ -105,3 +106,23 @@ def test_the_verifier_loads() -> None:
     verifier = ComponentLoader(ROOT).load_verifier()
     assert verifier is not None
     assert verifier.__name__ == "verify"
+
+
+@pytest.mark.parametrize(("action_id", "main", "select"), [
+    ("createEmbeddings", "./lib/actions/create_embeddings.py", "getEmbeddingModels"),
+    ("moderate", "./lib/actions/moderate.py", "getModerationModels"),
+])
+def test_the_one_kind_actions_have_the_send_request_fields(action_id, main, select) -> None:
+    action = COMPONENT["actions"][action_id]
+    assert action["main"] == main
+    fields = action["fields"]
+    assert set(fields) == {"model", "organization", "project", "requestTimeout"}
+    assert fields["model"] | {"viewClass": "SelectView", "model": select,
+                              "required": True} == fields["model"]
+    send_request = COMPONENT["actions"]["sendRequest"]["fields"]
+    for same in ("organization", "project"):
+        assert fields[same] == send_request[same]
+    assert fields["requestTimeout"]["required"] is False
+    assert "900" in fields["requestTimeout"]["note"]
+    assert action["metadata"] == {"in": f"./schemas/metadata/{action_id}.in.json",
+                                  "out": f"./schemas/metadata/{action_id}.out.json"}

@@ -1,15 +1,18 @@
-"""The two Model lists: Create Response's holds every Responses model, Send Request's
-drops the models that answer only the Responses API."""
+"""The Model lists of the actions: Create Response's holds every Responses model, Send
+Request's drops the models that answer only the Responses API; Create Embeddings and
+Moderate list their kind of model only, newest first (every model for other servers)."""
 
 from __future__ import annotations
 
 import pytest
 import responses
 
-from lib.actions import create_response, send_request
+from lib.actions import create_embeddings, create_response, moderate, send_request
 from lib.model_names import (
+    MODEL_KINDS,
     is_chat_model,
     is_chat_search_model,
+    is_model_of_kind,
     is_responses_model,
     is_responses_only,
 )
@@ -34,6 +37,10 @@ CHAT_ONLY = ["gpt-4o-search-preview", "gpt-4o-mini-search-preview",
              "gpt-5-search-api-2025-10-14"]
 NEITHER = ["text-embedding-3-small", "whisper-1", "gpt-image-1", "gpt-4o-realtime-preview",
            "tts-1", "dall-e-3", "text-search-ada-doc-001", "gpt-4o-search-realtime"]
+EMBEDDING = ["text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002",
+             "ft:text-embedding-3-small:acme::x1"]
+MODERATION = ["omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest",
+              "text-moderation-stable"]
 
 
 @pytest.mark.parametrize("model", RESPONSES_ONLY)
@@ -74,3 +81,43 @@ def test_each_action_has_its_select_model_function() -> None:
     for_chat = send_request.getModels(FakeSelf(), cfg())
     assert set(for_responses) == set(RESPONSES_ONLY + SHARED)
     assert set(for_chat) == set(SHARED + CHAT_ONLY)
+
+
+@pytest.mark.parametrize(("kind", "models"), [("embedding", EMBEDDING),
+                                              ("moderation", MODERATION)])
+def test_a_model_of_a_kind_is_of_that_kind_only(kind: str, models: list[str]) -> None:
+    others = [m for m in RESPONSES_ONLY + SHARED + NEITHER + EMBEDDING + MODERATION
+              if m not in models]
+    assert [m for m in models if is_model_of_kind(m, kind)] == models
+    assert [m for m in others if is_model_of_kind(m, kind)] == []
+    assert not any(is_chat_model(m) or is_responses_model(m) for m in models)
+    assert set(MODEL_KINDS) == {"embedding", "moderation"}
+
+
+@pytest.mark.usefixtures("fresh_clients")
+@responses.activate
+def test_the_embedding_and_moderation_actions_list_their_kind_newest_first() -> None:
+    listed = [model_entry(m, created) for m, created in [
+        ("text-embedding-ada-002", 1_671_000_000), ("text-embedding-3-large", 1_705_000_000),
+        ("text-embedding-3-small", 1_705_000_001), ("text-moderation-latest", 1_670_000_000),
+        ("omni-moderation-2024-09-26", 1_727_000_000), ("omni-moderation-latest", 1_727_000_001),
+        ("gpt-4o-mini", 1_721_000_000), ("whisper-1", 1_677_000_000)]]
+    for _ in range(2):
+        responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": listed})
+    assert list(create_embeddings.getEmbeddingModels(FakeSelf(), cfg())) == [
+        "text-embedding-3-large", "text-embedding-3-small", "text-embedding-ada-002"]
+    assert list(moderate.getModerationModels(FakeSelf(), cfg())) == [
+        "omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest"]
+
+
+@pytest.mark.usefixtures("fresh_clients")
+@responses.activate
+def test_a_compatible_server_offers_every_model_for_every_kind() -> None:
+    local = "http://127.0.0.1:8099/v1"
+    listed = [model_entry("smollm2-135m-instruct"), model_entry("nomic-embed-text")]
+    for _ in range(2):
+        responses.add(responses.GET, f"{local}/models", json={"object": "list", "data": listed})
+    config = cfg(baseUrl=local, serverType="compatible")
+    expected = ["nomic-embed-text", "smollm2-135m-instruct"]
+    assert list(create_embeddings.getEmbeddingModels(FakeSelf(), config)) == expected
+    assert list(moderate.getModerationModels(FakeSelf(), config)) == expected
