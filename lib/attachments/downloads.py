@@ -34,7 +34,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_to_bytes, urljoin
 
 import requests
@@ -59,6 +59,7 @@ from lib.version import USER_AGENT
 if TYPE_CHECKING:  # the stubs' names for what requests hands to urllib3's pool
     from requests.adapters import _HostParams, _PoolKwargs
 
+_T = TypeVar("_T")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -365,11 +366,53 @@ class _FailedError(Exception):
     checked: bool = True
 
 
+@dataclass
+class _Target:
+    """One download asked for: where it is shown in texts, and its limit. `redactor`
+    also knows the URL's secrets once the policy has let the URL through."""
+
+    url: str
+    place: str
+    kind: str
+    max_bytes: int
+    allowed: int
+    redactor: Redactor
+
+    @property
+    def shown(self) -> str:
+        return url_for_humans(self.url)
+
+
+class DownloadStream:
+    """A download whose body is read as `chunks` is iterated (once), within the same
+    policy, limits and deadline as a whole download; close it (or use `with`) when done.
+    `length` is the size the server declared, when it did."""
+
+    def __init__(self, response: requests.Response, chunks: Iterator[bytes],
+                 media_type: str | None, length: int | None, shown_url: str) -> None:
+        self._response = response
+        self.chunks = chunks
+        self.media_type = media_type
+        self.length = length
+        self.shown_url = shown_url
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> DownloadStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Downloads:
     """The downloads of one message: one policy, one byte budget, one deadline.
 
-    The generic entry point is :meth:`fetch` (URL, place in the body, size limit);
-    ``data:`` URLs count against the same limits through :meth:`count_inline`.
+    The generic entry points are :meth:`fetch` (URL, place in the body, size limit: the
+    bytes) and :meth:`open` (the same, streamed); ``data:`` URLs count against the same
+    limits through :meth:`count_inline`. `deadline_s` replaces the policy's deadline when
+    the downloads are paced by something slower than the network (a streamed upload).
     """
 
     def __init__(
@@ -382,15 +425,17 @@ class Downloads:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
+        deadline_s: float | None = None,
     ) -> None:
         self.policy = policy
         self.idle_timeout_s = idle_timeout_s
         self.max_total_bytes = max_total_bytes
+        self.deadline_s = deadline_s or policy.deadline_s
         self.total = 0
         self._logger = logger or log
         self._monotonic = monotonic
         self._sleep = sleep
-        self._deadline = monotonic() + policy.deadline_s
+        self._deadline = monotonic() + self.deadline_s
         self._verify = _verify_setting(environ or {})
         self._redactor = Redactor([policy.storage.token])
 
@@ -430,79 +475,132 @@ class Downloads:
         `AttachmentDownloadError` (the URL's fault) or `ObjectStorageDownloadError` (the
         platform's).
         """
-        url = url.strip()
-        shown = url_for_humans(url)
-        allowed = self._allowed(place, max_bytes)
-        redactor = self._redactor  # with the URL's secrets once the policy let it through
-        attempt = 0
+        target = self._target(url, place, max_bytes, kind)
+        data, content_type = self._with_retries(target, lambda: self._whole(target))
+        self.total += len(data)
+        return Downloaded(data, content_type, target.shown)
+
+    def open(self, url: str, place: str, max_bytes: int, kind: str = "attachment"
+             ) -> DownloadStream:
+        """Start downloading `url` like :meth:`fetch`, and hand the body over as it
+        arrives: at most one chunk is held at a time. Transient failures are retried until
+        the body starts; a failure while it is read raises the same errors as `fetch`, from
+        the chunks' iteration."""
+        target = self._target(url, place, max_bytes, kind)
+        response, storage = self._with_retries(
+            target, lambda: self._answer(target.url, target.allowed))
+        try:
+            declared = _declared_length(response)
+            media_type = _media_type(response)
+        except BaseException:
+            response.close()
+            raise
+        return DownloadStream(response, self._streamed(target, response, storage),
+                              media_type, declared, target.shown)
+
+    def _target(self, url: str, place: str, max_bytes: int, kind: str) -> _Target:
+        return _Target(url.strip(), place, kind, max_bytes, self._allowed(place, max_bytes),
+                       self._redactor)
+
+    def _with_retries(self, target: _Target, attempt: Callable[[], _T]) -> _T:
+        """`attempt()`, tried again after transient failures within the deadline; every
+        failure raised as the public error naming the target."""
+        attempts = 0
         # Own loop: a retry must fit the message's deadline; each failure kind has its error.
         while True:
             try:
-                data, content_type = self._get(url, allowed)
-                _check_size(data, allowed)
-            except AttachmentError as error:  # an invalid URL, raised without the place
-                raise type(error)(f"{place}: {error}") from None
-            except _DeniedError as denied:
-                self._logger.warning("%s: download of %s denied: %s", place, shown,
-                                     self._redactor.text(str(denied)))
-                raise AttachmentNotAllowedError(f"{place}: {DENIED_TEXT}") from None
-            except _TooLargeError:
-                raise AttachmentTooLargeError(
-                    f"{place}: the {kind} {shown} is larger than "
-                    f"{self._limit_text(kind, max_bytes, allowed)}") from None
-            except _FailedError as failure:
-                if failure.checked and redactor is self._redactor:
-                    redactor = self._redactor.with_url(url)
-                text = redactor.text(f"{place}: could not download {shown}: {failure.reason}")
-                delay = RETRY_DELAYS_S[attempt] if attempt < len(RETRY_DELAYS_S) else None
-                if (failure.transient and delay is not None
-                        and self._monotonic() + delay < self._deadline):
-                    attempt += 1
-                    self._logger.warning("%s; retry %s of %s in %s s", text, str(attempt),
-                                         str(len(RETRY_DELAYS_S)), f"{delay:g}")
-                    self._sleep(delay)
-                    continue
-                if failure.storage:
-                    raise ObjectStorageDownloadError(text) from None
-                raise AttachmentDownloadError(text) from None
-            self.total += len(data)
-            return Downloaded(data, content_type, shown)
+                return attempt()
+            except (AttachmentError, _DeniedError, _TooLargeError, _FailedError) as failure:
+                error = self._public_error(target, failure)
+                delay = RETRY_DELAYS_S[attempts] if attempts < len(RETRY_DELAYS_S) else None
+                if not (isinstance(failure, _FailedError) and failure.transient
+                        and delay is not None and self._monotonic() + delay < self._deadline):
+                    raise error from None
+            attempts += 1
+            self._logger.warning("%s; retry %s of %s in %s s", str(error), str(attempts),
+                                 str(len(RETRY_DELAYS_S)), f"{delay:g}")
+            self._sleep(delay)
+
+    def _public_error(self, target: _Target, failure: Exception) -> Exception:
+        """The error the caller sees for an internal failure: it names the place and the
+        URL (without its query) and never a secret; a denial is logged with its reason."""
+        place, shown = target.place, target.shown
+        if isinstance(failure, AttachmentError):  # an invalid URL, raised without the place
+            return type(failure)(f"{place}: {failure}")
+        if isinstance(failure, _DeniedError):
+            self._logger.warning("%s: download of %s denied: %s", place, shown,
+                                 self._redactor.text(str(failure)))
+            return AttachmentNotAllowedError(f"{place}: {DENIED_TEXT}")
+        if isinstance(failure, _TooLargeError):
+            return AttachmentTooLargeError(
+                f"{place}: the {target.kind} {shown} is larger than "
+                f"{self._limit_text(target.kind, target.max_bytes, target.allowed)}")
+        assert isinstance(failure, _FailedError)
+        if failure.checked and target.redactor is self._redactor:
+            target.redactor = self._redactor.with_url(target.url)
+        text = target.redactor.text(f"{place}: could not download {shown}: {failure.reason}")
+        if failure.storage:
+            return ObjectStorageDownloadError(text)
+        return AttachmentDownloadError(text)
+
+    def _streamed(self, target: _Target, response: requests.Response, storage: bool
+                  ) -> Iterator[bytes]:
+        """The body's chunks, counted against the limits as they pass; failures raised
+        as the public errors."""
+        try:
+            for chunk in _capped(self._chunks(response, storage), target.allowed):
+                self.total += len(chunk)
+                yield chunk
+        except (_TooLargeError, _FailedError) as failure:
+            raise self._public_error(target, failure) from None
 
     def _remaining_s(self, checked: bool = True) -> float:
         remaining = self._deadline - self._monotonic()
         if remaining <= 0:
             raise _FailedError(f"the downloads of this message took longer than "
-                               f"{self.policy.deadline_s:g} s", transient=False,
+                               f"{self.deadline_s:g} s", transient=False,
                                storage=False, checked=checked)
         return remaining
 
+    def _whole(self, target: _Target) -> tuple[bytes, str | None]:
+        data, media_type = self._get(target.url, target.allowed)
+        if len(data) > target.allowed:
+            raise _TooLargeError
+        return data, media_type
+
     def _get(self, url: str, max_bytes: int) -> tuple[bytes, str | None]:
-        """Follow up to MAX_REDIRECTS redirects, each hop checked; read the body."""
+        """The whole body (and its media type), read within `max_bytes`."""
+        response, storage = self._answer(url, max_bytes)
+        with response:
+            return (b"".join(_capped(self._chunks(response, storage), max_bytes)),
+                    _media_type(response))
+
+    def _answer(self, url: str, max_bytes: int) -> tuple[requests.Response, bool]:
+        """Follow up to MAX_REDIRECTS redirects, each hop checked: the final answer, its
+        body unread (and whether it comes from the storage). An error status or a declared
+        length over `max_bytes` fails here."""
         with_token = self.policy.is_storage(url)
         for _hop in range(MAX_REDIRECTS + 1):
             with_token = with_token and self.policy.is_storage(url)
             request = self._checked_request(url, with_token=with_token)
             response = self._send(request)
-            with response:
-                location = response.headers.get("Location")
-                if response.status_code in REDIRECT_STATUSES and location:
-                    url = urljoin(url, location.strip())
-                    continue
-                storage = request.target is None
-                if response.status_code >= 400:
-                    raise _FailedError(_status_text(response.status_code),
-                                   transient=response.status_code in TRANSIENT_STATUSES,
-                                   storage=storage and response.status_code >= 500)
-                declared = response.headers.get("Content-Length", "")
-                if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
-                    raise _TooLargeError
-                content = bytearray()
-                for chunk in self._chunks(response, storage):
-                    content += chunk
-                    if len(content) > max_bytes:
-                        raise _TooLargeError
-                media = (response.headers.get("Content-Type") or "").split(";", 1)[0]
-                return bytes(content), media.strip().lower() or None
+            location = response.headers.get("Location")
+            if response.status_code in REDIRECT_STATUSES and location:
+                response.close()
+                url = urljoin(url, location.strip())
+                continue
+            storage = request.target is None
+            failure: Exception | None = None
+            if response.status_code >= 400:
+                failure = _FailedError(_status_text(response.status_code),
+                                       transient=response.status_code in TRANSIENT_STATUSES,
+                                       storage=storage and response.status_code >= 500)
+            elif (_declared_length(response) or 0) > max_bytes:
+                failure = _TooLargeError()
+            if failure is not None:
+                response.close()
+                raise failure
+            return response, storage
         raise _FailedError(f"more than {MAX_REDIRECTS} redirects", transient=False, storage=False)
 
     def _checked_request(self, url: str, *, with_token: bool) -> _CheckedRequest:
@@ -570,7 +668,7 @@ class Downloads:
     def _timeout(self, storage: bool) -> _FailedError:
         if self._deadline - self._monotonic() <= 0.05:
             return _FailedError(f"the downloads of this message took longer than "
-                            f"{self.policy.deadline_s:g} s", transient=False, storage=False)
+                            f"{self.deadline_s:g} s", transient=False, storage=False)
         return _FailedError(f"the server sent nothing for {self.idle_timeout_s:g} s",
                         transient=True, storage=storage)
 
@@ -597,9 +695,25 @@ def _shown_host(host: str) -> str:
     return cut(host, MAX_SHOWN_HOST_CHARS)
 
 
-def _check_size(data: bytes, max_bytes: int) -> None:
-    if len(data) > max_bytes:
-        raise _TooLargeError
+def _capped(chunks: Iterator[bytes], max_bytes: int) -> Iterator[bytes]:
+    """`chunks` until more than `max_bytes` came: then `_TooLargeError`."""
+    read = 0
+    for chunk in chunks:
+        read += len(chunk)
+        if read > max_bytes:
+            raise _TooLargeError
+        yield chunk
+
+
+def _declared_length(response: requests.Response) -> int | None:
+    """The Content-Length the server declared (None when absent or not a number)."""
+    declared = response.headers.get("Content-Length", "")
+    return int(declared) if declared.isascii() and declared.isdigit() else None
+
+
+def _media_type(response: requests.Response) -> str | None:
+    media = (response.headers.get("Content-Type") or "").split(";", 1)[0]
+    return media.strip().lower() or None
 
 
 def _set_read_timeout(raw: Any, timeout_s: float) -> None:

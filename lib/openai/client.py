@@ -17,8 +17,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -49,6 +49,7 @@ from lib.openai.limits import (
     CallLimits,
 )
 from lib.openai.paths import ENDPOINT_PATHS, base_url_hint
+from lib.openai.multipart import MultipartForm
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.sse import ServerSentEvent, read_events
 from lib.redaction import Redactor, url_for_humans
@@ -259,6 +260,46 @@ class OpenAIClient:
         events = self._events_of(response, timeout_s, request_id, deadline)
         return EventStream(response, events, request_id, self._redactor)
 
+    def request_form(
+        self, path: str, form: MultipartForm, *, text_answer: bool = False,
+        timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S, logger: Any = None,
+        stop: threading.Event | None = None,
+    ) -> dict[str, Any] | str:
+        """POST a multipart form: the JSON object answered; with `text_answer`, an answer
+        of any other media type as text (the audio endpoints answer srt, vtt and text so).
+        The form's files are read while they are sent and opened anew for a retry; `stop`
+        as for `request_json`."""
+        response, deadline = self._open("POST", path, form, timeout_s=timeout_s,
+                                        logger=logger, stop=stop)
+        request_id = request_id_from(response.headers)
+        if text_answer and media_type(response.headers.get("Content-Type")) != JSON_CONTENT_TYPE:
+            with response:
+                content = self._read_answer(response, timeout_s, request_id, deadline)
+            return content.decode("utf-8", "replace")
+        return self._json_of(response, timeout_s, request_id, deadline)
+
+    def open_file_answer(
+        self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
+        stop: threading.Event | None = None,
+    ) -> FileAnswer:
+        """POST a JSON body that is answered with a file (speech audio): the answer, its
+        bytes read as they are taken (capped like any answer, within the idle timeout and
+        the total deadline). A JSON answer instead is an `OpenAIError` quoting it."""
+        response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
+                                        logger=logger, stop=stop)
+        request_id = request_id_from(response.headers)
+        content_type = media_type(response.headers.get("Content-Type"))
+        if content_type == JSON_CONTENT_TYPE:
+            document = self._json_of(response, timeout_s, request_id, deadline)
+            snippet = self._redactor.text(json.dumps(document)[:4096], 120)
+            raise OpenAIError(f"The server answered JSON instead of a file: {snippet}; check "
+                              "the base URL", status=response.status_code,
+                              request_id=request_id)
+        chunks = self._capped(self._guarded_chunks(response, timeout_s, request_id, deadline),
+                              self.limits.max_answer_bytes, response.status_code, request_id,
+                              "answer")
+        return FileAnswer(response, chunks, content_type, request_id)
+
     def _json_of(self, response: requests.Response, timeout_s: float, request_id: str | None,
                  deadline: _Deadline) -> dict[str, Any]:
         """A successful answer's JSON object, read within the bounds (closes the answer)."""
@@ -276,16 +317,23 @@ class OpenAIClient:
                            max_line_bytes=self.limits.max_sse_line_bytes)
 
     def _open(
-        self, method: str, path: str, body: Mapping[str, Any] | None, *, timeout_s: float,
-        logger: Any, stop: threading.Event | None = None,
+        self, method: str, path: str, body: Mapping[str, Any] | MultipartForm | None, *,
+        timeout_s: float, logger: Any, stop: threading.Event | None = None,
     ) -> tuple[requests.Response, _Deadline]:
         """Send `method` `path` with its own total deadline (and `stop`, see
-        `request_json`): the answer, its body unread."""
+        `request_json`): the answer, its body unread. A JSON body is encoded once; a form
+        is produced anew for every attempt."""
         deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
+        data: bytes | Callable[[], Iterable[bytes]] | None = None
+        headers = None
+        if isinstance(body, MultipartForm):
+            data, headers = body.body, {"Content-Type": body.content_type}
+        elif body is not None:
+            data = encode_body(body)
         try:
-            response = self._send(method, f"{self.base_url}{path}",
-                                  data=None if body is None else encode_body(body),
-                                  timeout_s=timeout_s, logger=logger, deadline=deadline)
+            response = self._send(method, f"{self.base_url}{path}", data=data,
+                                  headers=headers, timeout_s=timeout_s, logger=logger,
+                                  deadline=deadline)
         except NotFoundError as error:
             if path in ENDPOINT_PATHS and not is_about_the_model(error):
                 raise with_hint(error, base_url_hint(self.base_url)) from None
@@ -300,7 +348,7 @@ class OpenAIClient:
         url: str,
         *,
         timeout_s: float,
-        data: bytes | None = None,
+        data: bytes | Callable[[], Iterable[bytes]] | None = None,
         headers: Mapping[str, str] | None = None,
         logger: Any = None,
         what: str | None = None,
@@ -308,7 +356,9 @@ class OpenAIClient:
     ) -> requests.Response:
         """Send with retries; a 2xx/3xx answer is returned with its body unread, anything
         else raised typed. The user's errors fail at once; the others are retried by the
-        policy, within the deadline."""
+        policy, within the deadline. `data` is the body, or a function that makes it anew
+        for each attempt (a streamed form); whatever the body's source raises while it is
+        sent ends the call as it is."""
         policy = self.retry_policy
         logger = logger or log
         what = what or f"{method} {url_for_humans(url)}"
@@ -323,7 +373,8 @@ class OpenAIClient:
             response_headers: Mapping[str, str] | None = None
             try:
                 response = self._session.request(
-                    method, url, data=data, headers=headers, stream=True,
+                    method, url, data=data() if callable(data) else data, headers=headers,
+                    stream=True,
                     timeout=(self.connect_timeout_s, timeout_s),
                 )
             except requests.RequestException as exc:
@@ -450,24 +501,43 @@ class OpenAIClient:
             yield chunk
 
 
-class EventStream:
-    """The events of a streamed answer; close it (or use `with`) to free the connection."""
+class _OpenAnswer:
+    """An answer still being read; close it (or use `with`) to free the connection."""
 
-    def __init__(self, response: requests.Response, events: Iterator[ServerSentEvent],
-                 request_id: str | None, redactor: Redactor) -> None:
+    def __init__(self, response: requests.Response) -> None:
         self._response = response
-        self.events = events
-        self.request_id = request_id
-        self.redactor = redactor
 
     def close(self) -> None:
         self._response.close()
 
-    def __enter__(self) -> EventStream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class EventStream(_OpenAnswer):
+    """The events of a streamed answer."""
+
+    def __init__(self, response: requests.Response, events: Iterator[ServerSentEvent],
+                 request_id: str | None, redactor: Redactor) -> None:
+        super().__init__(response)
+        self.events = events
+        self.request_id = request_id
+        self.redactor = redactor
+
+
+class FileAnswer(_OpenAnswer):
+    """A file the server answers with: its bytes as they arrive (`chunks`, read once) and
+    its media type."""
+
+    def __init__(self, response: requests.Response, chunks: Iterator[bytes],
+                 media_type: str | None, request_id: str | None) -> None:
+        super().__init__(response)
+        self.chunks = chunks
+        self.media_type = media_type
+        self.request_id = request_id
 
 
 def is_timeout(exc: BaseException) -> bool:

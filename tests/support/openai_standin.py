@@ -8,8 +8,11 @@ from the request. A background job answers ``in_progress`` to its first
 ``background_polls`` polls, then its result (or forever, for ``background_polls=None``);
 streamed, it sends only its first event and ends the stream, as a dropped connection
 would, so that the client has to poll it.
-Every chat or response request is checked by an injected validator (the official OpenAPI
-document's ``CreateChatCompletionRequest`` / ``CreateResponse``); a request that does not
+The audio and file endpoints (``/v1/audio/*``, ``/v1/files``, ``/v1/vector_stores/*``)
+are answered by ``openai_audio_routes`` and ``openai_files_routes`` (``audio`` and
+``files`` here: their state and scripts), multipart forms included.
+Every request is checked by an injected validator (the official OpenAPI document's
+``CreateChatCompletionRequest``, ``CreateResponse``, ...); a request that does not
 conform is recorded as a violation and answered with a 400 ``invalid_request_error``.
 
 Run it by hand to try the component without an OpenAI account (the README's Quick start;
@@ -25,27 +28,19 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.multipart_form import read_body
+from tests.support.openai_audio_routes import AudioRoutes
+from tests.support.openai_files_routes import FilesRoutes
+from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
 
 # Not 8099: examples/cfg-local.json and the README's llama.cpp example use that one.
 DEFAULT_PORT = 8098
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-5-mini", "o4-mini", "text-embedding-3-small", "whisper-1")
-Validator = Callable[[str, Any], None]
-
-
-@dataclass
-class Reply:
-    """One scripted answer. ``sse`` (a list of chunk dicts or raw lines) makes it a stream."""
-
-    status: int = 200
-    json: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    sse: list[Any] | None = None
-    delay_s: float = 0.0
-    done_marker: bool = True  # end the stream with `data: [DONE]` (Chat Completions)
 
 
 @dataclass
@@ -54,11 +49,6 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any
-
-
-def error_body(message: str, type_: str, code: str | None = None,
-               param: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 def rate_limited(retry_after_s: int) -> Reply:
@@ -245,6 +235,8 @@ class OpenAIStandIn:
         self._lock = threading.Lock()
         self.background_polls: int | None = 2
         self.jobs: dict[str, BackgroundJob] = {}
+        self.audio = AudioRoutes(validator, self.violations)
+        self.files = FilesRoutes(validator, self.violations)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -254,7 +246,7 @@ class OpenAIStandIn:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def script(self, *replies: Reply) -> None:
-        """Queue answers for the next chat requests, in order."""
+        """Queue answers for the next chat, response, audio or file requests, in order."""
         with self._lock:
             self._scripted.extend(replies)
 
@@ -291,12 +283,10 @@ class OpenAIStandIn:
             return self._scripted.popleft() if self._scripted else None
 
     def _answer_chat(self, body: Any) -> Reply:
-        if self.validator is not None:
-            try:
-                self.validator("CreateChatCompletionRequest", body)
-            except Exception as exc:
-                self.violations.append(str(exc))
-                return Reply(400, error_body(f"Invalid request: {exc}", "invalid_request_error"))
+        refused = contract_refusal(self.validator, self.violations,
+                                   "CreateChatCompletionRequest", body)
+        if refused is not None:
+            return refused
         scripted = self._next_scripted()
         if scripted is not None:
             return scripted
@@ -307,12 +297,9 @@ class OpenAIStandIn:
         return Reply(json=answer)
 
     def _answer_response(self, body: Any) -> Reply:
-        if self.validator is not None:
-            try:
-                self.validator("CreateResponse", body)
-            except Exception as exc:
-                self.violations.append(str(exc))
-                return Reply(400, error_body(f"Invalid request: {exc}", "invalid_request_error"))
+        refused = contract_refusal(self.validator, self.violations, "CreateResponse", body)
+        if refused is not None:
+            return refused
         answer = self._next_scripted()
         if answer is None:
             answer = Reply(json=default_response(body))
@@ -349,6 +336,15 @@ class OpenAIStandIn:
                 return Reply(json=in_state(job.final, "cancelled"))
             return Reply(json=in_state(job.final, "in_progress") if running else job.final)
 
+    def _answer_routed(self, method: str, path: str, headers: Any, raw: bytes
+                       ) -> Reply | None:
+        """The audio and file endpoints' answer (a scripted reply first), None for any
+        other path."""
+        for routes in (self.audio, self.files):
+            if routes.handles(method, path):
+                return self._next_scripted() or routes.answer(method, path, headers, raw)
+        return None
+
     def _answer_models(self) -> Reply:
         data = [{"id": m, "object": "model", "created": 1_700_000_000 + i, "owned_by": "system"}
                 for i, m in enumerate(self.models)]
@@ -364,33 +360,40 @@ class OpenAIStandIn:
                 pass
 
             def do_GET(self) -> None:
-                self._handle(None)
+                self._handle(None, b"")
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = raw.decode(errors="replace")
-                self._handle(body)
+                raw = read_body(self.rfile, self.headers)
+                if self.headers.get("Content-Type", "").startswith("multipart/"):
+                    body: Any = f"(multipart form, {len(raw)} bytes)"
+                else:
+                    try:
+                        body = json.loads(raw)
+                    except ValueError:
+                        body = raw.decode(errors="replace")
+                self._handle(body, raw)
 
-            def _handle(self, body: Any) -> None:
+            def _handle(self, body: Any, raw: bytes) -> None:
                 standin.requests.append(RecordedRequest(
                     self.command, self.path, dict(self.headers.items()), body))
-                reply = self._route(body)
+                reply = (self._refused_key()
+                         or standin._answer_routed(self.command, self.path, self.headers, raw)
+                         or self._route(body))
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.sse is not None:
                     self._send_stream(reply)
                 else:
-                    self._send_json(reply)
+                    self._send_body(reply)
 
-            def _route(self, body: Any) -> Reply:
+            def _refused_key(self) -> Reply | None:
                 expected = standin.api_key
                 if expected and self.headers.get("Authorization") != f"Bearer {expected}":
                     return Reply(401, error_body("Incorrect API key provided.",
                                                  "invalid_request_error", "invalid_api_key"))
+                return None
+
+            def _route(self, body: Any) -> Reply:
                 if self.command == "GET" and self.path.rstrip("/").endswith("/v1/models"):
                     return standin._answer_models()
                 creates = {"/v1/chat/completions": standin._answer_chat,
@@ -404,10 +407,10 @@ class OpenAIStandIn:
                     return standin._answer_job(self.command, self.path)
                 return Reply(404, error_body(f"Unknown path {self.path}", "invalid_request_error"))
 
-            def _send_json(self, reply: Reply) -> None:
-                payload = json.dumps(reply.json).encode()
+            def _send_body(self, reply: Reply) -> None:
+                payload = reply.payload()
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.send_header("x-request-id", f"req_{uuid.uuid4().hex[:16]}")
                 for name, value in reply.headers.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import itertools
+import re
 import socket
 import ssl
 import threading
@@ -486,3 +487,41 @@ def test_an_ipv6_public_host_is_pinned_too(server: ServerState) -> None:
         assert set(guard.connects) == {(public6, server.port)}  # one kept-alive connection
     assert [r.headers["Host"] for r in server.requests] == [
         f"v6.test:{server.port}", f"[{public6}]:{server.port}"]
+
+
+# ---- streamed downloads ---------------------------------------------------------------
+
+
+def test_a_streamed_download_hands_the_body_over_chunk_by_chunk(
+        guard: NetGuard, server: ServerState) -> None:
+    server.files["big.pdf"] = b"%PDF-" + b"y" * 300_000
+    budget = downloads()
+    with budget.open(f"http://public.test:{server.port}/file/big.pdf", PLACE, 400_000,
+                     "file") as stream:
+        assert (stream.media_type, stream.length) == ("application/pdf", 300_005)
+        assert budget.total == 0  # nothing read yet
+        sizes = [len(chunk) for chunk in stream.chunks]
+    assert sum(sizes) == 300_005
+    assert max(sizes) <= 64 * 1024
+    assert budget.total == 300_005
+
+
+def test_a_streamed_download_over_its_declared_limit_is_refused_unread(
+        guard: NetGuard, server: ServerState) -> None:
+    with pytest.raises(AttachmentTooLargeError, match="larger than the file limit of 1000 b"):
+        downloads().open(f"http://public.test:{server.port}/huge", PLACE, 1000, "file")
+
+
+def test_a_streamed_download_stops_in_the_middle_past_its_limit(
+        guard: NetGuard, server: ServerState) -> None:
+    stream = downloads().open(f"http://public.test:{server.port}/odd-length", PLACE, 3)
+    with stream, pytest.raises(AttachmentTooLargeError, match=f"^{re.escape(PLACE)}: the "):
+        b"".join(stream.chunks)
+
+
+def test_a_streamed_download_is_retried_until_its_body_starts(
+        guard: NetGuard, server: ServerState) -> None:
+    url = f"http://public.test:{server.port}/status/503"
+    with pytest.raises(AttachmentDownloadError, match="HTTP 503"):
+        downloads().open(url, PLACE, 1000)
+    assert len(server.requests) == 3
