@@ -26,7 +26,11 @@ from elasticio_sailor import ShutdownInterrupted
 from lib.attachments.downloads import Downloads, download_policy_from
 from lib.config import StepConfig, parse_step_config
 from lib.openai.errors import CallInterruptedError, RetryLaterError
+from lib.openai.limits import CallLimits
+from lib.openai.retry import MAX_RETRIES
 from lib.validation import validate_input
+
+CALL_ATTEMPTS = MAX_RETRIES + 1
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,27 @@ class Step:
     def logger(self) -> Any:
         return self.context.logger
 
-    def downloads(self) -> Downloads:
-        """The attachment downloads of this message (one byte budget, one deadline)."""
-        return Downloads(download_policy_from(os.environ), idle_timeout_s=self.config.timeout_s,
-                         logger=self.logger, environ=os.environ)
+    @property
+    def attachments(self) -> Any:
+        """The runtime's attachment store (``self.attachments``): where files out go, and
+        the reader of ``exec``'s local files; None outside the sailor."""
+        return getattr(self.context, "attachments", None)
+
+    def downloads(self, *, streamed_limit: int | None = None) -> Downloads:
+        """The attachment downloads of this message (one byte budget, one deadline).
+
+        With `streamed_limit` (the size limit of a file streamed to the API), every
+        attempt of the call downloads the file again: the budget covers them all, and
+        the deadline is the call's, since the download goes at the pace of the upload."""
+        policy = download_policy_from(os.environ)
+        if streamed_limit is None:
+            return Downloads(policy, idle_timeout_s=self.config.timeout_s,
+                             logger=self.logger, environ=os.environ)
+        deadline_s = max(policy.deadline_s,
+                         CallLimits().total_deadline_s(self.config.timeout_s))
+        return Downloads(policy, idle_timeout_s=self.config.timeout_s, logger=self.logger,
+                         environ=os.environ, max_total_bytes=streamed_limit * CALL_ATTEMPTS,
+                         deadline_s=deadline_s)
 
 
 def shutdown_signal(context: Any) -> threading.Event:

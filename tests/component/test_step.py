@@ -66,3 +66,14 @@ def test_a_long_retry_after_rebounds_the_message_instead_of_failing_it() -> None
 
 def test_the_output_of_the_work_is_returned_unchanged() -> None:
     assert steps.finish(started(), lambda: {"body": {"ok": True}}) == {"body": {"ok": True}}
+
+
+def test_downloads_of_a_streamed_file_cover_every_attempt_at_the_calls_pace(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ATTACHMENT_DOWNLOAD_DEADLINE_S", raising=False)
+    step = steps.start(FakeSelf(), MESSAGE, cfg(requestTimeout="120"), SCHEMA)
+    inline = step.downloads()
+    streamed = step.downloads(streamed_limit=25 * 2**20)
+    assert (inline.max_total_bytes, inline.deadline_s) == (50 * 2**20, 120)
+    assert streamed.max_total_bytes == 3 * 25 * 2**20  # the first attempt and two retries
+    assert streamed.deadline_s == 1200  # the call's total deadline: 10 x 120 s
