@@ -11,10 +11,7 @@ from typing import Any
 from lib.openai.client import FileAnswer, OpenAIClient
 from lib.openai.endpoints import naming_endpoint
 from lib.openai.multipart import MultipartForm
-
-TRANSCRIPTIONS_PATH = "/audio/transcriptions"
-TRANSLATIONS_PATH = "/audio/translations"
-SPEECH_PATH = "/audio/speech"
+from lib.openai.paths import SPEECH_PATH, TRANSCRIPTIONS_PATH, TRANSLATIONS_PATH
 
 
 def transcribe(

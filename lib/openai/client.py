@@ -48,8 +48,8 @@ from lib.openai.limits import (
     READ_CHUNK_BYTES,
     CallLimits,
 )
-from lib.openai.paths import ENDPOINT_PATHS, base_url_hint
 from lib.openai.multipart import MultipartForm
+from lib.openai.paths import ENDPOINT_PATHS, base_url_hint
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.sse import ServerSentEvent, read_events
 from lib.redaction import Redactor, url_for_humans

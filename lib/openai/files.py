@@ -13,9 +13,7 @@ from lib.openai.client import OpenAIClient
 from lib.openai.endpoints import naming_endpoint
 from lib.openai.errors import OpenAIError
 from lib.openai.multipart import MultipartForm
-
-FILES_PATH = "/files"
-VECTOR_STORES_PATH = "/vector_stores"
+from lib.openai.paths import FILES_PATH, VECTOR_STORES_PATH
 
 
 def vector_store_files_path(vector_store_id: str) -> str:
