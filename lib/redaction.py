@@ -32,6 +32,11 @@ capped:
 - The forms of the process's own secrets are cached (few, and the same for every message);
   a URL's secrets belong to one message: never cached, at most :data:`MAX_URL_SECRETS`,
   searched in their one-deep forms.
+
+The process's own secrets are registered in :data:`OWN_SECRETS` where they come in (the
+API client registers its key, the downloads the storage token), so that a text can be
+redacted by code that was not handed them: every API error redacts its fields with them
+in its constructor (``lib.openai.errors``), whoever builds it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ import functools
 import heapq
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import quote, quote_plus, unquote_plus, urlunsplit
 
@@ -298,6 +305,44 @@ def drop_user_info(text: str, clipped: bool = False) -> str:
         if mark >= 0 and _AUTHORITY_END.search(text, mark + 3) is None:
             text = text[: mark + 3]
     return text
+
+
+class OwnSecrets:
+    """The process's own secrets (the API keys of its clients, the storage token): process-
+    wide facts, the latest :data:`MAX_CACHED_SECRETS` kept. Thread-safe; `redactor` is a
+    snapshot that later registrations do not change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: OrderedDict[str, None] = OrderedDict()
+        self._redactor = Redactor()
+
+    def register(self, *secrets: str | None) -> None:
+        """From now on, `redactor()` knows `secrets` (those too short to search are left)."""
+        wanted = [s for s in secrets if s and len(s) >= MIN_SECRET_CHARS]
+        with self._lock:
+            if all(secret in self._secrets for secret in wanted):
+                return
+            for secret in wanted:
+                self._secrets[secret] = None
+                self._secrets.move_to_end(secret)
+            while len(self._secrets) > MAX_CACHED_SECRETS:
+                self._secrets.popitem(last=False)
+            self._redactor = Redactor(self._secrets)
+
+    def redactor(self) -> Redactor:
+        """A redactor of every secret registered so far."""
+        return self._redactor
+
+    def clear(self) -> None:
+        """Forget every secret (tests; credentials rotated)."""
+        with self._lock:
+            self._secrets.clear()
+            self._redactor = Redactor()
+
+
+# The one registry of this process (see the module doc).
+OWN_SECRETS = OwnSecrets()
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lib.actions import create_response
+from lib.openai import client as client_module
+from lib.openai.client import clear_clients
+from lib.openai.retry import RetryPolicy
+from lib.responses.jobs import JobBook
 from tests.support.broker import Broker, BrokerUnavailableError, ensure_installed, start_broker
 from tests.support.platform_sim import PlatformSim
 from tests.support.recording_server import RecordingServer, start_recording_server
@@ -66,3 +73,21 @@ def platform() -> RecordingServer:
     yield state
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """No cached clients before or after; retries without sleeping."""
+    policy = functools.partial(RetryPolicy, sleep=lambda _s: None, random=lambda: 0.0)
+    monkeypatch.setattr(client_module, "RetryPolicy", policy)
+    clear_clients()
+    yield
+    clear_clients()
+
+
+@pytest.fixture
+def fresh_jobs(monkeypatch: pytest.MonkeyPatch) -> JobBook:
+    """Create Response's background jobs kept in a book of the test's own."""
+    book = JobBook()
+    monkeypatch.setattr(create_response, "JOBS", book)
+    return book

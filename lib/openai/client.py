@@ -40,6 +40,7 @@ from lib.openai.errors import (
     error_from_response,
     is_about_the_model,
     request_id_from,
+    shown,
     with_hint,
 )
 from lib.openai.limits import (
@@ -52,7 +53,7 @@ from lib.openai.multipart import MultipartForm
 from lib.openai.paths import ENDPOINT_PATHS, base_url_hint
 from lib.openai.retry import RetryPolicy, should_retry
 from lib.openai.sse import ServerSentEvent, read_events
-from lib.redaction import Redactor, url_for_humans
+from lib.redaction import OWN_SECRETS, Redactor, url_for_humans
 from lib.version import USER_AGENT
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -124,7 +125,7 @@ def decode_json_object(
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         document = None
     if not isinstance(document, dict):
-        snippet = redactor.text(body[:4096].decode("utf-8", "replace"), 80)
+        snippet = redactor.text(shown(body[:4096].decode("utf-8", "replace"), 80) or "", 80)
         raise OpenAIError(
             f"The server answered with something that is not a JSON object: {snippet!r}; "
             "check the base URL",
@@ -220,6 +221,7 @@ class OpenAIClient:
         self.connect_timeout_s = connect_timeout_s
         self.limits = limits or CallLimits()
         self._monotonic = monotonic
+        OWN_SECRETS.register(api_key)  # every API error is redacted with it
         self._redactor = Redactor([api_key])
         self._session = _new_session(self.base_url, build_headers(api_key, organization, project))
 

@@ -26,6 +26,13 @@ retried, then reported as such). ``(U)`` marks the user's::
 
     CallInterruptedError             not an OpenAIError: the caller's stop signal ended
                                      the call (the step maps it to the runtime's shutdown)
+
+Every field of every error (message, code, type, param, request id, hint) is redacted and
+cut in :class:`OpenAIError`'s constructor, with the process's own secrets
+(``lib.redaction.OWN_SECRETS``: the client registered its key): no way of building an
+error, here or in a surface, can put the key into one. Builders that cut a text first
+(the message of an error answer, its per-field details) cut it with :func:`shown` too, so
+that a key straddling their cut is found whole.
 """
 
 from __future__ import annotations
@@ -37,12 +44,16 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from lib.errors import UserError
-from lib.redaction import Redactor
+from lib.redaction import OWN_SECRETS, Redactor
 
+# Builders' extra secrets besides the process's own (none by default).
 NO_SECRETS = Redactor()
 
 MAX_BODY_SNIPPET_CHARS = 300
 MAX_FIELD_CHARS = 100  # code, type, param, request id
+# The whole message: the API's message, its per-field details, our own words around them.
+MAX_MESSAGE_CHARS = 1500
+MAX_HINT_CHARS = 400
 REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
 # 429 with this code (or type): out of credits, not a rate limit; never retried.
 INSUFFICIENT_QUOTA = "insufficient_quota"
@@ -77,15 +88,16 @@ class OpenAIError(Exception):
         request_id: str | None = None,
         hint: str | None = None,
     ) -> None:
-        self.message = message
+        # the one place every field is redacted and cut (see the module doc)
+        self.message = shown(message, MAX_MESSAGE_CHARS) or ""
         self.status = status
-        self.type = type
-        self.code = code
-        self.param = param
-        self.request_id = request_id
-        self.hint = hint
+        self.type = shown(type)
+        self.code = shown(code)
+        self.param = shown(param)
+        self.request_id = shown(request_id)
+        self.hint = shown(hint, MAX_HINT_CHARS)
         self.attempts = 1
-        super().__init__(message)
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         details = [f"status {self.status}"] if self.status is not None else []
@@ -97,7 +109,7 @@ class OpenAIError(Exception):
             details.append(f"param {self.param}")
         if self.request_id:
             details.append(f"request id {self.request_id}")
-        text = " ".join(self.message.split()) or type(self).__name__
+        text = self.message or type(self).__name__
         if details:
             text = f"{text} ({', '.join(details)})"
         if self.attempts > 1:
@@ -330,9 +342,19 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _clean(redactor: Redactor, value: Any, limit: int = MAX_FIELD_CHARS) -> str | None:
-    """A field of an error as shown: redacted, on one line, cut."""
+def shown(value: Any, limit: int = MAX_FIELD_CHARS, *, join_lines: bool = False) -> str | None:
+    """A text from a server as it may be shown: without the process's own secrets, on one
+    line, at most `limit` characters (None stays None). `join_lines` first removes the
+    line breaks (a secret may be split across the lines of one stream event)."""
     text = _text(value)
+    if text is None:
+        return None
+    return OWN_SECRETS.redactor().text(text, limit, join_lines=join_lines, one_line=True)
+
+
+def _clean(redactor: Redactor, value: Any, limit: int = MAX_FIELD_CHARS) -> str | None:
+    """A field of an error as shown (see `shown`), without `redactor`'s secrets either."""
+    text = shown(value, limit)
     return None if text is None else redactor.text(text, limit, one_line=True)
 
 
@@ -375,7 +397,7 @@ def with_hint(error: OpenAIError, hint: str) -> OpenAIError:
     if error.hint:
         return error
     hinted = copy.copy(error)
-    hinted.hint = hint
+    hinted.hint = shown(hint, MAX_HINT_CHARS)  # as the constructor would have
     return hinted
 
 

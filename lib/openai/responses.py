@@ -13,9 +13,10 @@ is a `StreamError`.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from lib.openai.client import OpenAIClient
@@ -25,16 +26,23 @@ from lib.openai.errors import (
     OpenAIError,
     StreamError,
     error_from_event,
+    shown,
 )
 from lib.openai.paths import RESPONSES_PATH
 from lib.openai.sse import ServerSentEvent, parse_event
-from lib.redaction import Redactor
+from lib.redaction import OWN_SECRETS, Redactor
 
 # the job still runs (background mode)
 RUNNING_STATUSES = frozenset({"queued", "in_progress"})
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 ERROR_EVENT = "error"
 ITEM_DONE_EVENT = "response.output_item.done"
+# The documented shape of a Response id (OpenAI's are `resp_` and 48 hex digits): a
+# server-chosen id goes into request paths, log lines and the step's snapshot.
+RESPONSE_ID_PREFIX = "resp_"
+MAX_RESPONSE_ID_CHARS = 128
+_RESPONSE_ID = re.compile(
+    rf"{RESPONSE_ID_PREFIX}[A-Za-z0-9_-]{{1,{MAX_RESPONSE_ID_CHARS - len(RESPONSE_ID_PREFIX)}}}")
 
 
 def response_path(response_id: str) -> str:
@@ -92,11 +100,31 @@ def status_of(response: Mapping[str, Any]) -> str:
 
 
 def response_id_of(response: Mapping[str, Any]) -> str:
-    """The Response's `id`; a Response without one cannot be polled."""
+    """The Response's `id`, of the documented shape (`resp_` and at most 123 letters,
+    digits, `_` or `-`) and free of the process's secrets: safe in a path, a log line and
+    the snapshot. Anything else is an `OpenAIError` (such a Response cannot be polled)."""
     response_id = response.get("id")
     if not isinstance(response_id, str) or not response_id:
         raise OpenAIError("The server answered a Response without an id; check the base URL")
+    if not is_response_id(response_id):
+        raise OpenAIError(
+            f"The server answered a Response whose id {shown(response_id, 60)!r} is not of "
+            f"the documented shape ({RESPONSE_ID_PREFIX} and at most "
+            f"{MAX_RESPONSE_ID_CHARS - len(RESPONSE_ID_PREFIX)} letters, digits, '_' or '-'); "
+            "check the base URL")
     return response_id
+
+
+def is_response_id(value: object) -> TypeGuard[str]:
+    """Whether `value` is a Response id of the documented shape, free of the process's
+    secrets (see `response_id_of`)."""
+    return isinstance(value, str) and _RESPONSE_ID.fullmatch(value) is not None \
+        and OWN_SECRETS.redactor().redact(value) == value
+
+
+def shown_id(response: Mapping[str, Any]) -> str:
+    """The Response's `id` as texts show it (whatever its shape: redacted and cut)."""
+    return shown(response.get("id"), MAX_RESPONSE_ID_CHARS) or ""
 
 
 class ResponseAssembler:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lib.openai.errors import NO_SECRETS, APITimeoutError, StreamError, error_from_event
+from lib.openai.errors import NO_SECRETS, APITimeoutError, StreamError, error_from_event, shown
 from lib.openai.limits import MAX_SSE_LINE_BYTES
 from lib.redaction import Redactor
 
@@ -143,7 +143,7 @@ def parse_event(
     except (ValueError, RecursionError):
         raise StreamError(
             "The stream sent data that is not JSON: "
-            f"{redactor.text(event.data, 80, join_lines=True)!r}",
+            f"{redactor.text(shown(event.data, 80, join_lines=True) or '', 80)!r}",
             request_id=request_id,
         ) from None
     if event.event == ERROR_EVENT or (isinstance(data, dict) and "error" in data):

@@ -9,15 +9,15 @@
     ├── ResponseGoneError (U)            an earlier delivery's job is no longer at OpenAI
     ├── ResponseCancelledError (U)       the job was cancelled by someone else
     └── LongestWaitPassedError (U)       the job still ran when the longest wait passed
+
+The job ids these texts name were checked when they came in
+(``lib.openai.responses.response_id_of``): of the documented shape, free of secrets.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from lib.errors import UserError
 from lib.openai.errors import OpenAIError
-from lib.openai.responses import status_of
 
 
 class ResponseFailedError(OpenAIError):
@@ -41,11 +41,10 @@ class ResponseCancelledError(UserError):
 class LongestWaitPassedError(UserError):
     """A background response still ran when the step's longest wait passed."""
 
-    def __init__(self, response: dict[str, Any], longest_wait_s: float) -> None:
-        self.response = response
+    def __init__(self, response_id: str, status: str, longest_wait_s: float) -> None:
         super().__init__(
-            f"The background response {response.get('id', '')} did not finish within the "
-            f"longest wait of {longest_wait_s / 60:g} minutes (status "
-            f"{status_of(response)}); it is cancelled. Raise 'Longest wait for a background "
-            "response' in the step, or ask for less (max_output_tokens, max_tool_calls)"
+            f"The background response {response_id} did not finish within the longest wait "
+            f"of {longest_wait_s / 60:g} minutes (status {status}); it is cancelled. Raise "
+            "'Longest wait for a background response' in the step, or ask for less "
+            "(max_output_tokens, max_tool_calls)"
         )

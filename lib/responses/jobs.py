@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lib.openai.responses import is_response_id
+
 SNAPSHOT_KEY = "backgroundResponses"
 # how long after its deadline an unclaimed job is taken as given up for good
 STALE_AFTER_DEADLINE_S = 15 * 60.0
@@ -47,7 +49,7 @@ class Job:
         if not isinstance(value, dict):
             return None
         response_id, deadline = value.get("id"), value.get("deadlineAt")
-        if not isinstance(response_id, str) or not response_id:
+        if not is_response_id(response_id):
             return None
         if not isinstance(deadline, int | float) or isinstance(deadline, bool):
             return None

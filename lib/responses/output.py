@@ -13,8 +13,8 @@ from typing import Any
 
 from lib.errors import OutputParseError
 from lib.json_formats import asks_for_json
-from lib.openai.errors import NO_SECRETS
-from lib.openai.responses import status_of
+from lib.openai.errors import MAX_BODY_SNIPPET_CHARS, NO_SECRETS, shown
+from lib.openai.responses import shown_id, status_of
 from lib.redaction import Redactor
 from lib.responses.errors import ResponseFailedError, ResponseRejectedError
 
@@ -56,20 +56,20 @@ def incomplete_warning(response: dict[str, Any]) -> str:
     """The warning logged for an `incomplete` Response."""
     reason = incomplete_reason(response)
     hint = INCOMPLETE_HINTS.get(reason, reason)
-    return f"The response {response.get('id', '')} is incomplete: {hint}"
+    return f"The response {shown_id(response)} is incomplete: {shown(hint)}"
 
 
 def failure_of(response: dict[str, Any], redactor: Redactor = NO_SECRETS) -> ResponseFailedError:
-    """The error for a `failed` Response: the API's own code and message (redacted: a
-    server may echo what it was sent)."""
+    """The error for a `failed` Response: the API's own code and message (the error's
+    constructor redacts them and the id: a server may echo what it was sent)."""
     error = response.get("error")
     error = error if isinstance(error, dict) else {}
     code = error.get("code")
     code = str(code) if code is not None else None
-    message = redactor.text(str(error.get("message") or "the response failed without a message"))
+    message = redactor.text(shown(error.get("message") or "the response failed without a "
+                                  "message", MAX_BODY_SNIPPET_CHARS) or "")
     error_class = ResponseFailedError if code in SERVER_FAILURE_CODES else ResponseRejectedError
-    return error_class(f"The response {response.get('id', '')} failed: {message}",
-                       code=code)
+    return error_class(f"The response {shown_id(response)} failed: {message}", code=code)
 
 
 def parsed_of(response: dict[str, Any], text: str) -> Any:
@@ -84,7 +84,7 @@ def parsed_of(response: dict[str, Any], text: str) -> Any:
         if status_of(response) == "incomplete":
             return None
         raise OutputParseError(
-            f"output_text of the response {response.get('id', '')} is not valid JSON: "
+            f"output_text of the response {shown_id(response)} is not valid JSON: "
             "the model did not answer in JSON"
         ) from None
 

@@ -23,7 +23,12 @@ from typing import Any
 from lib.errors import ConfigError, is_user_error
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import CallInterruptedError, OpenAIError
-from lib.openai.responses import RUNNING_STATUSES, retrieve_response, status_of
+from lib.openai.responses import (
+    RUNNING_STATUSES,
+    response_id_of,
+    retrieve_response,
+    status_of,
+)
 from lib.responses.errors import LongestWaitPassedError
 
 FIRST_POLL_S = 1.0
@@ -92,7 +97,7 @@ class BackgroundWait:
         Raises `LongestWaitPassedError` at `deadline_at` (the caller cancels the job) and
         `CallInterruptedError` when the step shuts down."""
         wait = self.wait or self.stop.wait
-        response_id = str(response.get("id", ""))
+        response_id = response_id_of(response)
         intervals = self.schedule.intervals()
         started = self.clock()
         last_log = started
@@ -100,7 +105,7 @@ class BackgroundWait:
         while status_of(response) in RUNNING_STATUSES:
             now = self.clock()
             if now >= deadline_at:
-                raise LongestWaitPassedError(response, longest_wait_s)
+                raise LongestWaitPassedError(response_id, status_of(response), longest_wait_s)
             if wait(min(next(intervals), deadline_at - now)):
                 raise CallInterruptedError(
                     f"the step is shutting down; the background response {response_id} is "

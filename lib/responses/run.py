@@ -96,11 +96,12 @@ class ResponseRun:
                 self._give_up(remembered[0].response_id)
             raise
         if not remembered and status_of(response) in RUNNING_STATUSES:
+            response_id = response_id_of(response)  # a malformed id cannot be polled
             try:
                 remember(response)
             except BaseException as exc:
                 if not isinstance(exc, CallInterruptedError):
-                    self._give_up(response_id_of(response))
+                    self._give_up(response_id)
                 raise
         if not remembered:
             return response

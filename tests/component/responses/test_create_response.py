@@ -75,13 +75,6 @@ def guarded_dns() -> Iterator[NetGuard]:
 
 
 @pytest.fixture
-def fresh_jobs(monkeypatch: pytest.MonkeyPatch) -> JobBook:
-    book = JobBook()
-    monkeypatch.setattr(create_response, "JOBS", book)
-    return book
-
-
-@pytest.fixture
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESPONSES_POLL_FIRST_S", "0.001")
     monkeypatch.setenv("RESPONSES_POLL_MAX_S", "0.002")
