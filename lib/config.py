@@ -30,6 +30,14 @@ OPENAI = "openai"
 COMPATIBLE = "compatible"
 SERVER_TYPES = (OPENAI, COMPATIBLE)
 
+# The step's model: the Model list (a select filled from GET /models) or, when the list
+# cannot show it, an id typed into Model ID, which wins. One text field rather than a
+# select that takes typed values: the platform's SelectView offers only what its function
+# lists, and a key that may not list models gets an empty list.
+MODEL_FIELD = "model"
+MODEL_ID_FIELD = "modelId"
+MODEL_ID_LABEL = "Model ID (overrides the list)"
+
 DEFAULT_LONGEST_WAIT_MIN = 30.0
 # Deep research takes tens of minutes; half a day is longer than any job we heard of, and
 # a message held longer than that blocks its place in the step's queue for too long.
@@ -59,8 +67,9 @@ class Credentials:
 
 @dataclass(frozen=True, kw_only=True)
 class StepConfig(Credentials):
-    """The whole step: the credentials, the model, the Request timeout (seconds) and the
-    longest wait for a background response (seconds; Create Response only)."""
+    """The whole step: the credentials, the model (Model ID, else the Model list's), the
+    Request timeout (seconds) and the longest wait for a background response (seconds;
+    Create Response only)."""
 
     model: str
     timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
@@ -191,9 +200,10 @@ def parse_credentials(cfg: dict[str, Any]) -> Credentials:
 def parse_step_config(cfg: dict[str, Any]) -> StepConfig:
     """The whole step configuration, validated."""
     fields = _credential_fields(cfg)
-    model = _text(cfg, "model")
+    model = _text(cfg, MODEL_ID_FIELD) or _text(cfg, MODEL_FIELD)
     if model is None:
-        raise ConfigError("Model is required: pick one in the step configuration")
+        raise ConfigError(f"Model is required: pick one in the Model list, or type its id in "
+                          f"'{MODEL_ID_LABEL}'")
     return StepConfig(
         **fields, model=model, timeout_s=parse_timeout(cfg.get("requestTimeout")),
         longest_wait_s=parse_longest_wait(cfg.get(LONGEST_WAIT_FIELD)),

@@ -17,11 +17,15 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from lib.config import parse_credentials
+from lib.config import MODEL_ID_LABEL, parse_credentials
 from lib.model_names import family_of, is_chat_model, is_model_of_kind, is_responses_model
+from lib.openai.errors import PermissionDeniedError, with_hint
 from lib.openai.models import list_models
 
 OPENAI_HOST = "api.openai.com"
+UNLISTED_MODEL_HINT = (
+    f"the key may not list models (a restricted key): type the model's id in "
+    f"'{MODEL_ID_LABEL}' instead")
 _SNAPSHOT_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$|-\d{4}$")
 
 
@@ -113,9 +117,13 @@ getModerationModels = models_of_kind("moderation")  # noqa: N816 - platform name
 
 
 def offered_models(self: Any, cfg: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, str]:
-    """The models the server lists that `keep` accepts (all of them for other servers)."""
+    """The models the server lists that `keep` accepts (all of them for other servers). A
+    key that may not list models gets an error that says where to type the id instead."""
     credentials = parse_credentials(cfg)
-    models = list_models(credentials.client(), logger=self.logger)
+    try:
+        models = list_models(credentials.client(), logger=self.logger)
+    except PermissionDeniedError as refused:
+        raise with_hint(refused, UNLISTED_MODEL_HINT) from None
     selected = select_models(models, credentials.base_url, keep)
     self.logger.info("The server lists %d models, %d offered", len(models), len(selected))
     return selected

@@ -58,6 +58,9 @@ REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
 # 429 with this code (or type): out of credits, not a rate limit; never retried.
 INSUFFICIENT_QUOTA = "insufficient_quota"
 MODEL_NOT_FOUND = "model_not_found"
+# 403 with this code: the API is not offered where the request comes from (not the key's
+# permissions).
+REGION_NOT_SUPPORTED = "unsupported_country_region_territory"
 # A 404 about the model rather than the path: OpenAI's code, Azure's for a deployment name,
 # and the words of compatible servers ("model \"x\" not found", "The model `x` does not exist").
 _MODEL_CODES = frozenset({MODEL_NOT_FOUND, "DeploymentNotFound"})

@@ -10,6 +10,7 @@ import pytest
 from elasticio_sailor.component_loader import ComponentLoader
 from jsonschema import Draft202012Validator
 
+from lib.config import MODEL_FIELD, MODEL_ID_FIELD, MODEL_ID_LABEL
 from lib.validation import to_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,17 +51,32 @@ def test_the_api_key_is_a_required_password_and_the_base_url_optional() -> None:
     assert fields["baseUrl"]["placeholder"] == "https://api.openai.com/v1"
 
 
-def test_send_request_has_its_main_file_and_its_four_fields() -> None:
+def test_send_request_has_its_main_file_and_its_fields() -> None:
     action = COMPONENT["actions"]["sendRequest"]
     assert action["title"] == "Send Request"
     assert action["main"] == "./lib/actions/send_request.py"
     fields = action["fields"]
-    assert set(fields) == {"model", "organization", "project", "requestTimeout"}
+    assert set(fields) == {"model", "modelId", "organization", "project", "requestTimeout"}
     assert fields["model"] | {"viewClass": "SelectView", "model": "getModels",
-                              "required": True} == fields["model"]
-    for optional in ("organization", "project", "requestTimeout"):
+                              "required": False} == fields["model"]
+    for optional in ("modelId", "organization", "project", "requestTimeout"):
         assert fields[optional]["required"] is False
     assert "900" in fields["requestTimeout"]["note"]  # the named maximum is documented
+
+
+@pytest.mark.parametrize("function_id", list(FUNCTIONS))
+def test_a_model_list_comes_with_model_id_and_neither_is_required(function_id: str) -> None:
+    """A key that may not list models gets an empty list: the step must still be savable,
+    with the model typed into Model ID (lib.config reads it first)."""
+    fields = FUNCTIONS[function_id].get("fields", {})
+    if MODEL_FIELD not in fields:
+        return
+    assert fields[MODEL_FIELD]["viewClass"] == "SelectView"
+    assert fields[MODEL_FIELD]["required"] is False
+    typed = fields[MODEL_ID_FIELD]
+    assert typed | {"label": MODEL_ID_LABEL, "viewClass": "TextFieldView",
+                    "required": False} == typed
+    assert typed["order"] < fields[MODEL_FIELD]["order"]  # shown right below the list
 
 
 @pytest.mark.parametrize(("where", "name", "field"), all_fields())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
 import requests
 import responses
 
+from lib.actions import send_request
 from lib.errors import ConfigError
 from lib.openai.errors import APIConnectionError, AuthenticationError, NotFoundError
 from tests.support.action_support import (
@@ -16,12 +18,14 @@ from tests.support.action_support import (
     MODELS_URL,
     FakeSelf,
     api_error,
+    cfg,
     model_entry,
 )
 
 pytestmark = pytest.mark.usefixtures("fresh_clients")
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPONENT = json.loads((ROOT / "component.json").read_text(encoding="utf-8"))
 
 
 def load_verify():
@@ -68,13 +72,16 @@ def test_a_wrong_key_fails_at_once_without_echoing_it() -> None:
 
 
 @responses.activate
-def test_a_wrong_organization_is_sent_and_its_refusal_shown() -> None:
+def test_a_wrong_organization_shows_in_the_steps_model_list_not_in_verification() -> None:
+    """Organization is a step field: the platform's credentials have none, so verification
+    cannot check it; the step's Model list is loaded with it and shows the refusal."""
+    assert "organization" not in COMPONENT["credentials"]["fields"]
     responses.add(responses.GET, MODELS_URL, status=401, json=api_error(
         "You must be a member of an organization to use the API. Please contact us through "
         "our help center at help.openai.com.", error_type="invalid_request_error",
         code="no_such_organization"))
     with pytest.raises(AuthenticationError, match="member of an organization"):
-        verify(FakeSelf(), {"apiKey": API_KEY, "organization": "org-wrong"})
+        send_request.getModels(FakeSelf(), cfg(organization="org-wrong"))
     assert responses.calls[0].request.headers["OpenAI-Organization"] == "org-wrong"
 
 
