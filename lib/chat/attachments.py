@@ -27,6 +27,7 @@ from lib.attachments.inline import (
     inline_image_url,
     is_data_url,
 )
+from lib.content_parts import content_parts
 
 
 def _inline_image(part: dict[str, Any], path: str, downloads: Downloads,
@@ -76,18 +77,11 @@ def inline_attachments(
     result = copy.deepcopy(messages)
     inlined: list[Inlined] = []
     count = 0
-    for m_index, message in enumerate(result):
-        content = message.get("content")
-        if not isinstance(content, list):
-            continue
-        for p_index, part in enumerate(content):
-            if not isinstance(part, dict):
-                continue
-            path = f"messages[{m_index}].content[{p_index}]"
-            kind = part.get("type")
-            if kind == "image_url":
-                _inline_image(part, path, downloads, inlined)
-            elif kind == "file":
-                count += 1
-                _inline_file(part, path, downloads, count, inlined)
+    for path, part in content_parts(result, "messages"):
+        kind = part.get("type")
+        if kind == "image_url":
+            _inline_image(part, path, downloads, inlined)
+        elif kind == "file":
+            count += 1
+            _inline_file(part, path, downloads, count, inlined)
     return result, inlined

@@ -22,7 +22,7 @@ from lib.attachments.inline import (
     inline_image_url,
     is_data_url,
 )
-from lib.responses.request import input_parts
+from lib.content_parts import content_parts
 
 
 def _inline_image(part: dict[str, Any], path: str, downloads: Downloads,
@@ -60,7 +60,7 @@ def inline_response_attachments(
     result = copy.deepcopy(body)
     inlined: list[Inlined] = []
     files = 0
-    for path, part in input_parts(result.get("input")):
+    for path, part in content_parts(result.get("input"), "input"):
         kind = part.get("type")
         if kind == "input_image":
             _inline_image(part, path, downloads, inlined)

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
+from lib.content_parts import content_parts
 from lib.model_names import is_deep_research
 
 DEFAULT_IMAGE_DETAIL = "auto"  # the API's default; its schema marks `detail` required
-
-
-def input_parts(input_value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """`(path, part)` for every content part of every message item of `input`."""
-    if not isinstance(input_value, list):
-        return
-    for i_index, item in enumerate(input_value):
-        content = item.get("content") if isinstance(item, dict) else None
-        if not isinstance(content, list):
-            continue
-        for p_index, part in enumerate(content):
-            if isinstance(part, dict):
-                yield f"input[{i_index}].content[{p_index}]", part
 
 
 def build_response_request(body: dict[str, Any], model: str) -> dict[str, Any]:
@@ -40,7 +27,7 @@ def build_response_request(body: dict[str, Any], model: str) -> dict[str, Any]:
         out.setdefault("background", True)
     if out.get("background") is True:
         out.setdefault("store", True)
-    for _path, part in input_parts(out.get("input")):
+    for _place, part in content_parts(out.get("input"), "input"):
         if part.get("type") == "input_image":
             part.setdefault("detail", DEFAULT_IMAGE_DETAIL)
     return out
