@@ -28,7 +28,7 @@ from lib.config import StepConfig, parse_step_config
 from lib.openai.errors import CallInterruptedError, RetryLaterError
 from lib.openai.limits import CallLimits
 from lib.openai.retry import MAX_RETRIES
-from lib.validation import validate_input
+from lib.validation import Misdirected, validate_input
 
 CALL_ATTEMPTS = MAX_RETRIES + 1
 
@@ -76,10 +76,13 @@ def shutdown_signal(context: Any) -> threading.Event:
     return signal if isinstance(signal, threading.Event) else threading.Event()
 
 
-def start(context: Any, msg: Any, cfg: dict[str, Any], schema_file: str) -> Step:
-    """Parse the configuration, validate the body, warn about a model the message names."""
+def start(context: Any, msg: Any, cfg: dict[str, Any], schema_file: str, *,
+          misdirected: Misdirected | None = None) -> Step:
+    """Parse the configuration, validate the body (`misdirected`: the surface's signs of a
+    body written for another action), warn about a model the message names."""
     config = parse_step_config(cfg)
-    body = validate_input(msg.get("body") if isinstance(msg, dict) else None, schema_file)
+    body = validate_input(msg.get("body") if isinstance(msg, dict) else None, schema_file,
+                          misdirected)
     if body.get("model") not in (None, config.model):
         context.logger.warning(
             "The message names model %s; the configured model %s is used",

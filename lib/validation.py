@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -182,10 +182,17 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {error.validator} check failed for {short_value(error.instance)}"
 
 
-def validate_input(body: Any, schema_file: str = INPUT_SCHEMA_FILE) -> dict[str, Any]:
+# What shows that a body was written for another action: its problems, each with the
+# place and the action it belongs to (each surface's `request.misdirected`).
+Misdirected = Callable[[dict[str, Any]], list[str]]
+
+
+def validate_input(body: Any, schema_file: str = INPUT_SCHEMA_FILE,
+                   misdirected: Misdirected | None = None) -> dict[str, Any]:
     """The body, when valid; else raise :class:`InputValidationError` listing every problem
     of the body, in the body's order (``messages[2]`` before ``messages[10]``), checked
-    against the input schema of the action (`schemas/<schema_file>`).
+    against the input schema of the action (`schemas/<schema_file>`). The signs that the
+    body was meant for another action (`misdirected`) come first: they explain the rest.
 
     A body nested deeper than :data:`MAX_BODY_DEPTH` is refused first, with the place
     where it goes too deep: deeper JSON is no request a model takes, and walking it
@@ -207,8 +214,9 @@ def validate_input(body: Any, schema_file: str = INPUT_SCHEMA_FILE) -> dict[str,
         _input_validator(schema_file).iter_errors(body),
         key=lambda e: body_order(body, list(e.absolute_path)),
     )
-    if errors:
-        raise InputValidationError([describe(e) for e in errors])
+    problems = (misdirected(body) if misdirected else []) + [describe(e) for e in errors]
+    if problems:
+        raise InputValidationError(problems)
     return body
 
 

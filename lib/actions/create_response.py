@@ -19,7 +19,7 @@ from lib.responses.attachments import inline_response_attachments
 from lib.responses.jobs import JOBS, message_key
 from lib.responses.output import build_response_output, incomplete_warning
 from lib.responses.polling import BackgroundWait, schedule_from
-from lib.responses.request import build_response_request
+from lib.responses.request import build_response_request, misdirected
 from lib.responses.run import ResponseRun
 
 __all__ = ["getResponseModels", "process"]  # getResponseModels: the Model field's select
@@ -30,7 +30,7 @@ INPUT_SCHEMA_FILE = "createResponse.in.json"
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:
     """Create (or resume) the response; return the output message, or rebound the message
     when the server asks to wait long."""
-    step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE)
+    step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE, misdirected=misdirected)
     config = step.config
     client = config.client()
     request = build_response_request(step.body, config.model)

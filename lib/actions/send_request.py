@@ -14,7 +14,7 @@ from lib.attachments.inline import log_inlined
 from lib.chat import compatible_servers
 from lib.chat.attachments import inline_attachments
 from lib.chat.output import build_output
-from lib.chat.request import build_request_body
+from lib.chat.request import build_request_body, misdirected
 from lib.model_list import getModels
 from lib.openai.chat import create_chat_completion
 from lib.openai.errors import CallInterruptedError
@@ -27,7 +27,7 @@ INPUT_SCHEMA_FILE = "sendRequest.in.json"
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:
     """Send the request; return the output message, or rebound it when asked to wait long."""
     del snapshot  # stateless
-    step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE)
+    step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE, misdirected=misdirected)
     config = step.config
     client = config.client()
     messages, inlined = inline_attachments(step.body["messages"], step.downloads())

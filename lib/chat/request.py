@@ -7,7 +7,12 @@ from typing import Any
 
 from lib.chat.compatible_servers import adapt_request
 from lib.config import OPENAI
+from lib.content_parts import content_parts
 from lib.model_names import is_reasoning_model
+
+# Content parts of the Responses API, and the Chat Completions part for the same thing.
+RESPONSES_PARTS = {"input_text": "text", "output_text": "text", "input_image": "image_url",
+                   "input_file": "file"}
 
 
 def build_request_body(
@@ -35,3 +40,19 @@ def build_request_body(
         elif isinstance(options, dict):
             options.setdefault("include_usage", True)
     return adapt_request(out, server_type)
+
+
+def misdirected(body: dict[str, Any]) -> list[str]:
+    """The signs that `body` was written for Create Response (the Responses API): `input`
+    without `messages`, and the Responses API's content parts."""
+    problems = []
+    if "input" in body and "messages" not in body:
+        problems.append("input: this looks like a Create Response body (the Responses API's "
+                        "input); Send Request takes messages, or send it to Create Response")
+    for place, part in content_parts(body.get("messages"), "messages"):
+        kind = part.get("type")
+        if isinstance(kind, str) and kind in RESPONSES_PARTS:
+            problems.append(
+                f"{place}.type: {kind} is a content part of the Responses API (Create "
+                f"Response); Send Request takes {RESPONSES_PARTS[kind]}")
+    return problems

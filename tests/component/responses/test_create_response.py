@@ -200,10 +200,10 @@ def test_incomplete_response_is_emitted_with_a_warning_naming_the_reason() -> No
 
 
 def test_http_errors_are_the_api_errors() -> None:
-    answer(api_error("Unsupported parameter: 'messages'.", error_type="invalid_request_error",
-                     code="unsupported_parameter", param="messages"), status=400)
+    answer(api_error("Unsupported parameter: 'frequency'.", error_type="invalid_request_error",
+                     code="unsupported_parameter", param="frequency"), status=400)
     with pytest.raises(BadRequestError, match="Unsupported parameter"):
-        run({"input": "Hi", "messages": []})
+        run({"input": "Hi", "frequency": []})
 
 
 # ---- streaming ----------------------------------------------------------------------
