@@ -132,10 +132,12 @@ def test_the_one_kind_actions_have_the_send_request_fields(action_id, main, sele
     action = COMPONENT["actions"][action_id]
     assert action["main"] == main
     fields = action["fields"]
-    assert set(fields) == {"model", "organization", "project", "requestTimeout"}
+    assert set(fields) == {"model", "modelId", "organization", "project", "requestTimeout"}
     assert fields["model"] | {"viewClass": "SelectView", "model": select,
-                              "required": True} == fields["model"]
+                              "required": False} == fields["model"]
     send_request = COMPONENT["actions"]["sendRequest"]["fields"]
+    assert fields["modelId"] | {"placeholder": ""} == send_request["modelId"] | {
+        "placeholder": ""}
     for same in ("organization", "project"):
         assert fields[same] == send_request[same]
     assert fields["requestTimeout"]["required"] is False
