@@ -28,7 +28,7 @@ from lib.config import StepConfig, parse_step_config
 from lib.openai.errors import CallInterruptedError, RetryLaterError
 from lib.openai.limits import CallLimits
 from lib.openai.retry import MAX_RETRIES
-from lib.validation import Misdirected, validate_input
+from lib.validation import Misdirected, input_validator, validate_input
 
 CALL_ATTEMPTS = MAX_RETRIES + 1
 
@@ -74,6 +74,18 @@ def shutdown_signal(context: Any) -> threading.Event:
     """`context.shutting_down`, or an event that is never set."""
     signal = getattr(context, "shutting_down", None)
     return signal if isinstance(signal, threading.Event) else threading.Event()
+
+
+def init_hook(schema_file: str) -> Callable[[Any], None]:
+    """An action's `init(cfg)`, which the sailor calls once at start-up, before it consumes
+    (as the Node sailor loads a module before it consumes): it compiles the action's input
+    schema, so that the first messages, arriving together, do not pay for it."""
+
+    def init(cfg: Any) -> None:
+        del cfg  # the schema does not depend on the step
+        input_validator(schema_file)
+
+    return init
 
 
 def start(context: Any, msg: Any, cfg: dict[str, Any], schema_file: str, *,

@@ -10,8 +10,8 @@ may be base64 attachments).
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -72,11 +72,27 @@ def to_json_schema(schema: Any) -> Any:
     return out
 
 
-@functools.cache
-def _input_validator(schema_file: str = INPUT_SCHEMA_FILE) -> Draft202012Validator:
-    schema = to_json_schema(load_schema(schema_file))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+_validators: dict[str, Draft202012Validator] = {}
+_validators_lock = threading.Lock()
+
+
+def input_validator(schema_file: str = INPUT_SCHEMA_FILE) -> Draft202012Validator:
+    """The compiled validator of `schemas/<schema_file>`, made once per process.
+
+    Checking the schema costs tens of milliseconds; under the lock it is done once even
+    when a whole prefetch of first messages asks at the same moment (each thread compiling
+    its own copy tripled the CPU of a first wave of 50). The actions' `init` asks for it at
+    start-up, before the first message.
+    """
+    validator = _validators.get(schema_file)
+    if validator is None:
+        with _validators_lock:
+            validator = _validators.get(schema_file)
+            if validator is None:
+                schema = to_json_schema(load_schema(schema_file))
+                Draft202012Validator.check_schema(schema)
+                validator = _validators[schema_file] = Draft202012Validator(schema)
+    return validator
 
 
 def field_path(parts: Iterable[Any]) -> str:
@@ -211,7 +227,7 @@ def validate_input(body: Any, schema_file: str = INPUT_SCHEMA_FILE,
                    "(the limit of a message body)")
         raise InputValidationError([problem])
     errors = sorted(
-        _input_validator(schema_file).iter_errors(body),
+        input_validator(schema_file).iter_errors(body),
         key=lambda e: body_order(body, list(e.absolute_path)),
     )
     problems = (misdirected(body) if misdirected else []) + [describe(e) for e in errors]

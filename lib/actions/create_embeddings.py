@@ -15,9 +15,10 @@ from lib.embeddings.request import build_embeddings_request
 from lib.embeddings.run import send_embeddings
 from lib.model_list import getEmbeddingModels
 
-__all__ = ["getEmbeddingModels", "process"]  # getEmbeddingModels: the Model field's select
+__all__ = ["getEmbeddingModels", "init", "process"]  # getEmbeddingModels: the Model field's select
 
 INPUT_SCHEMA_FILE = "createEmbeddings.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

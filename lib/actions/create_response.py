@@ -22,9 +22,10 @@ from lib.responses.polling import BackgroundWait, schedule_from
 from lib.responses.request import build_response_request, misdirected
 from lib.responses.run import ResponseRun
 
-__all__ = ["getResponseModels", "process"]  # getResponseModels: the Model field's select
+__all__ = ["getResponseModels", "init", "process"]  # getResponseModels: the Model field's select
 
 INPUT_SCHEMA_FILE = "createResponse.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

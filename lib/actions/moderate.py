@@ -17,9 +17,10 @@ from lib.moderations.attachments import incoming_attachments, with_readable_imag
 from lib.moderations.request import build_moderation_request
 from lib.openai.moderations import create_moderation
 
-__all__ = ["getModerationModels", "process"]  # getModerationModels: the Model field's select
+__all__ = ["getModerationModels", "init", "process"]  # getModerationModels: the Model field
 
 INPUT_SCHEMA_FILE = "moderate.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

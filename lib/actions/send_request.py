@@ -19,9 +19,10 @@ from lib.model_list import getModels
 from lib.openai.chat import create_chat_completion
 from lib.openai.errors import CallInterruptedError
 
-__all__ = ["getModels", "process"]  # getModels: the select model of the Model field
+__all__ = ["getModels", "init", "process"]  # getModels: the select model of the Model field
 
 INPUT_SCHEMA_FILE = "sendRequest.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

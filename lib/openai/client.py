@@ -59,7 +59,11 @@ from lib.version import USER_AGENT
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 JSON_CONTENT_TYPE = "application/json"
 POOL_CONNECTIONS = 4  # distinct hosts kept
-POOL_MAXSIZE = 64  # connections per host: the sailor runs up to 50 messages at once
+# Connections kept per host. The sailor runs up to its prefetch of messages at once, each
+# holding one connection for its call (a stream for its whole answer); calls beyond this
+# many open a new connection and close it after (streaming at prefetch 100 with 64 kept
+# reconnected a third of its calls). An idle pool slot costs nothing.
+POOL_MAXSIZE = 256
 MAX_CACHED_CLIENTS = 16
 HEADER_FIELDS = {"Authorization": "API Key", "OpenAI-Organization": "Organization",
                  "OpenAI-Project": "Project"}

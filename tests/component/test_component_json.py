@@ -100,6 +100,7 @@ def test_every_function_resolves(function_id: str) -> None:
     assert (ROOT / main).is_file()
     module = ComponentLoader(ROOT).load_module(function_id)
     assert callable(module.process)
+    assert callable(module.init)  # the sailor's start-up hook: compiles the input schema
     for field in definition.get("fields", {}).values():
         if field["viewClass"] in ("SelectView", "MultiSelectView") and isinstance(
             field["model"], str

@@ -77,3 +77,44 @@ def test_downloads_of_a_streamed_file_cover_every_attempt_at_the_calls_pace(
     assert (inline.max_total_bytes, inline.deadline_s) == (50 * 2**20, 120)
     assert streamed.max_total_bytes == 3 * 25 * 2**20  # the first attempt and two retries
     assert streamed.deadline_s == 1200  # the call's total deadline: 10 x 120 s
+
+
+def test_the_init_hook_compiles_the_schema_once_however_many_first_messages_ask(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first wave of messages arrives at once: one thread compiles, the others wait for it
+    (each compiling its own copy tripled the CPU of a first wave of 50)."""
+    from jsonschema import Draft202012Validator
+
+    from lib import validation
+
+    monkeypatch.setattr(validation, "_validators", {})
+    checks: list[str] = []
+    real_check = Draft202012Validator.check_schema
+
+    def counted_check(schema: object) -> None:
+        checks.append("check")
+        real_check(schema)
+
+    monkeypatch.setattr(Draft202012Validator, "check_schema", staticmethod(counted_check))
+    start = threading.Barrier(8)
+
+    def first_message() -> None:
+        start.wait()
+        steps.start(FakeSelf(), MESSAGE, cfg(), SCHEMA)
+
+    threads = [threading.Thread(target=first_message) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert checks == ["check"]
+    steps.init_hook(SCHEMA)({"model": "ignored"})
+    assert checks == ["check"]
+
+
+def test_the_init_hook_compiles_before_any_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lib import validation
+
+    monkeypatch.setattr(validation, "_validators", {})
+    steps.init_hook(SCHEMA)({})
+    assert set(validation._validators) == {SCHEMA}
