@@ -8,8 +8,10 @@ import shlex
 from urllib.parse import urlsplit
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from lib.chat.compatible_servers import adapt_request
+from lib.validation import load_schema, to_json_schema
 from tests.support.openai_standin import DEFAULT_PORT, OpenAIStandIn
 from tests.support.openapi_contract import validate
 from tests.support.recording_server import run_cli
@@ -74,6 +76,34 @@ def test_example_runs_through_create_response(example, openai, repo_root):
     assert sent == {**expected, "model": cfg["model"], **({"store": True} if background else {})}
     if "text" in expected:
         assert answer["parsed"] == json.loads(answer["output_text"])
+
+
+# (action, its example config, its example messages)
+ONE_KIND_EXAMPLES = [
+    ("createEmbeddings", "cfg-embeddings.json", "embeddings.json"),
+    ("createEmbeddings", "cfg-embeddings.json", "embeddings_list.json"),
+    ("moderate", "cfg-moderation.json", "moderate.json"),
+    ("moderate", "cfg-moderation.json", "moderate_image.json"),
+]
+
+
+@pytest.mark.parametrize(("action", "config", "example"), ONE_KIND_EXAMPLES)
+def test_example_runs_through_its_action_and_passes_the_output_schema(
+        action, config, example, openai, repo_root):
+    cfg = json.loads((repo_root / "examples" / config).read_text())
+    cfg["baseUrl"] = openai.url
+    done = run_cli(["exec", action, "--msg", f"examples/{example}", "--cfg", json.dumps(cfg)],
+                   {"OPENAI_API_KEY": API_KEY}, repo_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert API_KEY not in done.stdout + done.stderr
+    emitted = events(done.stdout)
+    assert [e["event"] for e in emitted] == ["data", "end"]
+    answer = emitted[0]["payload"]["body"]
+    out = Draft202012Validator(to_json_schema(load_schema(f"{action}.out.json")))
+    assert [e.message for e in out.iter_errors(answer)] == []
+    expected = json.loads((repo_root / "examples" / example).read_text())["body"]
+    path = {"createEmbeddings": "/v1/embeddings", "moderate": "/v1/moderations"}[action]
+    assert openai.json_routes.bodies[path][-1] == {**expected, "model": cfg["model"]}
 
 
 def test_the_stand_in_config_runs_the_main_job(openai, repo_root):

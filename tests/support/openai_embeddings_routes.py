@@ -15,6 +15,8 @@ import hashlib
 import struct
 from typing import Any
 
+from tests.support.openai_json_routes import JsonRoute
+
 REQUEST_SCHEMA = "CreateEmbeddingRequest"
 ANSWER_SCHEMA = "CreateEmbeddingResponse"
 PATH = "/v1/embeddings"
@@ -70,3 +72,6 @@ def embeddings_answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
                      "embedding": encoded(numbers) if as_base64 else numbers})
     return 200, {"object": "list", "data": data, "model": request["model"],
                  "usage": {"prompt_tokens": sum(counts), "total_tokens": sum(counts)}}
+
+
+EMBEDDINGS_ROUTE = JsonRoute(PATH, REQUEST_SCHEMA, embeddings_answer)

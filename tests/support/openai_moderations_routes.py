@@ -14,6 +14,8 @@ import base64
 import uuid
 from typing import Any
 
+from tests.support.openai_json_routes import JsonRoute
+
 REQUEST_SCHEMA = "CreateModerationRequest"
 ANSWER_SCHEMA = "CreateModerationResponse"
 PATH = "/v1/moderations"
@@ -82,3 +84,6 @@ def moderation_answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     model = request.get("model") or DEFAULT_MODEL
     return 200, {"id": f"modr-{uuid.uuid4().hex[:24]}", "model": model,
                  "results": results}
+
+
+MODERATIONS_ROUTE = JsonRoute(PATH, REQUEST_SCHEMA, moderation_answer)

@@ -10,7 +10,9 @@ streamed, it sends only its first event and ends the stream, as a dropped connec
 would, so that the client has to poll it.
 The audio and file endpoints (``/v1/audio/*``, ``/v1/files``, ``/v1/vector_stores/*``)
 are answered by ``openai_audio_routes`` and ``openai_files_routes`` (``audio`` and
-``files`` here: their state and scripts), multipart forms included.
+``files`` here: their state and scripts), multipart forms included; ``/v1/embeddings``
+and ``/v1/moderations`` by ``openai_embeddings_routes`` and ``openai_moderations_routes``
+(``json_routes`` here).
 Every request is checked by an injected validator (the official OpenAPI document's
 ``CreateChatCompletionRequest``, ``CreateResponse``, ...); a request that does not
 conform is recorded as a violation and answered with a 400 ``invalid_request_error``.
@@ -35,7 +37,10 @@ from typing import Any
 
 from tests.support.multipart_form import read_body
 from tests.support.openai_audio_routes import AudioRoutes
+from tests.support.openai_embeddings_routes import EMBEDDINGS_ROUTE
 from tests.support.openai_files_routes import FilesRoutes
+from tests.support.openai_json_routes import JsonRoutes
+from tests.support.openai_moderations_routes import MODERATIONS_ROUTE
 from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
 
 # Not 8099: examples/cfg-local.json and the README's llama.cpp example use that one.
@@ -237,6 +242,8 @@ class OpenAIStandIn:
         self.jobs: dict[str, BackgroundJob] = {}
         self.audio = AudioRoutes(validator, self.violations)
         self.files = FilesRoutes(validator, self.violations)
+        self.json_routes = JsonRoutes((EMBEDDINGS_ROUTE, MODERATIONS_ROUTE), validator,
+                                      self.violations)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -338,9 +345,9 @@ class OpenAIStandIn:
 
     def _answer_routed(self, method: str, path: str, headers: Any, raw: bytes
                        ) -> Reply | None:
-        """The audio and file endpoints' answer (a scripted reply first), None for any
-        other path."""
-        for routes in (self.audio, self.files):
+        """The audio, file, embeddings and moderations endpoints' answer (a scripted reply
+        first), None for any other path."""
+        for routes in (self.audio, self.files, self.json_routes):
             if routes.handles(method, path):
                 return self._next_scripted() or routes.answer(method, path, headers, raw)
         return None
