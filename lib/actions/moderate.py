@@ -29,7 +29,8 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE)
     config = step.config
     request = build_moderation_request(step.body, config.model)
-    request, inlined = with_readable_images(request, incoming_attachments(msg), step.downloads())
+    request, inlined = with_readable_images(request, incoming_attachments(msg), step.downloads(),
+                                            local=step.attachments)
     log_inlined(self.logger, inlined)
 
     def work() -> dict[str, Any]:

@@ -110,12 +110,18 @@ def inline_image_url(url: str, place: str, downloads: Downloads,
         if downloads.policy.passes_by_reference(url):
             return None
         got = downloads.fetch(url, place, MAX_IMAGE_BYTES, "image")
-    content_type = content_type_of(got.data, got.content_type, None)
+    return image_data_url(got.data, got.content_type, got.shown_url, place, inlined)
+
+
+def image_data_url(data: bytes, declared_type: str | None, shown: str, place: str,
+                   inlined: list[Inlined]) -> str:
+    """The data URL of an image read whole (`shown`: how it is named in texts); anything
+    that is not an image is an `AttachmentError` naming `place`."""
+    content_type = content_type_of(data, declared_type, None)
     if not content_type.startswith("image/"):
-        raise AttachmentError(
-            f"{place}: {got.shown_url} is not an image (content type {content_type})")
-    inlined.append(Inlined("image", got.shown_url, len(got.data), content_type, place))
-    return data_url(got.data, content_type)
+        raise AttachmentError(f"{place}: {shown} is not an image (content type {content_type})")
+    inlined.append(Inlined("image", shown, len(data), content_type, place))
+    return data_url(data, content_type)
 
 
 def inline_file_url(url: str, filename: Any, place: str, *, downloads: Downloads, index: int,

@@ -123,8 +123,8 @@ def test_a_public_https_image_is_passed_on_for_the_api_to_fetch() -> None:
 @responses.activate
 def test_an_image_that_names_nothing_known_fails_before_anything_is_sent() -> None:
     served()
-    with pytest.raises(AttachmentError, match=r"^input\[0\]\.image_url\.url: 'photo\.jpg' is "
-                       r"neither a URL nor the name of an attachment"):
+    with pytest.raises(AttachmentError, match=r"^input\[0\]\.image_url\.url: the message has "
+                       r"no attachment named 'photo\.jpg' \(attachments: 'photo\.png'\)"):
         run({"input": [{"type": "image_url", "image_url": {"url": "photo.jpg"}}]},
             attachments=ATTACHMENTS)
     assert len(responses.calls) == 0
