@@ -1,102 +1,34 @@
-"""Hostile attachment URLs, through `exec` and through the sailor in task mode.
-
-Each case runs the real component in a subprocess whose DNS and connects are guarded
-(``tests/support/netguard_site``): names resolve from a table, "public" test addresses are
-connected to 127.0.0.1 and every connect is recorded, so the test knows exactly what the
-component tried to reach. The attachment server misbehaves on purpose (redirects to
-internal addresses, drips bytes). Planted markers (API key, storage token, signed-URL
-query) must not appear in any event, payload field or log line.
+"""Hostile attachment URLs of Send Request, through `exec` and through the sailor in task
+mode, in the guarded world of ``tests/support/hostile_world.py``: the attachment server
+misbehaves on purpose (redirects to internal addresses, drips bytes); planted markers (API
+key, storage token, signed-URL query) must not appear in any event, payload field or log
+line.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.misbehaving_server import ServerState, misbehaving_server
-from tests.support.netguard import NetGuard, recorded_connects, subprocess_env
-from tests.support.openai_standin import OpenAIStandIn
-from tests.support.openapi_contract import validate
+from tests.support.hostile_world import (
+    API_KEY,
+    DENIED,
+    HOSTILE_URLS,
+    PDF,
+    PUBLIC,
+    SIGNATURE,
+    STORAGE_TOKEN,
+    World,
+    assert_no_marker,
+    error_of,
+)
+from tests.support.netguard import recorded_connects
 from tests.support.platform_sim import PlatformSim
-from tests.support.recording_server import run_cli
 
-API_KEY = "sk-hostile-APIKEY-marker-0123456789"
-STORAGE_TOKEN = "storage-TOKEN-marker-9876543210"
-SIGNATURE = "SIGNATURE-marker-abcdef0123456789"
-MARKERS = (API_KEY, STORAGE_TOKEN, SIGNATURE)
-PUBLIC = "93.184.215.14"
-PDF = b"%PDF-1.7\n" + b"z" * 200
-SECRET_PDF = b"%PDF-1.7\nINTERNAL ONLY"
-DENIED = "this URL may not be downloaded (host not allowed)"
 MAX_PEAK_FACTOR = 8  # README, Security: peak memory per attachment byte
-HOSTS = {
-    "public.test": [PUBLIC],
-    "internal.test": ["10.1.2.3"],
-    "metadata.test": ["169.254.169.254"],
-    "mixed.test": [PUBLIC, "127.0.0.1"],
-}
-
-
-@pytest.fixture
-def server() -> Iterator[ServerState]:
-    with misbehaving_server(files={"a.pdf": PDF, "secret.pdf": SECRET_PDF},
-                            drip_interval_s=0.25) as state:
-        yield state
-
-
-@pytest.fixture
-def openai() -> Iterator[OpenAIStandIn]:
-    with OpenAIStandIn(api_key=API_KEY, validator=validate) as standin:
-        yield standin
-
-
-@dataclass
-class World:
-    """The attachment server, the OpenAI stand-in and the record of connects."""
-
-    server: ServerState
-    openai: OpenAIStandIn
-    record: Path
-    repo_root: Path
-    tmp_path: Path
-
-    def env(self, **extra: str) -> dict[str, str]:
-        guard = NetGuard(HOSTS, redirect=[PUBLIC])
-        return {
-            **subprocess_env(guard, self.record),
-            "OPENAI_API_KEY": API_KEY,
-            "ELASTICIO_OBJECT_STORAGE_URI": f"{self.server.base}/storage",
-            "ELASTICIO_OBJECT_STORAGE_TOKEN": STORAGE_TOKEN,
-            **extra,
-        }
-
-    def exec(self, message: dict[str, Any], **env: str
-             ) -> tuple[list[dict[str, Any]], str]:
-        """`python -m elasticio_sailor exec sendRequest`: the events and all output."""
-        msg_file = self.tmp_path / "msg.json"
-        msg_file.write_text(json.dumps(message))
-        cfg = {"apiKey": "env:OPENAI_API_KEY", "baseUrl": self.openai.url,
-               "model": "gpt-4o-mini"}
-        done = run_cli(["exec", "sendRequest", "--msg", str(msg_file), "--cfg",
-                        json.dumps(cfg), "--progress-interval", "0"],
-                       self.env(**env), self.repo_root, timeout=60)
-        events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-        return events, done.stdout + done.stderr
-
-    def connects_to_server(self) -> list[tuple[str, int]]:
-        return [c for c in recorded_connects(self.record) if c[1] == self.server.port]
-
-
-@pytest.fixture
-def world(server: ServerState, openai: OpenAIStandIn, tmp_path: Path, repo_root: Path
-          ) -> World:
-    return World(server, openai, tmp_path / "connects.jsonl", repo_root, tmp_path)
 
 
 def file_message(url: str) -> dict[str, Any]:
@@ -104,30 +36,6 @@ def file_message(url: str) -> dict[str, Any]:
         {"type": "text", "text": "Summarize"},
         {"type": "file", "file": {"file_url": url}},
     ]}]}}
-
-
-def assert_no_marker(text: str) -> None:
-    for marker in MARKERS:
-        assert marker not in text, marker
-
-
-def error_of(events: list[dict[str, Any]]) -> dict[str, Any]:
-    kinds = [e["event"] for e in events]
-    assert kinds == ["error", "end"], kinds
-    return events[0]["payload"]
-
-
-HOSTILE_URLS = [
-    "http://127.0.0.1:{port}/file/secret.pdf",
-    "http://2130706433:{port}/file/secret.pdf",
-    "http://0x7f000001:{port}/file/secret.pdf",
-    "http://127.1:{port}/file/secret.pdf",
-    "http://[::ffff:127.0.0.1]:{port}/file/secret.pdf",
-    "http://mixed.test:{port}/file/secret.pdf",
-    "http://metadata.test:{port}/latest/meta-data/",
-    "http://public.test:{port}/redirect?to=http://127.0.0.1:{port}/file/secret.pdf",
-    "http://public.test:{port}/redirect?to=http://internal.test:{port}/file/secret.pdf",
-]
 
 
 @pytest.mark.parametrize("template", HOSTILE_URLS)

@@ -1,0 +1,124 @@
+"""Hostile image URLs and attachments of Moderate, through `exec` in the guarded world of
+``tests/support/hostile_world.py``: nothing internal is reached, the storage token goes to
+the storage only, no secret shows in any event or log line, and a refused image sends
+nothing to the API."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from tests.support.hostile_world import (
+    DENIED,
+    HOSTILE_URLS,
+    PNG,
+    PUBLIC,
+    SIGNATURE,
+    STORAGE_TOKEN,
+    World,
+    assert_no_marker,
+    error_of,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+PLACE = "input[1].image_url.url"
+MODERATIONS = "/v1/moderations"
+
+
+def moderate(world: World, url: str | None = None, *,
+             attachments: dict[str, Any] | None = None, **env: str
+             ) -> tuple[list[dict[str, Any]], str]:
+    image: dict[str, Any] = {"type": "image_url", "image_url": {} if url is None else {"url": url}}
+    message: dict[str, Any] = {"body": {"input": [{"type": "text", "text": "caption"}, image]}}
+    if attachments is not None:
+        message["attachments"] = attachments
+    return world.exec(message, action="moderate", model="omni-moderation-latest", **env)
+
+
+def sent(world: World) -> list[dict[str, Any]]:
+    return world.openai.json_routes.bodies.get(MODERATIONS, [])
+
+
+@pytest.mark.parametrize("template", HOSTILE_URLS)
+def test_an_internal_image_url_is_refused_without_contacting_it(template: str, world: World
+                                                                ) -> None:
+    server = world.server
+    url = template.format(port=server.port)
+    url += ("&" if "?" in url else "?") + f"X-Amz-Signature={SIGNATURE}"
+    events, output = moderate(world, url)
+    error = error_of(events)
+    assert error["message"] == f"{PLACE}: {DENIED}"
+    assert error["name"] == "AttachmentNotAllowedError"
+    assert_no_marker(output)
+    assert all(path.startswith("/redirect") for path in server.paths()), server.paths()
+    assert set(world.connects_to_server()) <= {(PUBLIC, server.port)}
+    assert sent(world) == []
+
+
+def test_an_attachment_pointing_inside_the_network_is_refused_like_a_url(world: World) -> None:
+    """An upstream step cannot smuggle an internal URL in as an attachment."""
+    port = world.server.port
+    attachments = {"photo.png": {"url": f"http://metadata.test:{port}/latest/meta-data/",
+                                 "content-type": "image/png"}}
+    events, output = moderate(world, attachments=attachments)
+    assert error_of(events)["message"] == f"{PLACE}: {DENIED}"
+    assert world.server.requests == []
+    assert world.connects_to_server() == []
+    assert_no_marker(output)
+    assert sent(world) == []
+
+
+def test_a_public_attachment_is_downloaded_without_the_storage_token(world: World) -> None:
+    port = world.server.port
+    url = f"http://public.test:{port}/file/photo.png?X-Amz-Signature={SIGNATURE}"
+    events, output = moderate(world, "photo.png",
+                              attachments={"photo.png": {"url": url, "content-type": "image/png"}})
+    assert [e["event"] for e in events] == ["data", "end"], output
+    assert "Authorization" not in world.server.requests[0].headers
+    assert_no_marker(output)
+    [body] = sent(world)
+    assert body["input"][1]["image_url"]["url"] == (
+        "data:image/png;base64," + base64.b64encode(PNG).decode())
+
+
+def test_the_storage_token_goes_to_the_storage_only(world: World) -> None:
+    storage = f"{world.server.base}/file"
+    url = f"{storage}/photo.png?storage_type=maester&X-Amz-Signature={SIGNATURE}"
+    events, output = moderate(world, attachments={"photo.png": {"url": url}},
+                              ELASTICIO_OBJECT_STORAGE_URI=storage)
+    assert [e["event"] for e in events] == ["data", "end"], output
+    assert world.server.requests[0].headers["Authorization"] == f"Bearer {STORAGE_TOKEN}"
+    assert_no_marker(output)
+
+
+def test_another_scheme_is_refused_before_anything_is_read(world: World) -> None:
+    events, output = moderate(world, attachments={"photo.png": {"url": "ftp://public.test/a"}})
+    assert error_of(events)["message"].startswith(f"{PLACE}: unsupported URL scheme 'ftp'")
+    assert world.connects_to_server() == []
+    assert sent(world) == []
+    assert_no_marker(output)
+
+
+def test_in_exec_a_local_file_that_is_no_image_is_refused_and_not_shown(world: World) -> None:
+    """exec reads file: attachments through the runtime (the local runner's files); what
+    is not an image is refused, and nothing of it is shown or sent."""
+    secret = world.tmp_path / "notes.txt"
+    secret.write_text("root:x:0:0:SECRET-LINE")
+    events, output = moderate(world, attachments={"photo.png": {"url": secret.as_uri()}})
+    assert error_of(events)["message"] == (
+        f"{PLACE}: 'photo.png' is not an image (content type text/plain)")
+    assert "SECRET-LINE" not in output
+    assert sent(world) == []
+
+
+def test_a_data_url_over_the_image_limit_is_refused_before_sending(world: World) -> None:
+    big = "data:image/png;base64," + base64.b64encode(b"\x00" * (20 * 1024 * 1024 + 3)).decode()
+    events, output = moderate(world, big)
+    message = error_of(events)["message"]
+    assert message.startswith(PLACE)
+    assert "20" in message
+    assert len(output) < 10_000  # the data is not echoed
+    assert sent(world) == []
