@@ -14,7 +14,6 @@ from tests.support.hostile_world import (
     DENIED,
     HOSTILE_URLS,
     PNG,
-    PUBLIC,
     SIGNATURE,
     STORAGE_TOKEN,
     World,
@@ -45,16 +44,8 @@ def sent(world: World) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("template", HOSTILE_URLS)
 def test_an_internal_image_url_is_refused_without_contacting_it(template: str, world: World
                                                                 ) -> None:
-    server = world.server
-    url = template.format(port=server.port)
-    url += ("&" if "?" in url else "?") + f"X-Amz-Signature={SIGNATURE}"
-    events, output = moderate(world, url)
-    error = error_of(events)
-    assert error["message"] == f"{PLACE}: {DENIED}"
-    assert error["name"] == "AttachmentNotAllowedError"
-    assert_no_marker(output)
-    assert all(path.startswith("/redirect") for path in server.paths()), server.paths()
-    assert set(world.connects_to_server()) <= {(PUBLIC, server.port)}
+    events, output = moderate(world, world.signed_url(template))
+    world.assert_refused_untouched(events, output, PLACE)
     assert sent(world) == []
 
 

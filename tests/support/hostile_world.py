@@ -87,6 +87,23 @@ class World:
     def connects_to_server(self) -> list[tuple[str, int]]:
         return [c for c in recorded_connects(self.record) if c[1] == self.server.port]
 
+    def signed_url(self, template: str) -> str:
+        """A URL of :data:`HOSTILE_URLS` on this server, with a signature in its query."""
+        url = template.format(port=self.server.port)
+        return url + ("&" if "?" in url else "?") + f"X-Amz-Signature={SIGNATURE}"
+
+    def assert_refused_untouched(self, events: list[dict[str, Any]], output: str,
+                                 place: str) -> None:
+        """The URL at `place` was refused with the one generic text, no secret shows, and
+        nothing but the public redirector was contacted."""
+        error = error_of(events)
+        assert error["message"] == f"{place}: {DENIED}"
+        assert error["name"] == "AttachmentNotAllowedError"
+        assert_no_marker(output)
+        assert all(path.startswith("/redirect") for path in self.server.paths()), \
+            self.server.paths()
+        assert set(self.connects_to_server()) <= {(PUBLIC, self.server.port)}
+
 
 def assert_no_marker(text: str) -> None:
     for marker in MARKERS:
