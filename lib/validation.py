@@ -151,6 +151,12 @@ def _min_items(error: ValidationError, where: str) -> str:
     return f"{where} must have at least {error.validator_value} item(s)"
 
 
+def _min_length(error: ValidationError, where: str) -> str:
+    if error.validator_value == 1:
+        return f"{where} must not be empty"
+    return f"{where} must have at least {error.validator_value} characters"
+
+
 def _minimum(error: ValidationError, where: str) -> str:
     return f"{where} must be at least {error.validator_value}, got {short_value(error.instance)}"
 
@@ -182,6 +188,7 @@ _DESCRIBERS = {
     "type": _type,
     "enum": _enum,
     "minItems": _min_items,
+    "minLength": _min_length,
     "minimum": _minimum,
     "maximum": _maximum,
     "not": _not,

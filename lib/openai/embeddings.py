@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,8 +11,10 @@ from lib.openai.endpoints import post_json
 from lib.openai.paths import EMBEDDINGS_PATH
 
 
-def create_embeddings(client: OpenAIClient, body: Mapping[str, Any], **call: Any
-                      ) -> dict[str, Any]:
-    """POST /embeddings: the answer (`data`, `model`, `usage`). `call`: `timeout_s`,
-    `logger`, `stop`, as for ``post_json``."""
-    return post_json(client, EMBEDDINGS_PATH, body, **call)
+def create_embeddings(
+    client: OpenAIClient, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
+    """POST /embeddings: the answer (`data`, `model`, `usage`). A server without the endpoint
+    fails with an error that names it; `stop` ends the call (and its retries)."""
+    return post_json(client, EMBEDDINGS_PATH, body, timeout_s=timeout_s, logger=logger, stop=stop)

@@ -17,7 +17,6 @@ from lib.embeddings.request import (
     inputs_per_request,
     plan_batches,
 )
-from lib.errors import InputValidationError
 
 MODEL = "text-embedding-3-small"
 
@@ -37,15 +36,6 @@ def test_a_short_list_is_one_request_with_every_field_passed_on() -> None:
     assert request.body(batch) == {"model": MODEL, "input": ["a", "b", "c"], "dimensions": 256,
                                    "encoding_format": "base64", "user": "u-1", "extra": True}
     assert request.place(2) == "input[2]"
-
-
-def test_empty_texts_are_refused_by_their_places() -> None:
-    with pytest.raises(InputValidationError) as caught:
-        build_embeddings_request({"input": ["a", "", "b", ""]}, MODEL)
-    assert caught.value.problems == ["input[1] is empty: the API embeds no empty text",
-                                     "input[3] is empty: the API embeds no empty text"]
-    with pytest.raises(InputValidationError, match=r"input is empty"):
-        build_embeddings_request({"input": ""}, MODEL)
 
 
 def test_the_token_estimate_is_the_utf8_byte_count() -> None:

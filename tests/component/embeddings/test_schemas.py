@@ -45,6 +45,8 @@ def test_examples_are_valid_here_and_for_the_api(path: Path) -> None:
     ({"input": 3}, "input must be a string or an array, got number"),
     ({"input": []}, "input must have at least 1 item(s)"),
     ({"input": ["a", 5]}, "input[1] must be a string, got number"),
+    ({"input": ["a", ""]}, "input[1] must not be empty"),
+    ({"input": ""}, "input must not be empty"),
     ({"input": "a", "dimensions": 0}, "dimensions must be at least 1, got 0"),
     ({"input": "a", "encoding_format": "int8"},
      'encoding_format must be one of float, base64, got "int8"'),
