@@ -44,6 +44,15 @@ DEFAULT_LONGEST_WAIT_MIN = 30.0
 MAX_LONGEST_WAIT_MIN = 720.0
 LONGEST_WAIT_FIELD = "longestWait"
 
+# "On API error": what an error of the API (after its retries) does to the message. RAISE
+# fails it (the platform's error path); EMIT sends the error on as a data message, so
+# that the flow can branch on it. Errors of the configuration, the input or the
+# attachments always fail the message.
+ON_API_ERROR_FIELD = "onApiError"
+RAISE = "raise"
+EMIT = "emit"
+ON_API_ERROR_CHOICES = (RAISE, EMIT)
+
 MAX_HOST_LABEL_CHARS = 63
 MAX_HOST_CHARS = 253
 
@@ -68,12 +77,13 @@ class Credentials:
 @dataclass(frozen=True, kw_only=True)
 class StepConfig(Credentials):
     """The whole step: the credentials, the model (Model ID, else the Model list's), the
-    Request timeout (seconds) and the longest wait for a background response (seconds;
-    Create Response only)."""
+    Request timeout (seconds), the longest wait for a background response (seconds;
+    Create Response only) and what an API error does (`on_api_error`)."""
 
     model: str
     timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     longest_wait_s: float = DEFAULT_LONGEST_WAIT_MIN * 60
+    on_api_error: str = RAISE
 
 
 def _text(cfg: dict[str, Any], key: str) -> str | None:
@@ -159,6 +169,16 @@ def parse_positive_number(value: Any, *, default: float, maximum: float, problem
     return number
 
 
+def parse_on_api_error(value: str | None) -> str:
+    """`onApiError`: "raise" (the default) or "emit"."""
+    if value is None:
+        return RAISE
+    if value.lower() not in ON_API_ERROR_CHOICES:
+        raise ConfigError(f"On API error must be one of {', '.join(ON_API_ERROR_CHOICES)}, "
+                          f"got {value[:40]!r}")
+    return value.lower()
+
+
 def parse_timeout(value: Any) -> float:
     """`requestTimeout` in seconds: blank means the default; otherwise a number from
     MIN_REQUEST_TIMEOUT_S to MAX_REQUEST_TIMEOUT_S (decimals allowed)."""
@@ -207,4 +227,5 @@ def parse_step_config(cfg: dict[str, Any]) -> StepConfig:
     return StepConfig(
         **fields, model=model, timeout_s=parse_timeout(cfg.get("requestTimeout")),
         longest_wait_s=parse_longest_wait(cfg.get(LONGEST_WAIT_FIELD)),
+        on_api_error=parse_on_api_error(_text(cfg, ON_API_ERROR_FIELD)),
     )

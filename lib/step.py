@@ -7,7 +7,9 @@ action the step's stop signal and its attachment downloads. Last: a call the sto
 ended (`lib.openai.errors.CallInterruptedError`) becomes the sailor's
 `ShutdownInterrupted`, which leaves the message to the broker for redelivery (nothing is
 published, the message is not acknowledged); a server that asks to wait long
-(`RetryLaterError`) gets the message rebounded instead of a sleep in the step.
+(`RetryLaterError`) gets the message rebounded instead of a sleep in the step; any other
+API error fails the message or, as the step's On API error field says, goes on as a data
+message that the flow can branch on.
 
 The sailor gives `process` a `self.shutting_down` event (set on SIGTERM); outside the
 sailor (tests, tools) the stop signal is an event nobody sets.
@@ -24,8 +26,8 @@ from typing import Any
 from elasticio_sailor import ShutdownInterrupted
 
 from lib.attachments.downloads import Downloads, download_policy_from
-from lib.config import StepConfig, parse_step_config
-from lib.openai.errors import CallInterruptedError, RetryLaterError
+from lib.config import EMIT, StepConfig, parse_step_config
+from lib.openai.errors import CallInterruptedError, OpenAIError, RetryLaterError
 from lib.openai.limits import CallLimits
 from lib.openai.retry import MAX_RETRIES
 from lib.validation import Misdirected, input_validator, validate_input
@@ -105,7 +107,9 @@ def start(context: Any, msg: Any, cfg: dict[str, Any], schema_file: str, *,
 
 def finish(step: Step, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
     """`work()`'s output message; `None` when the message was rebounded. A stopped call
-    raises the sailor's `ShutdownInterrupted` with the call's own text."""
+    raises the sailor's `ShutdownInterrupted` with the call's own text. An API error
+    (after the client's retries) fails the message, or with On API error "emit" becomes
+    the output message (:func:`api_error_body`)."""
     try:
         return work()
     except CallInterruptedError as stopped:
@@ -113,6 +117,23 @@ def finish(step: Step, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | N
     except RetryLaterError as err:
         rebound_later(step.context, err)
         return None
+    except OpenAIError as err:
+        if step.config.on_api_error != EMIT:
+            raise
+        step.logger.warning("%s; On API error is 'emit': the error is emitted as a message",
+                            str(err))
+        return {"body": api_error_body(err)}
+
+
+def api_error_body(err: OpenAIError) -> dict[str, Any]:
+    """The body of an API error emitted as data: the API's own fields (redacted when the
+    error was made), our hint after the message, and the request id."""
+    message = f"{err.message}. Hint: {err.hint}" if err.hint else err.message
+    return {
+        "error": {"status": err.status, "type": err.type, "code": err.code,
+                  "param": err.param, "message": message},
+        "requestId": err.request_id,
+    }
 
 
 def rebound_later(context: Any, err: RetryLaterError) -> None:

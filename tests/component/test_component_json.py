@@ -10,7 +10,14 @@ import pytest
 from elasticio_sailor.component_loader import ComponentLoader
 from jsonschema import Draft202012Validator
 
-from lib.config import MODEL_FIELD, MODEL_ID_FIELD, MODEL_ID_LABEL
+from lib.config import (
+    MODEL_FIELD,
+    MODEL_ID_FIELD,
+    MODEL_ID_LABEL,
+    ON_API_ERROR_CHOICES,
+    ON_API_ERROR_FIELD,
+    RAISE,
+)
 from lib.validation import to_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +63,8 @@ def test_send_request_has_its_main_file_and_its_fields() -> None:
     assert action["title"] == "Send Request"
     assert action["main"] == "./lib/actions/send_request.py"
     fields = action["fields"]
-    assert set(fields) == {"model", "modelId", "organization", "project", "requestTimeout"}
+    assert set(fields) == {"model", "modelId", "organization", "project", "requestTimeout",
+                           "onApiError"}
     assert fields["model"] | {"viewClass": "SelectView", "model": "getModels",
                               "required": False} == fields["model"]
     for optional in ("modelId", "organization", "project", "requestTimeout"):
@@ -77,6 +85,16 @@ def test_a_model_list_comes_with_model_id_and_neither_is_required(function_id: s
     assert typed | {"label": MODEL_ID_LABEL, "viewClass": "TextFieldView",
                     "required": False} == typed
     assert typed["order"] < fields[MODEL_FIELD]["order"]  # shown right below the list
+
+
+@pytest.mark.parametrize("function_id", list(FUNCTIONS))
+def test_every_action_has_on_api_error_with_the_choices_the_config_reads(function_id: str
+                                                                       ) -> None:
+    field = FUNCTIONS[function_id]["fields"][ON_API_ERROR_FIELD]
+    assert field | {"label": "On API error", "viewClass": "SelectView",
+                    "required": False} == field
+    assert tuple(field["model"]) == ON_API_ERROR_CHOICES
+    assert field["prompt"] == field["model"][RAISE]  # blank is the default
 
 
 @pytest.mark.parametrize(("where", "name", "field"), all_fields())
@@ -133,7 +151,8 @@ def test_the_one_kind_actions_have_the_send_request_fields(action_id, main, sele
     action = COMPONENT["actions"][action_id]
     assert action["main"] == main
     fields = action["fields"]
-    assert set(fields) == {"model", "modelId", "organization", "project", "requestTimeout"}
+    assert set(fields) == {"model", "modelId", "organization", "project", "requestTimeout",
+                           "onApiError"}
     assert fields["model"] | {"viewClass": "SelectView", "model": select,
                               "required": False} == fields["model"]
     send_request = COMPONENT["actions"]["sendRequest"]["fields"]
