@@ -48,7 +48,10 @@ def create_chat_completion(
     if isinstance(answer, dict):  # a compatible server that answered in one piece
         return answer
     with answer:
-        return assemble_chat_completion(answer.events, answer.request_id, answer.redactor)
+        completion = assemble_chat_completion(answer.events, answer.request_id,
+                                              answer.redactor)
+        answer.release()  # the connection back to the pool
+        return completion
 
 
 class _ChoiceState:

@@ -10,6 +10,7 @@ comes checked and normalised (``lib.config``). `get_client` keeps one client per
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import logging
@@ -264,7 +265,7 @@ class OpenAIClient:
         if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
             return self._json_of(response, timeout_s, request_id, deadline)
         events = self._events_of(response, timeout_s, request_id, deadline)
-        return EventStream(response, events, request_id, self._redactor)
+        return EventStream(response, events, request_id, self._redactor, self.limits)
 
     def request_form(
         self, path: str, form: MultipartForm, *, text_answer: bool = False,
@@ -527,11 +528,35 @@ class EventStream(_OpenAnswer):
     """The events of a streamed answer."""
 
     def __init__(self, response: requests.Response, events: Iterator[ServerSentEvent],
-                 request_id: str | None, redactor: Redactor) -> None:
+                 request_id: str | None, redactor: Redactor,
+                 limits: CallLimits | None = None) -> None:
         super().__init__(response)
         self.events = events
         self.request_id = request_id
         self.redactor = redactor
+        self._limits = limits or CallLimits()
+
+    def release(self) -> None:
+        """The caller has the last event it needs: read what is left of the body (normally
+        only the end of the chunked encoding) so that the connection goes back to the pool
+        instead of being closed — a stream stops reading at its last event, and without
+        this every streamed call opened a new connection (a new TLS handshake). At most
+        `max_drain_bytes`, each read waiting at most `drain_timeout_s`; beyond, or on any
+        failure, the connection is closed as before. The answer is not affected."""
+        raw = self._response.raw
+        try:
+            connection = raw.connection
+            sock = getattr(connection, "sock", None) if connection is not None else None
+            if sock is not None:
+                sock.settimeout(self._limits.drain_timeout_s)  # the next request resets it
+            left = self._limits.max_drain_bytes
+            while left > 0:
+                chunk = raw.read1(left, decode_content=True)
+                if not chunk:
+                    break  # the end of the body: urllib3 has put the connection back
+                left -= len(chunk)
+        except (HTTPError, OSError, ValueError, http.client.HTTPException):
+            pass  # the connection is closed by close(), as without draining
 
 
 class FileAnswer(_OpenAnswer):

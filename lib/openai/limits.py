@@ -34,6 +34,11 @@ MAX_SSE_LINE_BYTES = 16 * MIB  # one line (and one event's data) of an event str
 # Far above real answers (a long answer with top_logprobs stays well below it).
 MAX_STREAM_BYTES = 256 * MIB
 MAX_ERROR_BODY_BYTES = 1 * MIB  # an error answer: read up to this, the rest is ignored
+# After a stream's last event, what may follow it (normally only the end of the chunked
+# body) is read up to this much and this long, so that the connection goes back to the
+# pool; beyond either, the connection is closed instead.
+MAX_DRAIN_BYTES = 64 * 1024
+DRAIN_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class CallLimits:
     max_stream_bytes: int = MAX_STREAM_BYTES
     max_error_body_bytes: int = MAX_ERROR_BODY_BYTES
     min_total_deadline_s: float = MIN_TOTAL_DEADLINE_S
+    max_drain_bytes: int = MAX_DRAIN_BYTES
+    drain_timeout_s: float = DRAIN_TIMEOUT_S
 
     def total_deadline_s(self, request_timeout_s: float) -> float:
         """The longest a whole call may take: the larger of 10 x the Request timeout and

@@ -70,8 +70,10 @@ def create_response(
     if isinstance(answer, dict):  # a compatible server that ignored `stream: true`
         return answer
     with answer:
-        return assemble_response(answer.events, answer.request_id, answer.redactor,
-                                 on_created=on_created, stop=stop)
+        response = assemble_response(answer.events, answer.request_id, answer.redactor,
+                                     on_created=on_created, stop=stop)
+        answer.release()  # the connection back to the pool
+        return response
 
 
 def retrieve_response(

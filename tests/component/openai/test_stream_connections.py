@@ -1,0 +1,100 @@
+"""A streamed answer gives its connection back to the pool once its last event is read
+(lib/openai/client.py: EventStream.release), so streamed calls reuse connections as
+non-streamed ones do; a server that keeps the body open after the last event costs one
+bounded wait and a closed connection, never the answer."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler
+
+from lib.openai.chat import create_chat_completion
+from lib.openai.client import OpenAIClient
+from lib.openai.limits import CallLimits
+from lib.openai.responses import create_response
+from tests.support.hostile_server import HostileServer
+
+CHAT_EVENTS = [
+    {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+     "choices": [{"index": 0, "delta": {"role": "assistant", "content": "po"},
+                  "finish_reason": None}]},
+    {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+     "choices": [{"index": 0, "delta": {"content": "ng"}, "finish_reason": "stop"}]},
+]
+RESPONSE = {"id": "resp_1", "object": "response", "created_at": 1, "model": "m",
+            "status": "completed", "output": []}
+RESPONSE_EVENTS = [{"type": "response.created", "response": {**RESPONSE, "status": "in_progress"}},
+                   {"type": "response.completed", "response": RESPONSE}]
+
+
+def chunked(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+class StreamingServer:
+    """Chunked event streams on keep-alive connections; records the client's port of
+    every request (one port = one connection)."""
+
+    def __init__(self, events: list[dict], *, end_body: bool = True) -> None:
+        self.ports: list[int] = []
+        self.release_hold = threading.Event()
+        self._events = events
+        self._end_body = end_body
+        self.server = HostileServer(self._behave)
+
+    def _behave(self, handler: BaseHTTPRequestHandler) -> None:
+        self.ports.append(handler.client_address[1])
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for event in self._events:
+            handler.wfile.write(chunked(f"data: {json.dumps(event)}\n\n".encode()))
+        handler.wfile.write(chunked(b"data: [DONE]\n\n"))
+        handler.wfile.flush()
+        if self._end_body:
+            handler.wfile.write(b"0\r\n\r\n")
+            handler.wfile.flush()
+        else:  # the body stays open after the last event until the test ends
+            self.release_hold.wait(10)
+            handler.close_connection = True
+
+
+def test_streamed_chat_calls_reuse_one_connection() -> None:
+    streaming = StreamingServer(CHAT_EVENTS)
+    with streaming.server as server:
+        client = OpenAIClient("sk-test", base_url=server.url)
+        answers = [create_chat_completion(client, {"model": "m", "stream": True,
+                                                   "messages": [{"role": "user", "content": "x"}]},
+                                          timeout_s=5) for _ in range(3)]
+        client.close()
+    assert [a["choices"][0]["message"]["content"] for a in answers] == ["pong"] * 3
+    assert len(streaming.ports) == 3
+    assert len(set(streaming.ports)) == 1
+
+
+def test_streamed_responses_reuse_one_connection() -> None:
+    streaming = StreamingServer(RESPONSE_EVENTS)
+    with streaming.server as server:
+        client = OpenAIClient("sk-test", base_url=server.url)
+        answers = [create_response(client, {"model": "m", "stream": True, "input": "x"},
+                                   timeout_s=5) for _ in range(2)]
+        client.close()
+    assert [a["status"] for a in answers] == ["completed"] * 2
+    assert len(set(streaming.ports)) == 1
+
+
+def test_a_body_left_open_after_the_last_event_costs_a_new_connection_not_the_answer() -> None:
+    streaming = StreamingServer(CHAT_EVENTS, end_body=False)
+    with streaming.server as server:
+        client = OpenAIClient("sk-test", base_url=server.url,
+                              limits=CallLimits(drain_timeout_s=0.05))
+        body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+        first = create_chat_completion(client, body, timeout_s=5)
+        second = create_chat_completion(client, body, timeout_s=5)
+        streaming.release_hold.set()
+        client.close()
+    assert first["choices"][0]["message"]["content"] == "pong"
+    assert second["choices"][0]["message"]["content"] == "pong"
+    assert len(set(streaming.ports)) == 2  # the held connection was closed, not reused
