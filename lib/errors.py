@@ -19,7 +19,8 @@ key or attachment content. ::
     │   │   ├── AttachmentTooLargeError     over the size limit (one, or all together)
     │   │   └── AttachmentDownloadError     an allowed URL could not be downloaded
     │   └── OutputParseError             a JSON answer whose content is not JSON
-    └── ObjectStorageDownloadError       the platform's object storage failed (not the user's)
+    ├── ObjectStorageDownloadError       the platform's object storage failed (not the user's)
+    └── ReboundError                     the message cannot be taken now: the step rebounds it
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ class AttachmentDownloadError(AttachmentError):
 class ObjectStorageDownloadError(Exception):
     """Downloading an attachment from the platform's object storage failed (5xx,
     unreachable): not the user's fault."""
+
+
+class ReboundError(Exception):
+    """The message cannot be taken now, for a reason that passes (no failure of the user's
+    or a server's): the step rebounds it, and the platform delivers it again later. The
+    message says why, for the log."""
 
 
 class OutputParseError(UserError):

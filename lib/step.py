@@ -7,9 +7,10 @@ action the step's stop signal and its attachment downloads. Last: a call the sto
 ended (`lib.openai.errors.CallInterruptedError`) becomes the sailor's
 `ShutdownInterrupted`, which leaves the message to the broker for redelivery (nothing is
 published, the message is not acknowledged); a server that asks to wait long
-(`RetryLaterError`) gets the message rebounded instead of a sleep in the step; any other
-API error fails the message or, as the step's On API error field says, goes on as a data
-message that the flow can branch on.
+(`RetryLaterError`) gets the message rebounded instead of a sleep in the step, and so does
+a message the step cannot take now (`lib.errors.ReboundError`); any other API error fails
+the message or, as the step's On API error field says, goes on as a data message that the
+flow can branch on.
 
 The sailor gives `process` a `self.shutting_down` event (set on SIGTERM); outside the
 sailor (tests, tools) the stop signal is an event nobody sets.
@@ -27,6 +28,7 @@ from elasticio_sailor import ShutdownInterrupted
 
 from lib.attachments.downloads import Downloads, download_policy_from
 from lib.config import EMIT, StepConfig, parse_step_config
+from lib.errors import ReboundError
 from lib.openai.errors import CallInterruptedError, OpenAIError, RetryLaterError
 from lib.openai.limits import CallLimits
 from lib.openai.retry import MAX_RETRIES
@@ -116,6 +118,11 @@ def finish(step: Step, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | N
         raise ShutdownInterrupted(str(stopped)) from None
     except RetryLaterError as err:
         rebound_later(step.context, err)
+        return None
+    except ReboundError as err:
+        step.context.logger.warning("%s; the message is rebounded to be retried later",
+                                    str(err))
+        step.context.emit("rebound", err)
         return None
     except OpenAIError as err:
         if step.config.on_api_error != EMIT:

@@ -16,7 +16,7 @@ from lib.attachments.inline import log_inlined
 from lib.model_list import getResponseModels
 from lib.redaction import Redactor
 from lib.responses.attachments import inline_response_attachments
-from lib.responses.jobs import JOBS, message_key
+from lib.responses.jobs import JOBS, max_jobs_from, message_key
 from lib.responses.output import build_response_output, incomplete_warning
 from lib.responses.polling import BackgroundWait, schedule_from
 from lib.responses.request import build_response_request, misdirected
@@ -30,7 +30,7 @@ init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:
     """Create (or resume) the response; return the output message, or rebound the message
-    when the server asks to wait long."""
+    when the server asks to wait long (or the snapshot holds as many jobs as it may)."""
     step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE, misdirected=misdirected)
     config = step.config
     client = config.client()
@@ -49,12 +49,12 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
         waiter=BackgroundWait(client=client, logger=self.logger, timeout_s=config.timeout_s,
                               stop=step.stop, schedule=schedule_from(os.environ)),
         jobs=JOBS, publish=lambda entries: self.emit("updateSnapshot", entries),
-        stop=step.stop,
+        stop=step.stop, max_jobs=max_jobs_from(os.environ),
     )
     run.cancel_stale()
 
     def work() -> dict[str, Any]:
-        response = run.run(message_key(msg), with_attachments)
+        response = run.run(message_key(msg), request, with_attachments)
         output = build_response_output(request, response, Redactor([config.api_key]))
         if output.get("status") == "incomplete":
             self.logger.warning("%s", incomplete_warning(output))

@@ -23,7 +23,7 @@ from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import HTTPError, ReadTimeoutError
+from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 
 from lib.errors import is_user_error
 from lib.openai.errors import (
@@ -34,6 +34,7 @@ from lib.openai.errors import (
     BadRequestError,
     CallInterruptedError,
     NotFoundError,
+    NotResentError,
     OpenAIError,
     RequestNotSentError,
     RetryLaterError,
@@ -59,6 +60,7 @@ from lib.version import USER_AGENT
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 JSON_CONTENT_TYPE = "application/json"
+TOO_MANY_REQUESTS = 429  # refused before any work: a call that is not idempotent may retry it
 POOL_CONNECTIONS = 4  # distinct hosts kept
 # Connections kept per host. The sailor runs up to its prefetch of messages at once, each
 # holding one connection for its call (a stream for its whole answer); calls beyond this
@@ -242,25 +244,27 @@ class OpenAIClient:
     def request_json(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, *,
         timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S, logger: Any = None,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, idempotent: bool = True,
     ) -> dict[str, Any]:
         """`method` `path` (below the base URL) with an optional JSON body: the JSON answer.
         `stop` is checked before every attempt and between reads: once set, the call ends
-        with `CallInterruptedError`."""
+        with `CallInterruptedError`. A call that may start a billable job passes
+        ``idempotent=False``: it is sent at most once once it may have reached the server
+        (see `_send`)."""
         response, deadline = self._open(method, path, body, timeout_s=timeout_s,
-                                        logger=logger, stop=stop)
+                                        logger=logger, stop=stop, idempotent=idempotent)
         return self._json_of(response, timeout_s, request_id_from(response.headers), deadline)
 
     def post_for_events(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, idempotent: bool = True,
     ) -> EventStream | dict[str, Any]:
         """POST expecting server-sent events; `timeout_s` is the longest wait for the first
-        and the longest silence between two, the call's total deadline holds (`stop` as
-        for `request_json`). A server that answers JSON instead (it ignored `stream`) gives
-        that object."""
+        and the longest silence between two, the call's total deadline holds (`stop` and
+        `idempotent` as for `request_json`). A server that answers JSON instead (it ignored
+        `stream`) gives that object."""
         response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
-                                        logger=logger, stop=stop)
+                                        logger=logger, stop=stop, idempotent=idempotent)
         request_id = request_id_from(response.headers)
         if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
             return self._json_of(response, timeout_s, request_id, deadline)
@@ -270,14 +274,14 @@ class OpenAIClient:
     def request_form(
         self, path: str, form: MultipartForm, *, text_answer: bool = False,
         timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S, logger: Any = None,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, idempotent: bool = True,
     ) -> dict[str, Any] | str:
         """POST a multipart form: the JSON object answered; with `text_answer`, an answer
         of any other media type as text (the audio endpoints answer srt, vtt and text so).
         The form's files are read while they are sent and opened anew for a retry; `stop`
-        as for `request_json`."""
+        and `idempotent` as for `request_json`."""
         response, deadline = self._open("POST", path, form, timeout_s=timeout_s,
-                                        logger=logger, stop=stop)
+                                        logger=logger, stop=stop, idempotent=idempotent)
         request_id = request_id_from(response.headers)
         if text_answer and media_type(response.headers.get("Content-Type")) != JSON_CONTENT_TYPE:
             with response:
@@ -287,13 +291,14 @@ class OpenAIClient:
 
     def open_file_answer(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, idempotent: bool = True,
     ) -> FileAnswer:
         """POST a JSON body that is answered with a file (speech audio): the answer, its
         bytes read as they are taken (capped like any answer, within the idle timeout and
-        the total deadline). A JSON answer instead is an `OpenAIError` quoting it."""
+        the total deadline; `idempotent` as for `request_json`). A JSON answer instead is
+        an `OpenAIError` quoting it."""
         response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
-                                        logger=logger, stop=stop)
+                                        logger=logger, stop=stop, idempotent=idempotent)
         request_id = request_id_from(response.headers)
         content_type = media_type(response.headers.get("Content-Type"))
         if content_type == JSON_CONTENT_TYPE:
@@ -326,6 +331,7 @@ class OpenAIClient:
     def _open(
         self, method: str, path: str, body: Mapping[str, Any] | MultipartForm | None, *,
         timeout_s: float, logger: Any, stop: threading.Event | None = None,
+        idempotent: bool = True,
     ) -> tuple[requests.Response, _Deadline]:
         """Send `method` `path` with its own total deadline (and `stop`, see
         `request_json`): the answer, its body unread. A JSON body is encoded once; a form
@@ -340,7 +346,7 @@ class OpenAIClient:
         try:
             response = self._send(method, f"{self.base_url}{path}", data=data,
                                   headers=headers, timeout_s=timeout_s, logger=logger,
-                                  deadline=deadline)
+                                  deadline=deadline, idempotent=idempotent)
         except NotFoundError as error:
             if path in ENDPOINT_PATHS and not is_about_the_model(error):
                 raise with_hint(error, base_url_hint(self.base_url)) from None
@@ -360,12 +366,17 @@ class OpenAIClient:
         logger: Any = None,
         what: str | None = None,
         deadline: _Deadline | None = None,
+        idempotent: bool = True,
     ) -> requests.Response:
         """Send with retries; a 2xx/3xx answer is returned with its body unread, anything
         else raised typed. The user's errors fail at once; the others are retried by the
         policy, within the deadline. `data` is the body, or a function that makes it anew
         for each attempt (a streamed form); whatever the body's source raises while it is
-        sent ends the call as it is."""
+        sent ends the call as it is.
+
+        A call that is not `idempotent` (it may start a billable job) is tried again only
+        when it certainly did not reach the server (no connection could be made) or was
+        refused unprocessed (429); any other failure is raised as `NotResentError`."""
         policy = self.retry_policy
         logger = logger or log
         what = what or f"{method} {url_for_humans(url)}"
@@ -388,6 +399,8 @@ class OpenAIClient:
                 error = self._transport_error(exc, what, timeout_s)
                 if is_user_error(error):
                     raise error from None
+                if not idempotent and not never_sent(exc):
+                    raise NotResentError(error) from None
             except ValueError as exc:  # urllib3's LocationParseError, a non-Latin-1 header
                 raise RequestNotSentError(
                     f"{what}: the request cannot be sent ({type(exc).__name__}); check the "
@@ -396,13 +409,7 @@ class OpenAIClient:
                 if response.status_code < 400:
                     return response
                 response_headers = response.headers
-                with response:
-                    error, retryable = self._status_error(response, timeout_s, deadline)
-                if not retryable:
-                    raise error
-                too_long = policy.too_long_wait_s(response_headers)
-                if too_long is not None:
-                    raise RetryLaterError(too_long, error)
+                error = self._retryable_status_error(response, timeout_s, deadline, idempotent)
             delay = policy.delay_s(attempts - 1, response_headers)
             if attempts > policy.max_retries or (
                     deadline is not None and deadline.remaining_s() < delay):
@@ -412,6 +419,23 @@ class OpenAIClient:
             logger.warning("%s failed (%s); retry %s of %s in %s s", what, str(error),
                            str(attempts), str(policy.max_retries), f"{delay:.2f}")
             policy.wait(delay, None if deadline is None else deadline.stop)
+
+    def _retryable_status_error(
+        self, response: requests.Response, timeout_s: float, deadline: _Deadline | None,
+        idempotent: bool,
+    ) -> OpenAIError:
+        """The typed error of an HTTP error answer that may be tried again; raised when it
+        may not (the user's, a call that is not idempotent, a wait longer than we sleep)."""
+        with response:
+            error, retryable = self._status_error(response, timeout_s, deadline)
+        if not retryable:
+            raise error
+        if not idempotent and response.status_code != TOO_MANY_REQUESTS:
+            raise NotResentError(error)
+        too_long = self.retry_policy.too_long_wait_s(response.headers)
+        if too_long is not None:
+            raise RetryLaterError(too_long, error)
+        return error
 
     def _status_error(
         self, response: requests.Response, timeout_s: float, deadline: _Deadline | None,
@@ -569,6 +593,16 @@ class FileAnswer(_OpenAnswer):
         self.chunks = chunks
         self.media_type = media_type
         self.request_id = request_id
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """Whether a failure happened before the request could reach the server: no connection
+    was made (refused, a name that does not resolve, the connect timeout)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, NewConnectionError)
 
 
 def is_timeout(exc: BaseException) -> bool:

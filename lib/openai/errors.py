@@ -22,7 +22,9 @@ retried, then reported as such). ``(U)`` marks the user's::
     ├── RequestNotSentError (U)      a header or URL HTTP cannot carry
     ├── AnswerTooLargeError          an answer over the size caps
     ├── StreamError                  a broken, malformed or error-carrying event stream
-    └── RetryLaterError              the server asks for a wait longer than we sleep
+    ├── RetryLaterError              the server asks for a wait longer than we sleep
+    └── NotResentError               a call that may start a billable job failed after it
+                                     may have reached the server: not sent again
 
     CallInterruptedError             not an OpenAIError: the caller's stop signal ended
                                      the call (the step maps it to the runtime's shutdown)
@@ -238,6 +240,21 @@ class RetryLaterError(OpenAIError):
             request_id=cause.request_id,
             hint=cause.hint,
         )
+
+
+class NotResentError(OpenAIError):
+    """A call that may start a billable job (sent with ``idempotent=False``) failed after
+    it may have reached the server (no answer in time, a broken connection, a 5xx, or a
+    stream that broke before it named what it made): it is not sent again, so that the job
+    is not made, and paid, twice. `cause` is the failure."""
+
+    def __init__(self, cause: OpenAIError) -> None:
+        self.cause = cause
+        super().__init__(
+            f"{cause.message}. The request may have reached the server, so it is not sent "
+            "again: what it asked for may have been started (and billed)",
+            status=cause.status, type=cause.type, code=cause.code, param=cause.param,
+            request_id=cause.request_id, hint=cause.hint)
 
 
 class CallInterruptedError(Exception):

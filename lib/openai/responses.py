@@ -23,6 +23,7 @@ from lib.openai.client import OpenAIClient
 from lib.openai.errors import (
     NO_SECRETS,
     CallInterruptedError,
+    NotResentError,
     OpenAIError,
     StreamError,
     error_from_event,
@@ -37,6 +38,7 @@ RUNNING_STATUSES = frozenset({"queued", "in_progress"})
 TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 ERROR_EVENT = "error"
 ITEM_DONE_EVENT = "response.output_item.done"
+_STATUS = re.compile(r"[a-z_]{1,32}")
 # The documented shape of a Response id (OpenAI's are `resp_` and 48 hex digits): a
 # server-chosen id goes into request paths, log lines and the step's snapshot.
 RESPONSE_ID_PREFIX = "resp_"
@@ -58,21 +60,29 @@ def create_response(
     logger: Any = None,
     on_created: Callable[[dict[str, Any]], None] | None = None,
     stop: threading.Event | None = None,
+    follow: bool = True,
+    idempotent: bool = True,
 ) -> dict[str, Any]:
     """POST /responses. With `stream: true` the events are assembled into the final
     Response (`timeout_s` is then the longest silence between two events); `on_created`
     gets the Response of the first event (its `id`), `stop` ends the reading between
-    events (see `assemble_response`)."""
+    events, `follow=False` ends it at that first Response (see `assemble_response`). A
+    call that may start a billable job (a background one) passes ``idempotent=False``:
+    it is sent at most once once it may have reached the server, and a failure before the
+    first Response is a `NotResentError`."""
     if body.get("stream") is not True:
         return client.request_json("POST", RESPONSES_PATH, body, timeout_s=timeout_s,
-                                   logger=logger)
-    answer = client.post_for_events(RESPONSES_PATH, body, timeout_s=timeout_s, logger=logger)
+                                   logger=logger, idempotent=idempotent)
+    answer = client.post_for_events(RESPONSES_PATH, body, timeout_s=timeout_s, logger=logger,
+                                    idempotent=idempotent)
     if isinstance(answer, dict):  # a compatible server that ignored `stream: true`
         return answer
     with answer:
         response = assemble_response(answer.events, answer.request_id, answer.redactor,
-                                     on_created=on_created, stop=stop)
-        answer.release()  # the connection back to the pool
+                                     on_created=on_created, stop=stop, follow=follow,
+                                     idempotent=idempotent)
+        if follow:  # read to its end (a stream left early is closed instead)
+            answer.release()  # the connection back to the pool
         return response
 
 
@@ -96,9 +106,12 @@ def cancel_response(
 
 def status_of(response: Mapping[str, Any]) -> str:
     """The Response's status; a Response without one is taken as completed (the schema
-    leaves `status` optional; compatible servers omit it)."""
+    leaves `status` optional; compatible servers omit it), and one that is no status word
+    (a server's echo, a long text) as `unknown` (not running: it is not polled)."""
     status = response.get("status")
-    return status if isinstance(status, str) and status else "completed"
+    if not isinstance(status, str) or not status:
+        return "completed"
+    return status if _STATUS.fullmatch(status) else "unknown"
 
 
 def response_id_of(response: Mapping[str, Any]) -> str:
@@ -173,32 +186,45 @@ def assemble_response(
     *,
     on_created: Callable[[dict[str, Any]], None] | None = None,
     stop: threading.Event | None = None,
+    follow: bool = True,
+    idempotent: bool = True,
 ) -> dict[str, Any]:
     """Read events up to the terminal one and return the final Response.
 
     `on_created` is called once, with the first Response the stream names (so that a
-    background job's id is known before anything else happens). When `stop` is set the
-    reading ends between two events with `CallInterruptedError`.
+    background job's id is known before anything else happens); with `follow=False` that
+    Response is returned then (the caller polls the job). When `stop` is set the reading
+    ends between two events with `CallInterruptedError`. For a call that is not
+    `idempotent`, a failure before the first Response was taken (the stream broke, ended,
+    or named an id `on_created` refused) is a `NotResentError`: the job may exist.
     """
     assembler = ResponseAssembler()
     announced = False
-    for event in events:
-        data = parse_event(event, request_id, redactor)
-        if data is None:  # `[DONE]`: not sent by OpenAI, by some compatible servers
-            break
-        assembler.add(data, request_id, redactor)
-        if not announced and assembler.response is not None and on_created is not None:
-            announced = True
-            on_created(assembler.response)
-        if assembler.finished:
-            return assembler.result()
-        if stop is not None and stop.is_set():
-            raise CallInterruptedError(
-                "the step is shutting down; the response stream was left")
-    if not assembler.finished:
-        raise StreamError(
-            f"The stream ended before the response was finished "
-            f"({assembler.event_count} events received)",
-            request_id=request_id,
-        )
+    try:
+        for event in events:
+            data = parse_event(event, request_id, redactor)
+            if data is None:  # `[DONE]`: not sent by OpenAI, by some compatible servers
+                break
+            assembler.add(data, request_id, redactor)
+            if not announced and assembler.response is not None:
+                if on_created is not None:
+                    on_created(assembler.response)
+                announced = True
+            if assembler.finished:
+                return assembler.result()
+            if announced and not follow:
+                return dict(assembler.response or {})
+            if stop is not None and stop.is_set():
+                raise CallInterruptedError(
+                    "the step is shutting down; the response stream was left")
+        if not assembler.finished:
+            raise StreamError(
+                f"The stream ended before the response was finished "
+                f"({assembler.event_count} events received)",
+                request_id=request_id,
+            )
+    except OpenAIError as exc:
+        if idempotent or announced:
+            raise
+        raise NotResentError(exc) from None
     return assembler.result()

@@ -7,30 +7,57 @@ it and hands it to the step when it starts again), keyed by the incoming message
 as soon as the job is created. When the step is stopped while a job runs, the message is
 left to the broker; its next delivery finds the id and polls the same job.
 
-The snapshot holds one key, ``backgroundResponses``: ``{message key: {"id", "deadlineAt"}}``.
-It is written whole with ``updateSnapshot`` (a shallow merge, so other keys of the
-snapshot stay), by one process-wide `JobBook` under a lock, so that the messages a
-process runs at the same time never overwrite each other's jobs. A job nobody comes back
-for (the message went to another replica, or was given up) is cancelled once its
-deadline has long passed. See docs/openai-api.md#responses-api.
+What identifies a delivery: the message's `id` (the same on every delivery of the
+message; chosen upstream, so two messages may share one) together with a digest of the
+request built from it (the body, the configured model and the step's rules). An entry
+is resumed only by a message with that id whose request has that digest; a message
+whose id matches an entry of another request starts its own job (and says so), and its
+entry replaces the other (whose job is cancelled: nobody could find it any more). A
+message without an `id` is never identified by its body alone: its job is not kept in
+the snapshot, and is cancelled when the step stops.
+
+The snapshot holds one key, ``backgroundResponses``:
+``{message key: {"id", "deadlineAt", "request"}}`` (the job's id, its deadline in Unix
+seconds, the request's digest), at most `max_jobs` entries (the environment variable
+``RESPONSES_MAX_BACKGROUND_JOBS``, default 32: the platform's snapshot is a small store);
+a message that would start one more is rebounded. It is written whole with
+``updateSnapshot`` (a shallow merge, so other keys of the snapshot stay), by one
+process-wide `JobBook` under a lock, so that the messages a process runs at the same time
+never overwrite each other's jobs. A job nobody comes back for (the message went to
+another replica, or was given up) is cancelled once its deadline has long passed. Entries
+with a malformed id, a deadline that is not a finite number, or (written by an earlier
+version) no digest are never resumed. See docs/openai-api.md#responses-api.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lib.errors import ConfigError
 from lib.openai.responses import is_response_id
 
 SNAPSHOT_KEY = "backgroundResponses"
 # how long after its deadline an unclaimed job is taken as given up for good
 STALE_AFTER_DEADLINE_S = 15 * 60.0
 MAX_FINISHED_KEYS = 1024
+# The jobs kept in the snapshot (about 170 bytes each, at most 280), and the variable that
+# changes it.
+DEFAULT_MAX_JOBS = 32
+MAX_JOBS_LIMIT = 1000
+MAX_JOBS_VARIABLE = "RESPONSES_MAX_BACKGROUND_JOBS"
+# A message id longer than this is kept as its digest (the snapshot stays small).
+MAX_KEY_CHARS = 100
+# Digests are 128 bits (32 hex digits): enough to tell requests apart, small in the snapshot.
+DIGEST_CHARS = 32
+_DIGEST = re.compile(rf"[0-9a-f]{{{DIGEST_CHARS}}}")
 
 Publish = Callable[[dict[str, Any]], None]
 
@@ -39,31 +66,65 @@ Publish = Callable[[dict[str, Any]], None]
 class Job:
     response_id: str
     deadline_at: float  # Unix time
+    request: str = ""  # the digest of the request that made it ("" : unknown, never resumed)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.response_id, "deadlineAt": self.deadline_at}
+        return {"id": self.response_id, "deadlineAt": self.deadline_at,
+                "request": self.request}
+
+    def made_by(self, request_digest: str) -> bool:
+        """Whether the request with this digest made the job (so its message may resume it)."""
+        return bool(self.request) and self.request == request_digest
 
     @staticmethod
     def from_json(value: Any) -> Job | None:
-        """A job from the snapshot; None for anything malformed."""
+        """A job from the snapshot; None for anything malformed (a bad id, a deadline that
+        is not a finite number)."""
         if not isinstance(value, dict):
             return None
         response_id, deadline = value.get("id"), value.get("deadlineAt")
         if not is_response_id(response_id):
             return None
-        if not isinstance(deadline, int | float) or isinstance(deadline, bool):
+        if not isinstance(deadline, int | float) or isinstance(deadline, bool) \
+                or not math.isfinite(deadline):
             return None
-        return Job(response_id, float(deadline))
+        request = value.get("request")
+        return Job(response_id, float(deadline),
+                   request if isinstance(request, str) and _DIGEST.fullmatch(request) else "")
 
 
-def message_key(msg: dict[str, Any]) -> str:
-    """The message's `id` (the same on every delivery of the message); for a message
-    without one, a digest of its body."""
+def message_key(msg: dict[str, Any]) -> str | None:
+    """The message's `id` (the same on every delivery of the message), or its digest when
+    it is long; None for a message without one (its body alone never identifies it)."""
     message_id = msg.get("id")
-    if isinstance(message_id, str) and message_id:
-        return message_id
-    body = json.dumps(msg.get("body"), sort_keys=True, separators=(",", ":"), default=str)
-    return "body-sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
+    if not isinstance(message_id, str) or not message_id:
+        return None
+    if len(message_id) > MAX_KEY_CHARS:
+        digest = hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+        return "id-sha256:" + digest[:DIGEST_CHARS]
+    return message_id
+
+
+def request_digest(request: Mapping[str, Any]) -> str:
+    """The digest of a built request (model included): what a job's message must ask to
+    resume it. Linear in the request's size."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+
+
+def max_jobs_from(environ: Mapping[str, str]) -> int:
+    """The most background jobs the snapshot keeps (RESPONSES_MAX_BACKGROUND_JOBS)."""
+    raw = environ.get(MAX_JOBS_VARIABLE)
+    if raw is None or not raw.strip():
+        return DEFAULT_MAX_JOBS
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_JOBS_LIMIT:
+        raise ConfigError(f"{MAX_JOBS_VARIABLE} must be a whole number from 1 to "
+                          f"{MAX_JOBS_LIMIT}, got {raw[:40]!r}")
+    return value
 
 
 class JobBook:
@@ -73,6 +134,7 @@ class JobBook:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._active: set[str] = set()  # keys of messages this process runs now
+        self._reserved: set[str] = set()  # keys of messages about to create a job
         self._finished: OrderedDict[str, None] = OrderedDict()
 
     def adopt(self, snapshot: Any) -> None:
@@ -99,16 +161,32 @@ class JobBook:
             self._finished.pop(key, None)
             return True, self._jobs.get(key)
 
-    def remember(self, key: str, job: Job, publish: Publish) -> None:
-        """Keep the message's running job, and write it to the snapshot."""
+    def reserve(self, key: str, max_jobs: int) -> bool:
+        """Hold a place for the job the message `key` is about to create; False when the
+        snapshot holds `max_jobs` jobs already (the message's own earlier entry, which
+        its job would replace, is not counted)."""
         with self._lock:
+            taken = (self._jobs.keys() | self._reserved) - {key}
+            if len(taken) >= max_jobs:
+                return False
+            self._reserved.add(key)
+            return True
+
+    def remember(self, key: str, job: Job, publish: Publish) -> Job | None:
+        """Keep the message's running job, and write it to the snapshot; the job of
+        another request that the entry held before, if any (the caller cancels it)."""
+        with self._lock:
+            replaced = self._jobs.get(key)
             self._jobs[key] = job
+            self._reserved.discard(key)
             publish(self._entries())
+        return replaced if replaced is not None and replaced != job else None
 
     def forget(self, key: str, publish: Publish) -> None:
         """The message is done with its job (finished, cancelled or gone)."""
         with self._lock:
             self._active.discard(key)
+            self._reserved.discard(key)
             self._finished[key] = None
             while len(self._finished) > MAX_FINISHED_KEYS:
                 self._finished.popitem(last=False)
@@ -119,6 +197,7 @@ class JobBook:
         """The message stops without finishing (shutdown): its job stays remembered."""
         with self._lock:
             self._active.discard(key)
+            self._reserved.discard(key)
 
     def take_stale(self, now: float) -> list[Job]:
         """Remove and return the jobs no message came back for long after their deadline

@@ -1,13 +1,23 @@
 """One Create Response call from start to end: create (or resume) the response, follow a
 background job to its end, cancel it when it is given up for good.
 
-A background job is remembered in the step's snapshot (``lib.responses.jobs``) from the
-moment its id is known until the message is done with it. What happens to it:
+A background job is made at most once per delivery: its create is sent with
+``idempotent=False`` (no retry once it may have reached OpenAI) and with `stream: true`,
+whose first event names the job, so that its id is known, and written to the step's
+snapshot (``lib.responses.jobs``), before anything else can fail. A create that fails
+after it may have reached OpenAI and before the id came fails the message with
+`ResponseMayExistError` (it is not sent again). Unless the message asked to stream, the
+stream is left once the id is known and the job is polled. What then happens to the job:
 
 - it ends (completed, incomplete, failed): forgotten, the result is returned;
 - the step shuts down (`CallInterruptedError`): left running and remembered; the message
-  is left to the broker, and its next delivery resumes polling the same job;
+  is left to the broker, and its next delivery (the same message id and request) resumes
+  polling the same job. A job that could not be remembered (a message without an id, or
+  one whose id another message in hand holds) is cancelled instead: nobody could resume it;
 - the longest wait passes, or the message fails otherwise: cancelled and forgotten.
+
+A message that would start a job while the snapshot holds as many as it may is rebounded
+(`BackgroundJobsFullError`) before anything is sent.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from typing import Any
 
 from lib.errors import is_user_error
 from lib.openai.client import OpenAIClient
-from lib.openai.errors import CallInterruptedError, NotFoundError, OpenAIError
+from lib.openai.errors import CallInterruptedError, NotFoundError, NotResentError, OpenAIError
 from lib.openai.responses import (
     RUNNING_STATUSES,
     cancel_response,
@@ -28,11 +38,13 @@ from lib.openai.responses import (
     status_of,
 )
 from lib.responses.errors import (
+    BackgroundJobsFullError,
     LongestWaitPassedError,
     ResponseCancelledError,
     ResponseGoneError,
+    ResponseMayExistError,
 )
-from lib.responses.jobs import Job, JobBook, Publish
+from lib.responses.jobs import DEFAULT_MAX_JOBS, Job, JobBook, Publish, request_digest
 from lib.responses.polling import BackgroundWait
 
 
@@ -46,41 +58,65 @@ class ResponseRun:
     jobs: JobBook
     publish: Publish
     stop: threading.Event
+    max_jobs: int = DEFAULT_MAX_JOBS
     key: str | None = None  # the message's key while this process may remember its job
 
-    def run(self, key: str, prepare: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """The final Response for the message `key` (see the module doc). `prepare` gives
-        the request body; it is called only when a job is created, not when an earlier one
-        is resumed (its attachments need not be downloaded again)."""
-        claimable, earlier = self.jobs.claim(key)
+    def run(self, key: str | None, request: dict[str, Any],
+            prepare: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The final Response for the message `key` (None: a message without an id) that
+        asks `request` (see the module doc). `prepare` gives the body to send (the
+        attachments inlined); it is called only when a job is created, not when an earlier
+        one is resumed (its attachments need not be downloaded again)."""
+        digest = request_digest(request)
+        claimable, earlier = self.jobs.claim(key) if key is not None else (False, None)
         self.key = key if claimable else None
         try:
-            if earlier is not None:
+            if earlier is not None and earlier.made_by(digest):
                 return self._resume(earlier)
-            return self._create(prepare())
+            if earlier is not None:
+                self.logger.warning(
+                    "The step's snapshot holds the background response %s for this message "
+                    "id, made by another request (another body or model): it is not resumed; "
+                    "this message starts its own", earlier.response_id)
+            background = request.get("background") is True
+            if background and self.key is not None \
+                    and not self.jobs.reserve(self.key, self.max_jobs):
+                raise BackgroundJobsFullError(self.max_jobs)
+            body = prepare()
+            if not background:
+                return create_response(self.client, body, timeout_s=self.timeout_s,
+                                        logger=self.logger)
+            return self._create_background(body, digest)
         finally:
-            if claimable:
+            if claimable and key is not None:
                 self.jobs.release(key)
 
-    def _create(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _create_background(self, request: dict[str, Any], digest: str) -> dict[str, Any]:
         deadline_at = self.waiter.clock() + self.longest_wait_s
+        streamed = request.get("stream") is True
         remembered: list[Job] = []  # the job, once its id is known
-        background = request.get("background") is True
 
         def remember(response: dict[str, Any]) -> None:
-            if status_of(response) in RUNNING_STATUSES and not remembered:
-                job = Job(response_id_of(response), deadline_at)
-                remembered.append(job)  # known before the snapshot is written: a failure
-                if self.key is not None:  # to write it cancels the job
-                    self.jobs.remember(self.key, job, self.publish)
-                self.logger.info("Background response %s created; polling it",
-                                 job.response_id)
+            if status_of(response) not in RUNNING_STATUSES or remembered:
+                return
+            job = Job(response_id_of(response), deadline_at, digest)
+            remembered.append(job)  # known before the snapshot is written: a failure
+            if self.key is not None:  # to write it cancels the job
+                replaced = self.jobs.remember(self.key, job, self.publish)
+                if replaced is not None:
+                    self._cancel(replaced.response_id, "its snapshot entry was taken by a "
+                                 "new job of the same message id")
+            self.logger.info("Background response %s created; %s", job.response_id,
+                             "following its stream" if streamed else "polling it")
 
         try:
-            response = create_response(self.client, request, timeout_s=self.timeout_s,
-                                       logger=self.logger,
-                                       on_created=remember if background else None,
-                                       stop=self.stop if background else None)
+            # the first event names the job: its id is known before anything else happens
+            response = create_response(self.client, {**request, "stream": True},
+                                       timeout_s=self.timeout_s, logger=self.logger,
+                                       on_created=remember, stop=self.stop if streamed else None,
+                                       follow=streamed, idempotent=False)
+        except NotResentError as exc:
+            raise ResponseMayExistError(exc) from None
         except OpenAIError as exc:
             if not remembered:
                 raise
@@ -92,15 +128,16 @@ class ResponseRun:
                                 "polling it instead", remembered[0].response_id, str(exc))
             response = {"id": remembered[0].response_id, "status": "queued"}
         except BaseException as exc:
-            if remembered and not isinstance(exc, CallInterruptedError):
+            if remembered and self._abandoned(exc):
                 self._give_up(remembered[0].response_id)
             raise
         if not remembered and status_of(response) in RUNNING_STATUSES:
+            # a compatible server that answered the create in one piece
             response_id = response_id_of(response)  # a malformed id cannot be polled
             try:
                 remember(response)
             except BaseException as exc:
-                if not isinstance(exc, CallInterruptedError):
+                if self._abandoned(exc):
                     self._give_up(response_id)
                 raise
         if not remembered:
@@ -110,7 +147,10 @@ class ResponseRun:
     def _resume(self, job: Job) -> dict[str, Any]:
         self.logger.info("Resuming the background response %s that an earlier delivery of "
                          "this message started (it is not created again)", job.response_id)
-        return self._follow({"id": job.response_id, "status": "queued"}, job)
+        # never later than a job made now would end (a snapshot is no trusted clock)
+        deadline_at = min(job.deadline_at, self.waiter.clock() + self.longest_wait_s)
+        return self._follow({"id": job.response_id, "status": "queued"},
+                            Job(job.response_id, deadline_at, job.request))
 
     def _follow(self, response: dict[str, Any], job: Job) -> dict[str, Any]:
         try:
@@ -127,7 +167,7 @@ class ResponseRun:
                 return final  # it ended just before the cancel
             raise
         except BaseException as exc:
-            if not isinstance(exc, CallInterruptedError):
+            if self._abandoned(exc):
                 self._give_up(job.response_id)
             raise
         self._forget()
@@ -136,6 +176,20 @@ class ResponseRun:
                 f"The background response {job.response_id} was cancelled before it finished")
         return response
 
+    def _abandoned(self, exc: BaseException) -> bool:
+        """Whether the job is given up for good when `exc` ends the message: always, but
+        for a shutdown that leaves the job to the next delivery, which can resume it only
+        when it is remembered."""
+        if not isinstance(exc, CallInterruptedError):
+            return True
+        if self.key is None:
+            self.logger.warning("The step is shutting down; this message's background "
+                                "response cannot be resumed (it is not kept in the snapshot: "
+                                "the message has no id, or another message with its id is in "
+                                "hand), so it is cancelled")
+            return True
+        return False
+
     def _give_up(self, response_id: str) -> dict[str, Any] | None:
         """Cancel the job (best effort) and forget it: the message will not come back."""
         try:
@@ -143,6 +197,10 @@ class ResponseRun:
         except Exception as err:  # noqa: BLE001 - the cancel matters more than the snapshot
             self.logger.warning("Could not write the step's snapshot (%s); the job %s is "
                                 "cancelled anyway", type(err).__name__, response_id)
+        return self._cancel(response_id, "given up")
+
+    def _cancel(self, response_id: str, why: str) -> dict[str, Any] | None:
+        """Cancel a job, best effort: its final Response, or None when the cancel failed."""
         try:
             final = cancel_response(self.client, response_id, timeout_s=self.timeout_s,
                                     logger=self.logger)
@@ -150,7 +208,7 @@ class ResponseRun:
             self.logger.warning("Cancelling the background response %s failed: %s",
                                 response_id, str(err))
             return None
-        self.logger.info("Background response %s cancelled (status %s)", response_id,
+        self.logger.info("Background response %s cancelled (%s; status %s)", response_id, why,
                          status_of(final))
         return final
 
@@ -160,11 +218,7 @@ class ResponseRun:
         for job in stale:
             self.logger.warning("The background response %s was not picked up again long "
                                 "after its deadline; cancelling it", job.response_id)
-            try:
-                cancel_response(self.client, job.response_id, timeout_s=self.timeout_s,
-                                logger=self.logger)
-            except OpenAIError as err:
-                self.logger.warning("Cancelling %s failed: %s", job.response_id, str(err))
+            self._cancel(job.response_id, "not picked up again")
         if stale:
             self.jobs.publish_current(self.publish)
 

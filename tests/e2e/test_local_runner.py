@@ -73,7 +73,9 @@ def test_example_runs_through_create_response(example, openai, repo_root):
     assert answer["output_text"]
     sent = openai.response_requests()[-1].body
     expected = json.loads((repo_root / "examples" / example).read_text())["body"]
-    assert sent == {**expected, "model": cfg["model"], **({"store": True} if background else {})}
+    # a background create goes as a stream: its first event names the job
+    assert sent == {**expected, "model": cfg["model"],
+                    **({"store": True, "stream": True} if background else {})}
     if "text" in expected:
         assert answer["parsed"] == json.loads(answer["output_text"])
 

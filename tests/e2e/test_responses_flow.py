@@ -130,16 +130,19 @@ def test_incomplete_response_is_emitted_with_a_warning(flow, openai):
 def test_background_job_finishes_after_several_polls(flow, openai):
     sim, start = flow
     openai.background_polls = 4
-    sim.publish_input({"body": {"input": "Research", "background": True}})
+    sim.publish_input({"id": "research-1", "body": {"input": "Research", "background": True}})
     start()
     body = only_data(sim)
     assert body["output_text"] == "You said: Research"
     [job_id] = openai.jobs
     assert openai.jobs[job_id].polls == 5
-    snapshots = [json.loads(m.body) for m in sim.published_to("snapshot")]
-    assert [list(s[SNAPSHOT_KEY].values()) for s in snapshots] == [
-        [{"id": job_id, "deadlineAt": snapshots[0][SNAPSHOT_KEY][next(iter(
-            snapshots[0][SNAPSHOT_KEY]))]["deadlineAt"]}], []]
+    snapshots = [json.loads(m.body)[SNAPSHOT_KEY] for m in sim.published_to("snapshot")]
+    [remembered, forgotten] = snapshots
+    assert list(remembered) == ["research-1"]
+    assert remembered["research-1"]["id"] == job_id
+    assert isinstance(remembered["research-1"]["deadlineAt"], float)
+    assert len(remembered["research-1"]["request"]) == 32, "the digest of its request"
+    assert forgotten == {}
 
 
 def test_two_background_jobs_run_side_by_side(flow, openai):

@@ -33,11 +33,13 @@ from lib.openai.errors import (
     MAX_FIELD_CHARS,
     MAX_MESSAGE_CHARS,
     InternalServerError,
+    NotResentError,
     OpenAIError,
     RetryLaterError,
 )
 from lib.openai.responses import MAX_RESPONSE_ID_CHARS, response_id_of
 from lib.redaction import OWN_SECRETS, printed_forms
+from lib.responses.errors import ResponseMayExistError
 from lib.responses.jobs import SNAPSHOT_KEY
 from lib.responses.output import failure_of
 from tests.support.action_support import FakeSelf
@@ -86,10 +88,18 @@ def every_error_class() -> list[type[OpenAIError]]:
     return found
 
 
+# The errors that wrap another, built from it.
+WRAPPERS: dict[type[OpenAIError], Callable[[OpenAIError], OpenAIError]] = {
+    RetryLaterError: lambda cause: RetryLaterError(120, cause),
+    NotResentError: NotResentError,
+    ResponseMayExistError: lambda cause: ResponseMayExistError(NotResentError(cause)),
+}
+
+
 def built(cls: type[OpenAIError], echo: str) -> OpenAIError:
     fields = dict.fromkeys(("type", "code", "param", "request_id", "hint"), echo)
-    if cls is RetryLaterError:
-        return RetryLaterError(120, InternalServerError(echo, status=503, **fields))
+    if cls in WRAPPERS:
+        return WRAPPERS[cls](InternalServerError(echo, status=503, **fields))
     return cls(echo, status=500, **fields)
 
 

@@ -30,7 +30,8 @@ from lib.responses.errors import (
     ResponseGoneError,
     ResponseRejectedError,
 )
-from lib.responses.jobs import SNAPSHOT_KEY, Job, JobBook
+from lib.responses.jobs import SNAPSHOT_KEY, Job, JobBook, request_digest
+from lib.responses.request import build_response_request
 from tests.support.action_support import (
     API_KEY,
     BASE_URL,
@@ -356,6 +357,13 @@ def test_an_internal_url_is_refused_before_anything_is_sent() -> None:
 # ---- background jobs ----------------------------------------------------------------
 
 
+def entry(response_id: str, body: dict, deadline_at: float = 4_000_000_000,
+          model: str = MODEL) -> dict:
+    """A snapshot entry of the job that `body` (sent to `model`) made."""
+    return {"id": response_id, "deadlineAt": deadline_at,
+            "request": request_digest(build_response_request(body, model))}
+
+
 def job_url(response_id: str) -> str:
     return f"{RESPONSES_URL}/{response_id}"
 
@@ -413,9 +421,9 @@ def test_redelivered_message_resumes_its_job_instead_of_creating_another() -> No
     running = in_state(final, "in_progress")
     answer(running, url=job_url(final["id"]), method=responses.GET)
     answer(final, url=job_url(final["id"]), method=responses.GET)
-    snapshot = {SNAPSHOT_KEY: {"m1": {"id": final["id"], "deadlineAt": 4_000_000_000}},
-                "otherKey": 1}
-    me, result = run({"input": "Research", "background": True}, snapshot=snapshot)
+    body = {"input": "Research", "background": True}
+    snapshot = {SNAPSHOT_KEY: {"m1": entry(final["id"], body)}, "otherKey": 1}
+    me, result = run(body, snapshot=snapshot)
     assert result["body"]["output_text"] == "Resumed"
     assert sent_bodies() == [], "the job must not be created twice"
     assert "Resuming the background response" in me.logger.text()
@@ -430,10 +438,10 @@ def test_a_resumed_job_does_not_download_its_attachments_again(
     responses.add(responses.GET, "http://files.internal/gone", status=404)
     final = response_object(MODEL, "Resumed", background=True)
     answer(final, url=job_url(final["id"]), method=responses.GET)
-    snapshot = {SNAPSHOT_KEY: {"m1": {"id": final["id"], "deadlineAt": 4_000_000_000}}}
-    _, result = run({"input": [{"role": "user", "content": [
-        {"type": "input_file", "file_url": "http://files.internal/gone"}]}],
-        "background": True}, snapshot=snapshot)
+    body = {"input": [{"role": "user", "content": [
+        {"type": "input_file", "file_url": "http://files.internal/gone"}]}], "background": True}
+    snapshot = {SNAPSHOT_KEY: {"m1": entry(final["id"], body)}}
+    _, result = run(body, snapshot=snapshot)
     assert result["body"]["output_text"] == "Resumed"
     assert [c.request.url for c in responses.calls] == [job_url(final["id"])]
 
@@ -443,9 +451,10 @@ def test_a_resumed_job_that_is_gone_fails_clearly() -> None:
                      error_type="invalid_request_error", code=None), status=404,
            url=job_url("resp_gone"), method=responses.GET)
 
-    snapshot = {SNAPSHOT_KEY: {"m1": {"id": "resp_gone", "deadlineAt": 4_000_000_000}}}
+    body = {"input": "Research", "background": True}
+    snapshot = {SNAPSHOT_KEY: {"m1": entry("resp_gone", body)}}
     with pytest.raises(ResponseGoneError, match="no longer found"):
-        run({"input": "Research", "background": True}, snapshot=snapshot)
+        run(body, snapshot=snapshot)
     assert sent_bodies() == []
 
 
@@ -508,8 +517,9 @@ def test_several_jobs_run_at_once_and_keep_each_others_ids(fresh_jobs: JobBook) 
     first_thread.join(10)
     assert results["first"]["body"]["output_text"] == "first"
     assert results["second"]["body"]["output_text"] == "second"
-    assert published[1] == {"first": {"id": first["id"], "deadlineAt": published[1]["first"][
-        "deadlineAt"]}, "second": published[1]["second"]}
+    assert published[1] == {"first": entry(first["id"], {"input": "first", "background": True},
+                                           published[1]["first"]["deadlineAt"]),
+                            "second": published[1]["second"]}
     assert published[-1] == {}
 
 
@@ -537,7 +547,8 @@ def test_shutdown_leaves_the_job_running_and_the_next_delivery_resumes_it(
     assert not [c for c in responses.calls if c.request.url.endswith("/cancel")]
     [remembered] = snapshot_updates(me)
     assert remembered["m1"]["id"] == final["id"]
-    assert fresh_jobs.claim("m1") == (True, Job(final["id"], remembered["m1"]["deadlineAt"]))
+    assert fresh_jobs.claim("m1") == (True, Job(final["id"], remembered["m1"]["deadlineAt"],
+                                               remembered["m1"]["request"]))
     fresh_jobs.release("m1")
 
     answer(final, url=job_url(final["id"]), method=responses.GET)
