@@ -29,10 +29,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-import requests
-
 from .errors import SailorException
-from .object_storage import ATTACHMENT_TIMEOUT_S, ObjectStorage, ObjectStorageError
+from .object_storage import (
+    ATTACHMENT_TIMEOUT_S,
+    ObjectStorage,
+    announced_length,
+    object_chunks,
+)
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -352,12 +355,12 @@ class Attachments:
         object_id = self._storage.object_id_of(attachment.url) if self._storage else None
         if self._storage is not None and object_id:
             response = self._storage.open_object(object_id)
-            length = _content_length(response.headers.get("Content-Length"))
+            length = announced_length(response)
             if length is not None and length > max_bytes:
                 response.close()
                 raise AttachmentTooLargeError(attachment.name, max_bytes, length)
             return AttachmentStream(
-                _storage_chunks(response, object_id), name=attachment.name, max_bytes=max_bytes,
+                object_chunks(response, object_id), name=attachment.name, max_bytes=max_bytes,
                 size=length if length is not None else attachment.size,
                 content_type=attachment.content_type or response.headers.get("Content-Type"),
                 on_close=response.close)
@@ -375,20 +378,5 @@ class Attachments:
             "storage" + (" and file:// URLs" if self._local is not None else ""))
 
 
-def _storage_chunks(response: requests.Response, object_id: str) -> Iterator[bytes]:
-    """The object's body; a connection that breaks off is the storage's error."""
-    try:
-        yield from response.iter_content(CHUNK_BYTES)
-    except requests.RequestException as exc:
-        raise ObjectStorageError(
-            f"GET /objects/{object_id} broke off: {type(exc).__name__}") from None
-
-
 def guess_content_type(name: str) -> str:
     return mimetypes.guess_type(name, strict=False)[0] or DEFAULT_CONTENT_TYPE
-
-
-def _content_length(value: str | None) -> int | None:
-    if value is None or not value.isascii() or not value.isdigit():
-        return None
-    return int(value)

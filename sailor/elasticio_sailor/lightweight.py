@@ -15,20 +15,24 @@ from typing import Any
 
 from .crypto import DecryptionError, MessageCipher
 from .jsvalues import is_empty, stringify
-from .object_storage import ObjectStorage, ObjectStorageError
+from .object_storage import ObjectStorage, ObjectStorageError, ObjectTooLargeError
+from .settings import DEFAULT_OBJECT_STORAGE_BODY_SIZE_LIMIT
 
 OBJECT_ID_HEADER = "x-ipaas-object-storage-id"
 UPLOAD_ERROR = "Lightweight message/passthrough body upload error"
 # What Node's client sends with a body (its content sniffing falls back to JSON).
 BODY_CONTENT_TYPE = "application/json"
+MAX_BODY_SETTING = "ELASTICIO_OBJECT_STORAGE_BODY_SIZE_LIMIT"
 
 
 class BodyStore:
     """Message bodies as encrypted objects of the step's object storage."""
 
-    def __init__(self, storage: ObjectStorage, cipher: MessageCipher) -> None:
+    def __init__(self, storage: ObjectStorage, cipher: MessageCipher, *,
+                 max_body_bytes: int = DEFAULT_OBJECT_STORAGE_BODY_SIZE_LIMIT) -> None:
         self._storage = storage
         self._cipher = cipher
+        self._max_body_bytes = max_body_bytes
 
     # --- async API (event loop) ------------------------------------------------------
 
@@ -41,8 +45,14 @@ class BodyStore:
     # --- sync API (worker threads) ---------------------------------------------------
 
     def get_body(self, object_id: str) -> Any:
-        """``GET /objects/<id>``, decrypted and parsed."""
-        content = self._storage.get_object(object_id)
+        """``GET /objects/<id>``, decrypted and parsed; a stored body larger than the cap is
+        refused without reading it whole."""
+        try:
+            content = self._storage.get_object(object_id, max_bytes=self._max_body_bytes)
+        except ObjectTooLargeError as exc:
+            raise ObjectStorageError(
+                f"message body {object_id} is larger than the limit of {exc.limit} bytes "
+                f"(set {MAX_BODY_SETTING} to accept larger ones)") from exc
         try:
             return json.loads(self._cipher.decrypt(content))
         except (DecryptionError, ValueError) as exc:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -35,8 +35,10 @@ REQUEST_TIMEOUT_S = 10.0
 # Node's attachment helper allows a storage request the client's longest timeout (20 s).
 ATTACHMENT_TIMEOUT_S = 20.0
 ACCEPT = "application/json, text/plain, */*"
+READ_CHUNK_BYTES = 64 * 1024
 
 UploadBody = bytes | Iterable[bytes]
+_T = TypeVar("_T")
 
 
 class ObjectStorageError(SailorException):
@@ -45,6 +47,15 @@ class ObjectStorageError(SailorException):
     Published as ``name: "Error"``, like Node's errors."""
 
     error_name = "Error"
+
+
+class ObjectTooLargeError(ObjectStorageError):
+    """An object read whole (a message body) is larger than the reader's cap."""
+
+    def __init__(self, object_id: str, limit: int) -> None:
+        super().__init__(f"GET /objects/{object_id}: the object is larger than the limit of "
+                         f"{limit} bytes")
+        self.limit = limit
 
 
 class ObjectStorage:
@@ -100,15 +111,35 @@ class ObjectStorage:
 
     # --- requests ----------------------------------------------------------------------
 
-    def get_object(self, object_id: str) -> bytes:
-        """``GET /objects/<id>``: the whole object (for message bodies)."""
-        return self._request("GET", self._path(object_id)).content
+    def get_object(self, object_id: str, *, max_bytes: int) -> bytes:
+        """``GET /objects/<id>``: the whole object (for message bodies), at most
+        ``max_bytes``. A larger object raises :class:`ObjectTooLargeError`: before its body
+        is read when its length is announced, else as soon as the bytes read pass the cap
+        (the connection is dropped; the rest is never read). A read that breaks off is
+        repeated like a failed request."""
+
+        def read_capped(response: requests.Response) -> bytes:
+            with response:
+                length = announced_length(response)
+                if length is not None and length > max_bytes:
+                    raise ObjectTooLargeError(object_id, max_bytes)
+                parts: list[bytes] = []
+                size = 0
+                for chunk in response.iter_content(READ_CHUNK_BYTES):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ObjectTooLargeError(object_id, max_bytes)
+                    parts.append(chunk)
+                return b"".join(parts)
+
+        return self._request("GET", self._path(object_id), stream=True, finish=read_capped)
 
     def open_object(self, object_id: str, *, timeout_s: float = ATTACHMENT_TIMEOUT_S,
                     ) -> requests.Response:
         """``GET /objects/<id>`` with the body left unread (``stream=True``): the caller
         reads it in chunks and closes the response."""
-        return self._request("GET", self._path(object_id), stream=True, timeout_s=timeout_s)
+        return self._request("GET", self._path(object_id), stream=True, timeout_s=timeout_s,
+                             finish=_as_is)
 
     def post_object(
         self,
@@ -122,7 +153,7 @@ class ObjectStorage:
         one attempt (bytes: sent with a length; an iterable of chunks: streamed, chunked).
         ``replayable`` says whether a second ``body()`` starts the same content afresh."""
         response = self._request("POST", OBJECTS_PATH, body=body, content_type=content_type,
-                                 replayable=replayable, timeout_s=timeout_s)
+                                 replayable=replayable, timeout_s=timeout_s, finish=_as_is)
         try:
             object_id = response.json().get("objectId")
         except (ValueError, AttributeError) as exc:
@@ -150,7 +181,11 @@ class ObjectStorage:
         replayable: bool = True,
         stream: bool = False,
         timeout_s: float | None = None,
-    ) -> requests.Response:
+        finish: Callable[[requests.Response], _T],
+    ) -> _T:
+        """One request, repeated as the module's docstring says; ``finish`` turns a
+        successful answer into the result within the attempt (a body read there that
+        breaks off fails the attempt)."""
         if not self._base:
             raise ObjectStorageError("ELASTICIO_OBJECT_STORAGE_URI is not set")
         headers = {
@@ -163,7 +198,7 @@ class ObjectStorage:
         url = self._base + path
         timeout = self._timeout_s if timeout_s is None else timeout_s
 
-        def attempt() -> requests.Response:
+        def attempt() -> _T:
             data = _Started(body()) if body is not None else None
             try:
                 response = self._session().request(
@@ -173,7 +208,12 @@ class ObjectStorage:
                 failure = f"{method} {path} failed: {type(exc).__name__}"
                 raise _failure(failure, again=replayable or not (data and data.started)) from None
             if response.status_code < 300:
-                return response
+                try:
+                    return finish(response)
+                except requests.RequestException as exc:
+                    response.close()
+                    failure = f"{method} {path} broke off: {type(exc).__name__}"
+                    raise _failure(failure, again=replayable) from None
             response.close()
             failure = f"{method} {path} answered HTTP {response.status_code}"
             if response.status_code < 500:
@@ -187,6 +227,30 @@ class ObjectStorage:
                 retryable=lambda error: isinstance(error, _RetryableError), sleep=self._sleep)
         except _RetryableError as exc:
             raise ObjectStorageError(str(exc)) from None
+
+
+def announced_length(response: requests.Response) -> int | None:
+    """The body's length from ``Content-Length``, when the body comes as it is stored (no
+    content coding: a compressed length says little about what it unpacks to)."""
+    length = response.headers.get("Content-Length", "")
+    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding != "identity" or not length.isascii() or not length.isdigit():
+        return None
+    return int(length)
+
+
+def object_chunks(response: requests.Response, object_id: str) -> Iterator[bytes]:
+    """The body of a streamed ``GET /objects/<id>`` answer, in chunks; a connection that
+    breaks off is the storage's error."""
+    try:
+        yield from response.iter_content(READ_CHUNK_BYTES)
+    except requests.RequestException as exc:
+        raise ObjectStorageError(
+            f"GET /objects/{object_id} broke off: {type(exc).__name__}") from None
+
+
+def _as_is(response: requests.Response) -> requests.Response:
+    return response
 
 
 class _RetryableError(Exception):

@@ -53,6 +53,10 @@ DEFAULT_RECONNECT_ATTEMPTS = 3
 DEFAULT_RECONNECT_TIMEOUT_MS = 100
 DEFAULT_OUTGOING_MESSAGE_SIZE_LIMIT = 10 * 1024 * 1024
 DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD = 1024 * 1024
+# This sailor only: the largest message body read from the object storage (ciphertext
+# bytes, about the size of the body's JSON). A message is limited to 10 MB, but after its
+# body was offloaded, so a stored body may be larger; ~3x that keeps memory bounded.
+DEFAULT_OBJECT_STORAGE_BODY_SIZE_LIMIT = 32 * 1024 * 1024
 # A little under Kubernetes' 30 s between SIGTERM and SIGKILL: time to close cleanly.
 DEFAULT_SHUTDOWN_GRACE_S = 25.0
 
@@ -137,6 +141,7 @@ class TaskSettings:
     object_storage_uri: str | None = None
     object_storage_token: str | None = field(default=None, repr=False)
     object_storage_size_threshold: int = DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD
+    object_storage_body_size_limit: int = DEFAULT_OBJECT_STORAGE_BODY_SIZE_LIMIT
     emit_lightweight_message: bool = False
     # after SIGTERM, how long messages in flight may take before they are left to the broker
     shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
@@ -186,6 +191,13 @@ def parse_int(raw: str | None, default: int) -> int:
         return default
     value = int(match.group(1))
     return value or default
+
+
+def positive_int(raw: str | None, default: int) -> int:
+    """:func:`parse_int`, with a negative value also meaning the default (for this
+    sailor's own limits, where a negative number has no sense)."""
+    value = parse_int(raw, default)
+    return value if value > 0 else default
 
 
 def parse_bool(raw: str | None, default: bool) -> bool:
@@ -304,6 +316,8 @@ def load_task_settings(environ: Mapping[str, str]) -> TaskSettings:
         object_storage_token=parse_str(raw("OBJECT_STORAGE_TOKEN"), None),
         object_storage_size_threshold=parse_int(
             raw("OBJECT_STORAGE_SIZE_THRESHOLD"), DEFAULT_OBJECT_STORAGE_SIZE_THRESHOLD),
+        object_storage_body_size_limit=positive_int(
+            raw("OBJECT_STORAGE_BODY_SIZE_LIMIT"), DEFAULT_OBJECT_STORAGE_BODY_SIZE_LIMIT),
         emit_lightweight_message=parse_bool(raw("EMIT_LIGHTWEIGHT_MESSAGE"), False),
         shutdown_grace_s=parse_seconds(raw("SHUTDOWN_GRACE_S"), DEFAULT_SHUTDOWN_GRACE_S),
         additional_headers=additional_headers(environ),

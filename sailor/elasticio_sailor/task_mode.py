@@ -202,7 +202,8 @@ class TaskSailor:
             is_passthrough=step.get("is_passthrough") is True,
             flow_variables=step.get("variables") or {},
             platform_api=api,
-            bodies=BodyStore(storage, cipher),
+            bodies=BodyStore(storage, cipher,
+                             max_body_bytes=settings.object_storage_body_size_limit),
             attachments=Attachments(storage),
             # Node: defaults to true, then tests the definition's value for truthiness.
             auto_resolve_references=bool(definition.get("autoResolveObjectReferences", True)),

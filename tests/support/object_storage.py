@@ -10,7 +10,9 @@ It speaks the part of the protocol the sailor uses (docs/protocol.md#object-stor
 - ``GET <base>/objects/<id>`` sends it back with its type and length (404 if unknown).
 
 It counts what crossed the wire (requests, bytes in and out) and can fail the next
-requests on purpose (:meth:`fail_next`) or break reads off (:meth:`cut_reads_after`).
+requests on purpose (:meth:`fail_next`), break reads off (:meth:`cut_reads_after`) or send
+them without their length (:meth:`hide_read_length`). A reader that hangs up mid-body
+stops the sending (what was written until then is counted).
 With ``keep_content=False`` it keeps only the size and SHA-256 of each object, so that a
 test can push far more than it wants to hold.
 """
@@ -56,6 +58,7 @@ class _State:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[int]] = field(default_factory=dict)
     cut_reads_after: int | None = None
+    hide_read_length: bool = False
     bytes_received: int = 0
     bytes_sent: int = 0
     aborted_uploads: int = 0
@@ -105,6 +108,11 @@ class ObjectStorageStandIn:
     def cut_reads_after(self, size: int | None) -> None:
         """From now on, a read announces the whole length but stops after ``size`` bytes."""
         self._state.cut_reads_after = size
+
+    def hide_read_length(self, hidden: bool = True) -> None:
+        """From now on, a read has no ``Content-Length``: the body ends when the
+        connection closes."""
+        self._state.hide_read_length = hidden
 
     def fail_next(self, method: str, *statuses: int) -> None:
         """Answer the next ``method`` requests with these statuses, one each."""
@@ -216,13 +224,20 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
                 return self._json(410, {"error": "the stand-in kept no content"})
             self.send_response(200)
             self.send_header("Content-Type", stored.content_type)
-            self.send_header("Content-Length", str(stored.size))
+            if state.hide_read_length:
+                self.send_header("Connection", "close")
+            else:
+                self.send_header("Content-Length", str(stored.size))
             self.end_headers()
             end = stored.size if state.cut_reads_after is None else state.cut_reads_after
-            self.close_connection = end < stored.size
+            self.close_connection = end < stored.size or state.hide_read_length
             for at in range(0, end, READ_CHUNK):
                 piece = stored.content[at:min(at + READ_CHUNK, end)]
-                self.wfile.write(piece)
+                try:
+                    self.wfile.write(piece)
+                except OSError:  # the reader hung up
+                    self.close_connection = True
+                    break
                 with state.lock:
                     state.bytes_sent += len(piece)
             return 200

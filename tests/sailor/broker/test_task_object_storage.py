@@ -190,3 +190,20 @@ def test_lightweight_off_inlines_passthrough_references(sim) -> None:
     assert run.stop() == 0
     assert data.decoded()["passthrough"]["step_1"] == {
         "headers": {OBJECT_ID: "pt-obj"}, "body": {"fromStep1": True}}
+
+
+def test_a_body_over_the_cap_is_refused_and_the_log_says_why(sim) -> None:
+    store(sim, "big-obj", {"text": "x" * 500})
+    payload = {"headers": {OBJECT_ID: "big-obj"}, "body": {}}
+    sim.publish_input(payload)
+    run = sim.start_sailor("echo", cwd=COMPONENT, **storage_env(
+        sim, ELASTICIO_OBJECT_STORAGE_BODY_SIZE_LIMIT="100"))
+    assert sim.wait_until(lambda: sim.rejected_count() == 1)
+    sim.wait_published(1)
+    assert run.stop() == 0
+    [error] = sim.published_to("error")
+    assert error.envelope()["error"]["message"] == "Failed to get message body with id=big-obj"
+    assert sim.published_to("data") == []
+    assert len(storage_requests(sim)) == 1  # not repeated
+    assert ("message body big-obj is larger than the limit of 100 bytes (set "
+            "ELASTICIO_OBJECT_STORAGE_BODY_SIZE_LIMIT" in run.output())
