@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         "attachments go to that object storage)",
     )
     from_exec.add_argument(
+        "--allow-files",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="let file:// attachment URLs name files in DIR and its subfolders (repeatable); "
+        "without it exec reads only files in the attachments folder (--attachments-dir)",
+    )
+    from_exec.add_argument(
         "--progress-interval",
         type=float,
         default=5.0,

@@ -4,6 +4,10 @@ Without object storage the local runner writes each uploaded attachment into a f
 emits its ``file://`` URL; ``file://`` URLs are read back, so that steps chained by hand
 (one ``exec``'s output as the next one's ``--msg``) pass their files along. Only the local
 runner creates a :class:`LocalFolder`: task mode never reads a ``file://`` URL.
+
+A message is input, and a replayed one may be hostile: a ``file://`` URL is read only when
+the file it names, with every symlink and ``..`` resolved, lies inside the attachments
+folder or a folder the user allowed (``--allow-files``). Anything else is refused unread.
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from .attachments import CHUNK_BYTES, AttachmentError, shown
+
+ALLOW_OPTION = "--allow-files"
+# Opened without following a last symlink (the path is resolved already) and without
+# waiting for a writer (a FIFO would block the read forever).
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 TEMP_PREFIX = "elasticio-attachments-"
 FALLBACK_FILE_NAME = "attachment"
@@ -25,14 +34,21 @@ MAX_FILE_NAME_BYTES = 200  # file systems allow 255; room for a "-<n>" suffix
 MAX_SAME_NAME = 100  # file.txt, file-2.txt ... file-100.txt
 
 
+class LocalFileNotAllowedError(AttachmentError):
+    """A ``file://`` URL naming a file outside the folders ``exec`` may read (the user's
+    to allow, with ``--allow-files``)."""
+
+
 class LocalFolder:
     """Uploads as files in ``folder`` (a new temporary folder when None, made on the first
-    upload) when ``writes``; ``file://`` URLs read in any case. ``announce(folder)`` is
-    called once, before the first file is written."""
+    upload) when ``writes``; ``file://`` URLs read in any case, but only of files inside
+    ``folder`` or one of ``readable``. ``announce(folder)`` is called once, before the
+    first file is written."""
 
-    def __init__(self, folder: Path | None, *, writes: bool,
+    def __init__(self, folder: Path | None, *, writes: bool, readable: Iterable[Path] = (),
                  announce: Callable[[Path], None] = lambda _folder: None) -> None:
         self._folder = folder
+        self._readable = tuple(readable)
         self._writes = writes
         self._announce = announce
         self._announced = False
@@ -63,17 +79,39 @@ class LocalFolder:
         return parts.scheme.lower() == "file" and parts.netloc in ("", "localhost")
 
     def open(self, url: str) -> tuple[Iterator[bytes], int | None, Callable[[], None]]:
-        """The chunks of the file a ``file://`` URL names, its size, and how to close it."""
-        path = Path(url2pathname(unquote(urlsplit(url).path)))
+        """The chunks of the file a ``file://`` URL names, its size, and how to close it.
+        ``LocalFileNotAllowedError`` when the file is outside the readable folders."""
+        path = url2pathname(urlsplit(url).path)  # percent-decoded once, as written
+        real = self._allowed(path)
         try:
-            file = path.open("rb")
+            fd = os.open(real, READ_FLAGS)
         except OSError as exc:
-            raise AttachmentError(f"cannot read {path}: {exc.strerror}") from None
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            file.close()
-            raise AttachmentError(f"{path} is not a regular file")
-        size = os.fstat(file.fileno()).st_size
-        return iter(lambda: file.read(CHUNK_BYTES), b""), size, file.close
+            raise AttachmentError(f"cannot read {shown(path)}: {exc.strerror}") from None
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            os.close(fd)
+            raise AttachmentError(f"{shown(path)} is not a regular file")
+        file = os.fdopen(fd, "rb")
+        return iter(lambda: file.read(CHUNK_BYTES), b""), status.st_size, file.close
+
+    def _allowed(self, path: str) -> str:
+        """``path`` with symlinks and ``..`` resolved, if that is inside a readable folder."""
+        roots = self._roots()
+        if "\0" not in path:
+            real = os.path.realpath(path)
+            if any(Path(real).is_relative_to(root) for root in roots):
+                return real
+        folders = ", ".join(shown(str(root)) for root in roots) or "none yet"
+        raise LocalFileNotAllowedError(
+            f"{shown(path)} is outside the folders exec reads attachments from ({folders}); "
+            f"to read files of a folder, name it with {ALLOW_OPTION} DIR (or use it as "
+            "--attachments-dir)")
+
+    def _roots(self) -> list[Path]:
+        """The readable folders, resolved; the attachments folder once it is known."""
+        with self._lock:
+            folders = [*([self._folder] if self._folder is not None else []), *self._readable]
+        return [Path(os.path.realpath(folder)) for folder in folders]
 
     def _new_file(self, name: str) -> Path:
         folder = self._ready_folder()

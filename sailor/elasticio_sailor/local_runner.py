@@ -13,7 +13,8 @@ replaced by the value of the environment variable ``NAME``.
 Attachments (``self.attachments``): with ``ELASTICIO_OBJECT_STORAGE_URI`` (and its token) set
 and no ``--attachments-dir``, uploads go to that object storage; otherwise they are written
 into the folder (a new temporary one by default; stderr says which) and emitted as
-``file://`` URLs. ``file://`` URLs are readable here, and only here.
+``file://`` URLs. ``file://`` URLs are readable here, and only here: files in the
+attachments folder and in the folders named with ``--allow-files``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,7 +73,8 @@ async def _run(args: argparse.Namespace, out: IO[str]) -> int:
     cfg = resolve_env_references(read_json_argument(args.cfg, "--cfg", default={}))
     register_cfg_secrets(cfg)  # as the platform's modes do: no log line shows them
     loader = ComponentLoader(Path(args.component))
-    context = LocalContext(out, local_attachments(args.attachments_dir, os.environ))
+    context = LocalContext(
+        out, local_attachments(args.attachments_dir, os.environ, readable=args.allow_files))
     stop_on_sigterm(context.shutting_down, get_logger("sailor"))
     label = "verifyCredentials" if args.verify_credentials else args.function
     progress = asyncio.create_task(report_progress(label, context, args.progress_interval))
@@ -109,8 +111,10 @@ async def _run_service_function(
     return EXIT_OK
 
 
-def local_attachments(folder: str | None, environ: Mapping[str, str]) -> Attachments:
-    """``self.attachments`` of ``exec`` (see the module's docstring)."""
+def local_attachments(folder: str | None, environ: Mapping[str, str], *,
+                      readable: Sequence[str] = ()) -> Attachments:
+    """``self.attachments`` of ``exec`` (see the module's docstring); ``readable``: the
+    folders of ``--allow-files``."""
     storage = ObjectStorage(
         environ.get("ELASTICIO_OBJECT_STORAGE_URI"), environ.get("ELASTICIO_OBJECT_STORAGE_TOKEN"),
         flow_id=environ.get("ELASTICIO_FLOW_ID", ""), step_id=environ.get("ELASTICIO_STEP_ID", ""))
@@ -119,11 +123,11 @@ def local_attachments(folder: str | None, environ: Mapping[str, str]) -> Attachm
     def announce(path: Path) -> None:
         why = "as asked" if folder is not None else "no ELASTICIO_OBJECT_STORAGE_URI"
         sys.stderr.write(f"exec: attachments are written to {path} ({why}) and emitted as "
-                         "file:// URLs\n")
+                         f"file:// URLs; a later exec reads them with --allow-files {path}\n")
         sys.stderr.flush()
 
     local = LocalFolder(Path(folder) if folder is not None else None, writes=writes,
-                        announce=announce)
+                        readable=[Path(path) for path in readable], announce=announce)
     return Attachments(storage, local=local)
 
 

@@ -6,6 +6,7 @@ nothing to the API."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -28,13 +29,14 @@ MODERATIONS = "/v1/moderations"
 
 
 def moderate(world: World, url: str | None = None, *,
-             attachments: dict[str, Any] | None = None, **env: str
-             ) -> tuple[list[dict[str, Any]], str]:
+             attachments: dict[str, Any] | None = None, options: Sequence[str] = (),
+             **env: str) -> tuple[list[dict[str, Any]], str]:
     image: dict[str, Any] = {"type": "image_url", "image_url": {} if url is None else {"url": url}}
     message: dict[str, Any] = {"body": {"input": [{"type": "text", "text": "caption"}, image]}}
     if attachments is not None:
         message["attachments"] = attachments
-    return world.exec(message, action="moderate", model="omni-moderation-latest", **env)
+    return world.exec(message, action="moderate", model="omni-moderation-latest",
+                      options=options, **env)
 
 
 def sent(world: World) -> list[dict[str, Any]]:
@@ -94,13 +96,29 @@ def test_another_scheme_is_refused_before_anything_is_read(world: World) -> None
 
 
 def test_in_exec_a_local_file_that_is_no_image_is_refused_and_not_shown(world: World) -> None:
-    """exec reads file: attachments through the runtime (the local runner's files); what
-    is not an image is refused, and nothing of it is shown or sent."""
+    """exec reads file: attachments through the runtime (the local runner's files, in a
+    folder the user allowed); what is not an image is refused, and nothing of it is shown
+    or sent."""
     secret = world.tmp_path / "notes.txt"
     secret.write_text("root:x:0:0:SECRET-LINE")
-    events, output = moderate(world, attachments={"photo.png": {"url": secret.as_uri()}})
+    events, output = moderate(world, attachments={"photo.png": {"url": secret.as_uri()}},
+                              options=("--allow-files", str(world.tmp_path)))
     assert error_of(events)["message"] == (
         f"{PLACE}: 'photo.png' is not an image (content type text/plain)")
+    assert "SECRET-LINE" not in output
+    assert sent(world) == []
+
+
+def test_in_exec_a_local_file_outside_the_allowed_folders_is_refused_unread(world: World
+                                                                         ) -> None:
+    """A replayed message cannot make exec read a file the user did not allow (an SSH
+    key, /etc/passwd) and send it to the API."""
+    key = world.tmp_path / "id_ed25519.png"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY----- SECRET-LINE")
+    events, output = moderate(world, attachments={"photo.png": {"url": key.as_uri()}})
+    error = error_of(events)
+    assert error["name"] == "LocalFileNotAllowedError"
+    assert "--allow-files DIR" in error["message"]
     assert "SECRET-LINE" not in output
     assert sent(world) == []
 

@@ -9,6 +9,7 @@ storage token, signed-URL query) must not appear in any event, payload field or 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,13 +74,14 @@ class World:
         }
 
     def exec(self, message: dict[str, Any], *, action: str = "sendRequest",
-             model: str = "gpt-4o-mini", **env: str) -> tuple[list[dict[str, Any]], str]:
-        """`python -m elasticio_sailor exec <action>`: the events and all output."""
+             model: str = "gpt-4o-mini", options: Sequence[str] = (), **env: str
+             ) -> tuple[list[dict[str, Any]], str]:
+        """`python -m elasticio_sailor exec <action> [options]`: the events and all output."""
         msg_file = self.tmp_path / "msg.json"
         msg_file.write_text(json.dumps(message))
         cfg = {"apiKey": "env:OPENAI_API_KEY", "baseUrl": self.openai.url, "model": model}
         done = run_cli(["exec", action, "--msg", str(msg_file), "--cfg",
-                        json.dumps(cfg), "--progress-interval", "0"],
+                        json.dumps(cfg), "--progress-interval", "0", *options],
                        self.env(**env), self.repo_root, timeout=60)
         events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         return events, done.stdout + done.stderr
