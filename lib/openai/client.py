@@ -269,7 +269,8 @@ class OpenAIClient:
         if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
             return self._json_of(response, timeout_s, request_id, deadline)
         events = self._events_of(response, timeout_s, request_id, deadline)
-        return EventStream(response, events, request_id, self._redactor, self.limits)
+        return EventStream(response, events, request_id, self._redactor, limits=self.limits,
+                           monotonic=self._monotonic)
 
     def request_form(
         self, path: str, form: MultipartForm, *, text_answer: bool = False,
@@ -552,29 +553,34 @@ class EventStream(_OpenAnswer):
     """The events of a streamed answer."""
 
     def __init__(self, response: requests.Response, events: Iterator[ServerSentEvent],
-                 request_id: str | None, redactor: Redactor,
-                 limits: CallLimits | None = None) -> None:
+                 request_id: str | None, redactor: Redactor, *,
+                 limits: CallLimits | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(response)
         self.events = events
         self.request_id = request_id
         self.redactor = redactor
         self._limits = limits or CallLimits()
+        self._monotonic = monotonic
 
     def release(self) -> None:
         """The caller has the last event it needs: read what is left of the body (normally
         only the end of the chunked encoding) so that the connection goes back to the pool
         instead of being closed — a stream stops reading at its last event, and without
-        this every streamed call opened a new connection (a new TLS handshake). At most
-        `max_drain_bytes`, each read waiting at most `drain_timeout_s`; beyond, or on any
-        failure, the connection is closed as before. The answer is not affected."""
+        this every streamed call opened a new connection (a new TLS handshake). Bounded:
+        `max_drain_bytes` in all, no new read once `drain_timeout_s` has passed, each socket
+        read waiting at most `drain_timeout_s`; beyond, or on any failure, the connection is
+        closed as before. The answer is not affected."""
         raw = self._response.raw
+        limits = self._limits
         try:
             connection = raw.connection
             sock = getattr(connection, "sock", None) if connection is not None else None
             if sock is not None:
-                sock.settimeout(self._limits.drain_timeout_s)  # the next request resets it
-            left = self._limits.max_drain_bytes
-            while left > 0:
+                sock.settimeout(limits.drain_timeout_s)  # the next request sets its own
+            ends_at = self._monotonic() + limits.drain_timeout_s
+            left = limits.max_drain_bytes
+            while left > 0 and self._monotonic() < ends_at:
                 chunk = raw.read1(left, decode_content=True)
                 if not chunk:
                     break  # the end of the body: urllib3 has put the connection back

@@ -36,11 +36,13 @@ class StreamingServer:
     """Chunked event streams on keep-alive connections; records the client's port of
     every request (one port = one connection)."""
 
-    def __init__(self, events: list[dict], *, end_body: bool = True) -> None:
+    def __init__(self, events: list[dict], *, end_body: bool = True,
+                 trickle: bool = False) -> None:
         self.ports: list[int] = []
         self.release_hold = threading.Event()
         self._events = events
         self._end_body = end_body
+        self._trickle = trickle
         self.server = HostileServer(self._behave)
 
     def _behave(self, handler: BaseHTTPRequestHandler) -> None:
@@ -56,6 +58,11 @@ class StreamingServer:
         if self._end_body:
             handler.wfile.write(b"0\r\n\r\n")
             handler.wfile.flush()
+        elif self._trickle:  # a keep-alive comment every 10 ms after the last event, endless
+            while not self.release_hold.wait(0.01):
+                handler.wfile.write(chunked(b": ping\n"))
+                handler.wfile.flush()
+            handler.close_connection = True
         else:  # the body stays open after the last event until the test ends
             self.release_hold.wait(10)
             handler.close_connection = True
@@ -98,3 +105,17 @@ def test_a_body_left_open_after_the_last_event_costs_a_new_connection_not_the_an
     assert first["choices"][0]["message"]["content"] == "pong"
     assert second["choices"][0]["message"]["content"] == "pong"
     assert len(set(streaming.ports)) == 2  # the held connection was closed, not reused
+
+
+def test_a_body_that_trickles_on_after_the_last_event_is_not_read_for_long() -> None:
+    """Each read is short, but the reads stop once the drain's time has passed (without
+    that budget the 64 KiB of 7-byte pings would take minutes)."""
+    streaming = StreamingServer(CHAT_EVENTS, end_body=False, trickle=True)
+    with streaming.server as server:
+        client = OpenAIClient("sk-test", base_url=server.url,
+                              limits=CallLimits(drain_timeout_s=0.05))
+        body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+        answer = create_chat_completion(client, body, timeout_s=5)
+        streaming.release_hold.set()
+        client.close()
+    assert answer["choices"][0]["message"]["content"] == "pong"
