@@ -156,6 +156,7 @@ def at_place(place: str) -> Iterator[None]:
     try:
         yield
     except AttachmentError as error:
-        if str(error).startswith(place.split("[", 1)[0] + "["):  # it names its place
+        field = place.split("[", 1)[0].split(".", 1)[0]  # the body's field: messages, prompt
+        if str(error).startswith((f"{field}[", f"{field}.")):  # it names its place
             raise
         raise type(error)(f"{place}: {error}") from error

@@ -1,12 +1,15 @@
 """Attachments of a Responses API input: images and files the model cannot fetch itself.
 
-The same policy as Send Request's (``lib.attachments``), applied to the
-Responses input parts: ``input_image.image_url`` and ``input_file.file_url`` are sent
-inline when OpenAI could not fetch them (the platform's object storage, plain ``http``,
-allow-listed and internal hosts, each download under the download policy): images as a
-data URL, files as ``file_data`` with a ``filename``. Public ``https`` URLs are passed by
-reference (OpenAI fetches them; the Responses API takes ``file_url`` itself), ``data:``
-URLs are sent as they are, and count against the same size limits.
+The same policy as Send Request's (``lib.attachments``), applied at every place of the
+request that takes an image or a file (``lib.responses.request.ATTACHMENT_PLACES``: a
+message's parts, a function call output's parts, a computer call's screenshot, a stored
+prompt's variables, the image generation tool's mask): an ``image_url`` and an
+``input_file``'s ``file_url`` are sent inline when OpenAI could not fetch them (the
+platform's object storage, plain ``http``, allow-listed and internal hosts, each download
+under the download policy): images as a data URL, files as ``file_data`` with a
+``filename``. Public ``https`` URLs are passed by reference (OpenAI fetches them; the
+Responses API takes ``file_url`` itself), ``data:`` URLs are sent as they are, and count
+against the same size limits.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from lib.attachments.inline import (
     inline_image_url,
     is_data_url,
 )
-from lib.content_parts import content_parts
+from lib.responses.request import IMAGE, attachment_places
 
 
 def _inline_image(part: dict[str, Any], path: str, downloads: Downloads,
@@ -54,17 +57,16 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
 def inline_response_attachments(
     body: dict[str, Any], downloads: Downloads
 ) -> tuple[dict[str, Any], list[Inlined]]:
-    """A copy of `body` whose `input` has every attachment that needs it inlined, and
-    what was downloaded (for the log). Raises an `AttachmentError` (a subclass per cause)
-    whose text starts with the place, e.g. ``input[0].content[1].file_url: ...``."""
+    """A copy of `body` with every attachment that needs it inlined, and what was
+    downloaded (for the log). Raises an `AttachmentError` (a subclass per cause) whose
+    text starts with the place, e.g. ``input[0].content[1].file_url: ...``."""
     result = copy.deepcopy(body)
     inlined: list[Inlined] = []
     files = 0
-    for path, part in content_parts(result.get("input"), "input"):
-        kind = part.get("type")
-        if kind == "input_image":
+    for path, part, kind in list(attachment_places(result)):
+        if kind == IMAGE:
             _inline_image(part, path, downloads, inlined)
-        elif kind == "input_file":
+        else:
             files += 1
             _inline_file(part, path, downloads, files, inlined)
     return result, inlined
