@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from elasticio_sailor import ShutdownInterrupted
+from elasticio_sailor.context import Rebounds
 
 from lib.attachments.downloads import Downloads, download_policy_from
 from lib.config import EMIT, StepConfig, parse_step_config
@@ -35,6 +36,9 @@ from lib.openai.retry import MAX_RETRIES
 from lib.validation import Misdirected, input_validator, validate_input
 
 CALL_ATTEMPTS = MAX_RETRIES + 1
+# The rebounds a long wait is counted in (each waits twice as long as the one before, so a
+# few dozen cover any wait a server asks for).
+MAX_COUNTED_REBOUNDS = 64
 
 
 @dataclass(frozen=True)
@@ -144,10 +148,43 @@ def api_error_body(err: OpenAIError) -> dict[str, Any]:
 
 
 def rebound_later(context: Any, err: RetryLaterError) -> None:
-    """Send the message back to the queue (the platform retries it with growing delays)
-    instead of sleeping through a long Retry-After in the step."""
-    context.logger.warning(
-        "The server asked to wait %d s; the message is rebounded to be retried later",
-        round(err.retry_after_s),
-    )
-    context.emit("rebound", err)
+    """Send the message back to the queue instead of sleeping through a long Retry-After
+    in the step. The platform, not the server, decides when it comes back: its delay
+    starts at 15 s and doubles with each rebound (15 s, 30 s, 60 s, ...), up to its limit
+    of rebounds (the sailor's `self.rebounds` says how many were done). The log and the
+    reason say so; the reason is the short text, never a traceback."""
+    reason, note = rebound_texts(err, getattr(context, "rebounds", None))
+    context.logger.warning("%s. %s", reason, note)
+    context.emit("rebound", reason)
+
+
+def rebound_texts(err: RetryLaterError, rebounds: Any) -> tuple[str, str]:
+    """The rebound's reason (the error, and which rebound of the limit this is) and the
+    note on the platform's delays."""
+    if rebounds is None:  # outside the sailor: the platform's defaults
+        rebounds = Rebounds()
+    number, limit = rebounds.next, rebounds.limit
+    if number > limit:
+        reached = (f"The platform's limit of {limit} rebounds is reached: the message fails "
+                   "with 'Rebound limit exceeded'")
+        return f"{err}; over the platform's limit of {limit} rebounds", reached
+    waits, waited = 0, 0.0
+    for iteration in range(number, min(limit, number + MAX_COUNTED_REBOUNDS) + 1):
+        waits, waited = waits + 1, waited + rebounds.delay_ms(iteration) / 1000
+        if waited >= err.retry_after_s:
+            break
+    first = rebounds.delay_ms(1) / 1000
+    return f"{err}; rebound {number} of {limit}", (
+        f"The platform delivers the message again in "
+        f"{duration(rebounds.delay_ms(number) / 1000)}, not when the server asked: its "
+        f"rebound delay starts at {duration(first)} and doubles with each rebound "
+        f"({duration(first)}, {duration(2 * first)}, {duration(4 * first)}, ...), so a wait "
+        f"of {duration(err.retry_after_s)} takes about {waits} of the {limit} rebounds allowed")
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``4 min``, ``2.5 h``, ``91 days``: a wait as people read it."""
+    for unit, size, above in (("days", 86400, 172800), ("h", 3600, 7200), ("min", 60, 120)):
+        if seconds >= above:
+            return f"{round(seconds / size, 1):g} {unit}"
+    return f"{round(seconds, 1):g} s"

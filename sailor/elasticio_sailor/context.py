@@ -5,7 +5,8 @@
 returns an awaitable; from a worker thread (sync ``def``) it blocks until the event has
 been handled, so a sync component gets the same "publish confirmed" guarantee.
 ``shutting_down`` is set when the sailor starts to shut down: long work checks it
-between chunks or polls and raises ``ShutdownInterrupted``.
+between chunks or polls and raises ``ShutdownInterrupted``. ``rebounds`` says how often
+the message was rebounded and what the platform does with the next rebound.
 """
 
 from __future__ import annotations
@@ -14,11 +15,47 @@ import asyncio
 import copy
 import signal
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .settings import DEFAULT_REBOUND_INITIAL_EXPIRATION_MS, DEFAULT_REBOUND_LIMIT
 
 if TYPE_CHECKING:
     from .attachments import Attachments
     from .emitter import MessageEmitter
+
+
+@dataclass(frozen=True)
+class Rebounds:
+    """How often the message in hand was rebounded, and the platform's rules for the next
+    rebound (docs/protocol.md#rebound): ``self.rebounds``.
+
+    ``done`` is the input's ``reboundIteration`` header (0 when it never was); a rebound
+    emitted now is number ``done + 1``, waits :meth:`delay_ms` of it, and above ``limit``
+    becomes the error ``Rebound limit exceeded``.
+    """
+
+    done: int = 0
+    limit: int = DEFAULT_REBOUND_LIMIT
+    first_delay_ms: int = DEFAULT_REBOUND_INITIAL_EXPIRATION_MS
+
+    @staticmethod
+    def done_of(headers: Mapping[str, Any] | None) -> int:
+        """The ``reboundIteration`` header when it is a number (Node's rule), else 0."""
+        previous = (headers or {}).get("reboundIteration")
+        if isinstance(previous, int | float) and not isinstance(previous, bool):
+            return int(previous)
+        return 0
+
+    @property
+    def next(self) -> int:
+        """The number of a rebound emitted now."""
+        return self.done + 1
+
+    def delay_ms(self, iteration: int) -> int:
+        """How long rebound number ``iteration`` waits: the first delay, doubled each time."""
+        return int(2 ** (iteration - 1) * self.first_delay_ms)
 
 
 class ComponentContext:
@@ -26,11 +63,13 @@ class ComponentContext:
     the ends of a ``process`` call are recorded (``deliver``, ``end_automatically``)."""
 
     def __init__(self, *, logger: Any, shutting_down: threading.Event | None = None,
-                 attachments: Attachments | None = None) -> None:
+                 attachments: Attachments | None = None,
+                 rebounds: Rebounds | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread_id = threading.get_ident()
         self.logger = logger
         self.shutting_down = shutting_down if shutting_down is not None else threading.Event()
+        self.rebounds = rebounds if rebounds is not None else Rebounds()
         if attachments is None:
             from .attachments import Attachments
 
@@ -83,8 +122,10 @@ class ExecutionContext(ComponentContext):
         api_client: Any = None,
         attachments: Attachments | None = None,
         shutting_down: threading.Event | None = None,
+        rebounds: Rebounds | None = None,
     ) -> None:
-        super().__init__(logger=logger, shutting_down=shutting_down, attachments=attachments)
+        super().__init__(logger=logger, shutting_down=shutting_down, attachments=attachments,
+                         rebounds=rebounds)
         self._emitter = emitter
         self._flow_variables = flow_variables
         self._config = config

@@ -19,6 +19,7 @@ from typing import Any
 from aiormq.abc import DeliveredMessage
 
 from . import lightweight
+from .context import Rebounds
 from .errors import SailorError, describe
 from .headers import IncomingIds
 from .publisher import Publisher
@@ -190,11 +191,7 @@ class MessageEmitter:
         """Rebound never counts as an error, not even above the limit (docs/protocol.md#rebound)."""
         delivery = self._delivery
         properties = delivery.message.header.properties
-        previous = (properties.headers or {}).get("reboundIteration")
-        if isinstance(previous, int | float) and not isinstance(previous, bool):
-            iteration = int(previous) + 1
-        else:
-            iteration = 1
+        iteration = Rebounds.done_of(properties.headers) + 1
         try:
             if iteration > self._settings.rebound_limit:
                 await self._publisher.publish_error(

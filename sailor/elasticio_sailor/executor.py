@@ -19,7 +19,7 @@ from aiormq.abc import DeliveredMessage
 
 from . import lightweight
 from .amqp import AmqpClient, delivery_tag_of, is_redelivered
-from .context import ExecutionContext
+from .context import ExecutionContext, Rebounds
 from .crypto import DecryptionError, MessageCipher
 from .dedup import Admission, DeliveryDedup
 from .emitter import Delivery, MessageEmitter, StepState
@@ -282,7 +282,10 @@ class MessageExecutor:
             log=log,
             settle=settle,
         )
-        await self._run_process(emitter, payload, ids)
+        rebounds = Rebounds(done=Rebounds.done_of(amqp_headers),
+                            limit=self._settings.rebound_limit,
+                            first_delay_ms=self._settings.rebound_initial_expiration_ms)
+        await self._run_process(emitter, payload, ids, rebounds)
         await emitter.drain()
 
     async def _resolve_references(self, delivery: Delivery, log: Any) -> bool:
@@ -301,6 +304,7 @@ class MessageExecutor:
 
     async def _run_process(
         self, emitter: MessageEmitter, payload: dict[str, Any], ids: dict[str, Any],
+        rebounds: Rebounds,
     ) -> None:
         context = ExecutionContext(
             emitter,
@@ -310,6 +314,7 @@ class MessageExecutor:
             api_client=self._state.platform_api,
             attachments=self._state.attachments,
             shutting_down=self._shutting_down,
+            rebounds=rebounds,
         )
         # every return ends (docs/protocol.md#deviation-every-process-ends);
         # Ending.INTERRUPTED leaves the delivery unsettled: the broker delivers it again.

@@ -13,6 +13,7 @@ from typing import Any
 from pamqp.commands import Basic
 
 from .amqp import AmqpClient, copy_properties
+from .context import Rebounds
 from .crypto import MessageCipher
 from .error_payload import normalize_error
 from .errors import SailorError
@@ -142,7 +143,8 @@ class Publisher:
         headers["end"] = now_ms()
         headers["reboundReason"] = normalize_error(reason)["message"]
         headers["reboundIteration"] = iteration
-        expiration = 2 ** (iteration - 1) * settings.rebound_initial_expiration_ms
+        expiration = Rebounds(first_delay_ms=settings.rebound_initial_expiration_ms).delay_ms(
+            iteration)
         rebound_properties = copy_properties(
             properties, headers=headers, delivery_mode=settings.delivery_mode,
             expiration=str(expiration))

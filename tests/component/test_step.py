@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from elasticio_sailor import ShutdownInterrupted
+from elasticio_sailor.context import Rebounds
 
 from lib import step as steps
 from lib.errors import ConfigError, InputValidationError
@@ -60,8 +61,46 @@ def test_a_long_retry_after_rebounds_the_message_instead_of_failing_it() -> None
         raise later
 
     assert steps.finish(started(context), work) is None
-    assert context.emitted == [("rebound", later)]
-    assert "asked to wait 120 s; the message is rebounded" in context.logger.text()
+    reason = "The server asked to retry after 120 s: slow down (status 429); rebound 1 of 20"
+    assert context.emitted == [("rebound", reason)]
+    assert context.logger.lines[-1:] == [("warning", (
+        f"{reason}. The platform delivers the message again in 15 s, not when the server "
+        "asked: its rebound delay starts at 15 s and doubles with each rebound (15 s, 30 s, "
+        "60 s, ...), so a wait of 2 min takes about 4 of the 20 rebounds allowed"))]
+
+
+@pytest.mark.parametrize(("done", "limit", "reason_ends", "note_has"), [
+    (2, 20, "; rebound 3 of 20", "again in 60 s"),
+    (2, 20, "; rebound 3 of 20", "takes about 2 of the 20 rebounds"),  # 60 s + 120 s
+    (2, 3, "; rebound 3 of 3", "takes about 1 of the 3 rebounds"),  # no more to count
+    (3, 3, "; over the platform's limit of 3 rebounds",
+     "limit of 3 rebounds is reached: the message fails with 'Rebound limit exceeded'"),
+    (9, 20, "; rebound 10 of 20", "again in 2.1 h"),
+])
+def test_rebounds_are_counted_against_the_platforms_limit(
+        done: int, limit: int, reason_ends: str, note_has: str) -> None:
+    context = FakeSelf()
+    context.rebounds = Rebounds(done=done, limit=limit)  # type: ignore[attr-defined]
+    later = RetryLaterError(120, RateLimitError("slow down", status=429))
+    steps.rebound_later(context, later)
+    ((_, reason),) = context.emitted
+    assert reason.endswith(reason_ends)
+    assert note_has in context.logger.text()
+
+
+def test_a_huge_wait_is_counted_in_a_bounded_number_of_rebounds() -> None:
+    reason, note = steps.rebound_texts(
+        RetryLaterError(1e300, RateLimitError("x", status=429)),
+        Rebounds(done=0, limit=10**9, first_delay_ms=1))
+    assert reason.endswith("; rebound 1 of 1000000000")
+    assert f"takes about {steps.MAX_COUNTED_REBOUNDS + 1} of the" in note
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (15, "15 s"), (119.99, "120 s"), (120, "2 min"), (90 * 60, "90 min"), (9000, "2.5 h"),
+    (7_864_320, "91 days")])
+def test_waits_read_as_people_read_them(seconds: float, text: str) -> None:
+    assert steps.duration(seconds) == text
 
 
 def test_the_output_of_the_work_is_returned_unchanged() -> None:

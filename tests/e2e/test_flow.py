@@ -138,6 +138,10 @@ def test_long_retry_after_rebounds_the_message(flow, openai):
     [rebound] = sim.published_to("rebound")
     assert rebound.properties.expiration == "2000"
     assert rebound.headers["reboundIteration"] == 1
+    assert rebound.headers["reboundReason"].startswith(
+        "The server asked to retry after 600 s: ")
+    assert rebound.headers["reboundReason"].endswith("; rebound 1 of 20")
+    assert "Traceback" not in rebound.headers["reboundReason"]
     assert rebound.headers["messageId"] == sent["messageId"]
     assert rebound.decoded() == {"body": {"messages": [{"role": "user", "content": "Later"}]}}
     assert sim.published_to("data") == []
@@ -145,6 +149,19 @@ def test_long_retry_after_rebounds_the_message(flow, openai):
     assert len(openai.chat_requests()) == 1
     assert sim.wait_until(lambda: sim.input_depth() == 0)
     assert sim.rejected_count() == 0
+
+
+def test_a_rebounded_message_counts_its_rebounds_against_the_limit(flow, openai):
+    sim, start = flow
+    openai.script(rate_limited(600))
+    sim.publish_input({"body": {"messages": [{"role": "user", "content": "Later"}]}},
+                      reboundIteration=2)
+    start(ELASTICIO_REBOUND_INITIAL_EXPIRATION="2000", ELASTICIO_REBOUND_LIMIT="5")
+    sim.wait_published(1, timeout=30)
+    [rebound] = sim.published_to("rebound")
+    assert rebound.headers["reboundIteration"] == 3
+    assert rebound.properties.expiration == "8000"
+    assert rebound.headers["reboundReason"].endswith("; rebound 3 of 5")
 
 
 def test_invalid_input_is_an_error_naming_the_field_and_is_rejected(flow, openai):

@@ -345,10 +345,12 @@ def test_rebound_when_the_server_asks_for_a_long_wait() -> None:
     )
     me, result = run({"messages": [{"role": "user", "content": "x"}]})
     assert result is None
-    ((event, error),) = me.emitted
+    ((event, reason),) = me.emitted
     assert event == "rebound"
-    assert error.retry_after_s == 600
-    assert "Rate limit reached" in str(error)
+    # the short text, never a traceback: the platform shows it as reboundReason
+    assert reason.startswith("The server asked to retry after 600 s: Rate limit reached")
+    assert reason.endswith("; rebound 1 of 20")
+    assert "doubles with each rebound (15 s, 30 s, 60 s, ...)" in me.logger.text()
     assert len(responses.calls) == 1
     sent_bodies()
 

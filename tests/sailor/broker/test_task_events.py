@@ -70,6 +70,20 @@ def test_rebound_expiration_doubles_per_iteration(sim) -> None:
     assert rebound.properties.expiration == "4000"
 
 
+def test_the_component_sees_its_rebounds_and_the_platforms_rules(sim) -> None:
+    """self.rebounds: the input's reboundIteration and what the next rebound would be."""
+    sim.publish_input({"body": {"emit": [["data", "$rebounds"]]}}, reboundIteration=2)
+    sim.publish_input({"body": {"emit": [["data", "$rebounds"]]}})
+    run = sim.start_sailor("scripted", ELASTICIO_REBOUND_INITIAL_EXPIRATION="1000",
+                           ELASTICIO_REBOUND_LIMIT="5")
+    first, second = sim.wait_published(2)
+    assert run.stop() == 0
+    assert first.decoded()["body"]["rebounds"] == {
+        "done": 2, "next": 3, "limit": 5, "next_delay_ms": 4000}
+    assert second.decoded()["body"]["rebounds"] == {
+        "done": 0, "next": 1, "limit": 5, "next_delay_ms": 1000}
+
+
 def test_rebound_above_limit_is_an_uncounted_error(sim) -> None:
     sim.publish_input({"body": {"emit": [["rebound", "again"]]}}, reboundIteration=2)
     run = sim.start_sailor("scripted", ELASTICIO_REBOUND_LIMIT="2")
