@@ -120,13 +120,8 @@ def finish(step: Step, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | N
         return work()
     except CallInterruptedError as stopped:
         raise ShutdownInterrupted(str(stopped)) from None
-    except RetryLaterError as err:
+    except (RetryLaterError, ReboundError) as err:
         rebound_later(step.context, err)
-        return None
-    except ReboundError as err:
-        step.context.logger.warning("%s; the message is rebounded to be retried later",
-                                    str(err))
-        step.context.emit("rebound", err)
         return None
     except OpenAIError as err:
         if step.config.on_api_error != EMIT:
@@ -147,39 +142,44 @@ def api_error_body(err: OpenAIError) -> dict[str, Any]:
     }
 
 
-def rebound_later(context: Any, err: RetryLaterError) -> None:
+def rebound_later(context: Any, err: RetryLaterError | ReboundError) -> None:
     """Send the message back to the queue instead of sleeping through a long Retry-After
-    in the step. The platform, not the server, decides when it comes back: its delay
-    starts at 15 s and doubles with each rebound (15 s, 30 s, 60 s, ...), up to its limit
-    of rebounds (the sailor's `self.rebounds` says how many were done). The log and the
-    reason say so; the reason is the short text, never a traceback."""
-    reason, note = rebound_texts(err, getattr(context, "rebounds", None))
+    in the step (or taking a message it cannot take now). The platform, not the server,
+    decides when it comes back: its delay starts at 15 s and doubles with each rebound
+    (15 s, 30 s, 60 s, ...), up to its limit of rebounds (the sailor's `self.rebounds`
+    says how many were done). The log and the reason say so; the reason is the short
+    text, never a traceback."""
+    wait_s = err.retry_after_s if isinstance(err, RetryLaterError) else None
+    reason, note = rebound_texts(str(err), wait_s, getattr(context, "rebounds", None))
     context.logger.warning("%s. %s", reason, note)
     context.emit("rebound", reason)
 
 
-def rebound_texts(err: RetryLaterError, rebounds: Any) -> tuple[str, str]:
-    """The rebound's reason (the error, and which rebound of the limit this is) and the
-    note on the platform's delays."""
+def rebound_texts(text: str, wait_s: float | None, rebounds: Any) -> tuple[str, str]:
+    """The rebound's reason (`text`, and which rebound of the limit this is) and the note
+    on the platform's delays (and how many rebounds a server's wait of `wait_s` takes)."""
     if rebounds is None:  # outside the sailor: the platform's defaults
         rebounds = Rebounds()
     number, limit = rebounds.next, rebounds.limit
     if number > limit:
         reached = (f"The platform's limit of {limit} rebounds is reached: the message fails "
                    "with 'Rebound limit exceeded'")
-        return f"{err}; over the platform's limit of {limit} rebounds", reached
-    waits, waited = 0, 0.0
-    for iteration in range(number, min(limit, number + MAX_COUNTED_REBOUNDS) + 1):
-        waits, waited = waits + 1, waited + rebounds.delay_ms(iteration) / 1000
-        if waited >= err.retry_after_s:
-            break
+        return f"{text}; over the platform's limit of {limit} rebounds", reached
     first = rebounds.delay_ms(1) / 1000
-    return f"{err}; rebound {number} of {limit}", (
-        f"The platform delivers the message again in "
-        f"{duration(rebounds.delay_ms(number) / 1000)}, not when the server asked: its "
-        f"rebound delay starts at {duration(first)} and doubles with each rebound "
-        f"({duration(first)}, {duration(2 * first)}, {duration(4 * first)}, ...), so a wait "
-        f"of {duration(err.retry_after_s)} takes about {waits} of the {limit} rebounds allowed")
+    note = (f"The platform delivers the message again in "
+            f"{duration(rebounds.delay_ms(number) / 1000)}"
+            f"{', not when the server asked' if wait_s is not None else ''}: its rebound "
+            f"delay starts at {duration(first)} and doubles with each rebound "
+            f"({duration(first)}, {duration(2 * first)}, {duration(4 * first)}, ...)")
+    if wait_s is not None:
+        waits, waited = 0, 0.0
+        for iteration in range(number, min(limit, number + MAX_COUNTED_REBOUNDS) + 1):
+            waits, waited = waits + 1, waited + rebounds.delay_ms(iteration) / 1000
+            if waited >= wait_s:
+                break
+        note += (f", so a wait of {duration(wait_s)} takes about {waits} of the {limit} "
+                 "rebounds allowed")
+    return f"{text}; rebound {number} of {limit}", note
 
 
 def duration(seconds: float) -> str:

@@ -10,7 +10,7 @@ from elasticio_sailor import ShutdownInterrupted
 from elasticio_sailor.context import Rebounds
 
 from lib import step as steps
-from lib.errors import ConfigError, InputValidationError
+from lib.errors import ConfigError, InputValidationError, ReboundError
 from lib.openai.errors import CallInterruptedError, RateLimitError, RetryLaterError
 from tests.support.action_support import FakeSelf, cfg
 
@@ -90,10 +90,24 @@ def test_rebounds_are_counted_against_the_platforms_limit(
 
 def test_a_huge_wait_is_counted_in_a_bounded_number_of_rebounds() -> None:
     reason, note = steps.rebound_texts(
-        RetryLaterError(1e300, RateLimitError("x", status=429)),
-        Rebounds(done=0, limit=10**9, first_delay_ms=1))
+        "x", 1e300, Rebounds(done=0, limit=10**9, first_delay_ms=1))
     assert reason.endswith("; rebound 1 of 1000000000")
     assert f"takes about {steps.MAX_COUNTED_REBOUNDS + 1} of the" in note
+
+
+def test_a_message_the_step_cannot_take_now_is_rebounded_and_counted_too() -> None:
+    context = FakeSelf()
+    context.rebounds = Rebounds(done=1)  # type: ignore[attr-defined]
+
+    def work() -> dict:
+        raise ReboundError("The step keeps 32 background responses already")
+
+    assert steps.finish(started(context), work) is None
+    reason = "The step keeps 32 background responses already; rebound 2 of 20"
+    assert context.emitted == [("rebound", reason)]
+    assert context.logger.lines[-1] == ("warning", (
+        f"{reason}. The platform delivers the message again in 30 s: its rebound delay "
+        "starts at 15 s and doubles with each rebound (15 s, 30 s, 60 s, ...)"))
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
