@@ -43,6 +43,12 @@ DEFAULT_LONGEST_WAIT_MIN = 30.0
 # a message held longer than that blocks its place in the step's queue for too long.
 MAX_LONGEST_WAIT_MIN = 720.0
 LONGEST_WAIT_FIELD = "longestWait"
+TRANSLATE_FIELD = "translate"
+DEFAULT_INDEXING_WAIT_MIN = 10.0
+# A vector store indexes a file of hundreds of pages in a few minutes; an hour is far
+# beyond, and a message held longer blocks its place in the step's queue.
+MAX_INDEXING_WAIT_MIN = 60.0
+INDEXING_WAIT_FIELD = "longestIndexingWait"
 
 # "On API error": what an error of the API (after its retries) does to the message. RAISE
 # fails it (the platform's error path); EMIT sends the error on as a data message, so
@@ -76,14 +82,18 @@ class Credentials:
 
 @dataclass(frozen=True, kw_only=True)
 class StepConfig(Credentials):
-    """The whole step: the credentials, the model (Model ID, else the Model list's), the
-    Request timeout (seconds), the longest wait for a background response (seconds;
-    Create Response only) and what an API error does (`on_api_error`)."""
+    """The whole step: the credentials, the model (Model ID, else the Model list's; ''
+    for an action without one), the Request timeout (seconds), the longest wait for a
+    background response (seconds; Create Response only), what an API error does
+    (`on_api_error`), the Translate to English switch (Transcribe Audio) and the longest
+    wait for a vector store's indexing (seconds; Upload File)."""
 
     model: str
     timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     longest_wait_s: float = DEFAULT_LONGEST_WAIT_MIN * 60
     on_api_error: str = RAISE
+    translate: bool = False
+    longest_indexing_wait_s: float = DEFAULT_INDEXING_WAIT_MIN * 60
 
 
 def _text(cfg: dict[str, Any], key: str) -> str | None:
@@ -217,15 +227,39 @@ def parse_credentials(cfg: dict[str, Any]) -> Credentials:
     return Credentials(**_credential_fields(cfg))
 
 
-def parse_step_config(cfg: dict[str, Any]) -> StepConfig:
-    """The whole step configuration, validated."""
+def parse_longest_indexing_wait(value: Any) -> float:
+    """`longestIndexingWait` in minutes (blank: the default), returned in seconds."""
+    minutes = parse_positive_number(
+        value, default=DEFAULT_INDEXING_WAIT_MIN, maximum=MAX_INDEXING_WAIT_MIN,
+        problem=(f"Longest wait for indexing must be a number of minutes above 0 and at "
+                 f"most {MAX_INDEXING_WAIT_MIN:g}"))
+    return minutes * 60
+
+
+def parse_switch(value: Any, label: str) -> bool:
+    """A checkbox: true or false (the platform may send them as text); blank is false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("", "false", "off", "no", "0"):
+        return False
+    if text in ("true", "on", "yes", "1"):
+        return True
+    raise ConfigError(f"{label} must be on or off (true or false), got {str(value)[:20]!r}")
+
+
+def parse_step_config(cfg: dict[str, Any], *, needs_model: bool = True) -> StepConfig:
+    """The whole step configuration, validated (`needs_model`: whether the action has a
+    Model field)."""
     fields = _credential_fields(cfg)
     model = _text(cfg, MODEL_ID_FIELD) or _text(cfg, MODEL_FIELD)
-    if model is None:
+    if model is None and needs_model:
         raise ConfigError(f"Model is required: pick one in the Model list, or type its id in "
                           f"'{MODEL_ID_LABEL}'")
     return StepConfig(
-        **fields, model=model, timeout_s=parse_timeout(cfg.get("requestTimeout")),
+        **fields, model=model or "", timeout_s=parse_timeout(cfg.get("requestTimeout")),
         longest_wait_s=parse_longest_wait(cfg.get(LONGEST_WAIT_FIELD)),
         on_api_error=parse_on_api_error(_text(cfg, ON_API_ERROR_FIELD)),
+        translate=parse_switch(cfg.get(TRANSLATE_FIELD), "Translate to English"),
+        longest_indexing_wait_s=parse_longest_indexing_wait(cfg.get(INDEXING_WAIT_FIELD)),
     )

@@ -114,6 +114,8 @@ def models_of_kind(kind: str) -> SelectModels:
 # One line per action that takes one kind of model (the name is component.json's).
 getEmbeddingModels = models_of_kind("embedding")  # noqa: N816 - platform name
 getModerationModels = models_of_kind("moderation")  # noqa: N816 - platform name
+getTranscriptionModels = models_of_kind("transcription")  # noqa: N816 - platform name
+getSpeechModels = models_of_kind("speech")  # noqa: N816 - platform name
 
 
 def offered_models(self: Any, cfg: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, str]:

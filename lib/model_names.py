@@ -130,6 +130,8 @@ def _name_matches(pattern: str) -> Callable[[str], bool]:
 MODEL_KINDS: dict[str, Callable[[str], bool]] = {
     "embedding": _name_matches(r"(^|[-_.])embed(ding)?s?([-_.]|$)"),
     "moderation": _name_matches(r"(^|[-_.])moderation([-_.]|$)"),
+    "transcription": _name_matches(r"(^|[-_.])(whisper|transcribe)([-_.]|$)"),
+    "speech": _name_matches(r"(^|[-_.])tts([-_.]|$)"),
 }
 
 

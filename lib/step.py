@@ -50,13 +50,14 @@ class Step:
     config: StepConfig
     body: dict[str, Any]
     stop: threading.Event
+    message_attachments: Any = None  # the message's `attachments`, as it came
 
     @property
     def logger(self) -> Any:
         return self.context.logger
 
     @property
-    def attachments(self) -> Any:
+    def attachment_store(self) -> Any:
         """The runtime's attachment store (``self.attachments``): where files out go, and
         the reader of ``exec``'s local files; None outside the sailor."""
         return getattr(self.context, "attachments", None)
@@ -97,18 +98,20 @@ def init_hook(schema_file: str) -> Callable[[Any], None]:
 
 
 def start(context: Any, msg: Any, cfg: dict[str, Any], schema_file: str, *,
-          misdirected: Misdirected | None = None) -> Step:
+          misdirected: Misdirected | None = None, needs_model: bool = True) -> Step:
     """Parse the configuration, validate the body (`misdirected`: the surface's signs of a
-    body written for another action), warn about a model the message names."""
-    config = parse_step_config(cfg)
+    body written for another action), warn about a model the message names
+    (`needs_model`: whether the action has a Model field)."""
+    config = parse_step_config(cfg, needs_model=needs_model)
     body = validate_input(msg.get("body") if isinstance(msg, dict) else None, schema_file,
                           misdirected)
-    if body.get("model") not in (None, config.model):
+    if needs_model and body.get("model") not in (None, config.model):
         context.logger.warning(
             "The message names model %s; the configured model %s is used",
             repr(str(body["model"])[:64]), repr(config.model),
         )
-    return Step(context=context, config=config, body=body, stop=shutdown_signal(context))
+    return Step(context=context, config=config, body=body, stop=shutdown_signal(context),
+                message_attachments=msg.get("attachments") if isinstance(msg, dict) else None)
 
 
 def finish(step: Step, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:

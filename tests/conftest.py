@@ -91,3 +91,28 @@ def fresh_jobs(monkeypatch: pytest.MonkeyPatch) -> JobBook:
     book = JobBook()
     monkeypatch.setattr(create_response, "JOBS", book)
     return book
+
+
+@pytest.fixture
+def openai_standin(fresh_clients: Any) -> Any:
+    """The OpenAI stand-in on 127.0.0.1, every request checked against the official
+    document; no violation may be left at the end."""
+    from tests.support.openai_standin import OpenAIStandIn
+    from tests.support.openapi_contract import validate
+
+    with OpenAIStandIn(validator=validate) as standin:
+        yield standin
+        assert standin.violations == []
+
+
+@pytest.fixture
+def object_storage(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The platform's object storage stand-in, named in the environment as the sailor
+    names it (so the download policy sends it its token)."""
+    from tests.support.action_support import STORAGE_TOKEN
+    from tests.support.object_storage import ObjectStorageStandIn
+
+    with ObjectStorageStandIn(STORAGE_TOKEN) as storage:
+        monkeypatch.setenv("ELASTICIO_OBJECT_STORAGE_URI", storage.url)
+        monkeypatch.setenv("ELASTICIO_OBJECT_STORAGE_TOKEN", STORAGE_TOKEN)
+        yield storage

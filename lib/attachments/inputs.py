@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes
 
 from lib.attachments.downloads import Downloads
 from lib.errors import AttachmentError, AttachmentTooLargeError
@@ -39,7 +39,8 @@ from lib.redaction import url_for_humans
 from lib.urls import split_url
 
 MAX_NAMES_SHOWN = 5
-GENERIC_MEDIA_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
+DEFAULT_MEDIA_TYPE = "application/octet-stream"
+GENERIC_MEDIA_TYPES = frozenset({DEFAULT_MEDIA_TYPE, "binary/octet-stream"})
 
 
 class FileInputError(AttachmentError):
@@ -94,7 +95,7 @@ def choose_file(value: Any, attachments: Any, *, place: str, kind: FileKind) -> 
     if text in entries:
         chosen = _from_entry(place, text, entries[text])
     elif _is_url(text):
-        chosen = FileInput(place, _name_in_url(text), text, attachment=False)
+        chosen = FileInput(place, name_in_url(text), text, attachment=False)
     elif text:
         raise FileInputError(
             f"{place}: the message has no attachment named {text[:100]!r} "
@@ -178,14 +179,15 @@ def _names(names: list[str]) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def _name_in_url(url: str) -> str:
+def name_in_url(url: str) -> str:
+    """The last segment of a URL's path (unescaped), or '' when it has none."""
     if url.lower().startswith("data:"):
         return ""
     try:
         path = split_url(url).path
     except ValueError:
         return ""
-    return path.rstrip("/").rpartition("/")[2]
+    return unquote(path.rstrip("/").rpartition("/")[2])
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -214,6 +216,11 @@ class FileSource:
     _stop: threading.Event | None = field(repr=False)
     _current: _Opened | None = field(default=None, repr=False)
     _fresh: bool = field(default=True, repr=False)
+
+    @property
+    def content_type(self) -> str:
+        """The media type to send the file as (``application/octet-stream`` if unknown)."""
+        return self.media_type or DEFAULT_MEDIA_TYPE
 
     def open(self) -> Iterator[bytes]:
         if self._fresh and self._current is not None:
@@ -244,10 +251,11 @@ class FileSource:
 
 
 def open_file(file: FileInput, kind: FileKind, downloads: Downloads, *,
-              local: LocalReader | None = None,
-              stop: threading.Event | None = None) -> FileSource:
+              local: LocalReader | None = None, stop: threading.Event | None = None,
+              logger: Any = None) -> FileSource:
     """Start reading `file` (see the module's docstring for the sources): its size and
-    type are checked against `kind` before anything is sent."""
+    type are checked against `kind` before anything is sent; `logger` gets one line
+    saying what is sent (never a URL's query)."""
 
     def start() -> _Opened:
         return _start(file, kind, downloads, local)
@@ -258,6 +266,10 @@ def open_file(file: FileInput, kind: FileKind, downloads: Downloads, *,
     except BaseException:
         opened.close()
         raise
+    if logger is not None:
+        size = "size unknown" if opened.size is None else f"{opened.size:,} bytes"
+        logger.info("%s: streaming %s to the API (%s, %s)", file.place, file.shown,
+                    media_type or "no content type", size)
     # Only the source's own size is sent as the part's length: an attachment entry's size
     # is a hint from upstream.
     return FileSource(file, kind, media_type, opened.size, start, stop, opened)

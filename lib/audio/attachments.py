@@ -6,6 +6,7 @@ so a name without a known extension gets one from the content type.
 
 from __future__ import annotations
 
+from lib.attachments.inputs import FileKind
 from lib.openai.limits import MIB
 
 MAX_AUDIO_BYTES = 25 * MIB  # the API refuses larger files (26,214,400 bytes)
@@ -32,6 +33,26 @@ def is_audio(name: str, media_type: str | None) -> bool:
     return extension_of(name) in AUDIO_EXTENSIONS or (media_type or "") in AUDIO_MEDIA_TYPES
 
 
+SPEECH_FORMATS = {  # response_format -> (extension, media type)
+    "mp3": ("mp3", "audio/mpeg"),
+    "opus": ("opus", "audio/ogg"),
+    "aac": ("aac", "audio/aac"),
+    "flac": ("flac", "audio/flac"),
+    "wav": ("wav", "audio/wav"),
+    "pcm": ("pcm", "audio/pcm"),
+}
+SPEECH_FILE_STEM = "speech"
+
+
+def speech_file(audio_format: str, answered_media_type: str | None) -> tuple[str, str]:
+    """The attachment's name and content type for speech in `audio_format`: the server's
+    media type when it says audio, else the format's."""
+    extension, media_type = SPEECH_FORMATS[audio_format]
+    if answered_media_type and answered_media_type.startswith("audio/"):
+        media_type = answered_media_type
+    return f"{SPEECH_FILE_STEM}.{extension}", media_type
+
+
 def audio_file_name(name: str, media_type: str | None) -> str:
     """The name to send: `name` when its extension is one the API knows; else `name`
     with the extension of its media type (the API tells the format by it)."""
@@ -39,3 +60,6 @@ def audio_file_name(name: str, media_type: str | None) -> str:
         return name
     extension = AUDIO_MEDIA_TYPES.get(media_type or "")
     return f"{name or 'audio'}.{extension}" if extension else name or "audio"
+
+
+AUDIO_FILES = FileKind("audio file", MAX_AUDIO_BYTES, is_audio, ", ".join(AUDIO_EXTENSIONS))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lib.audio.attachments import SPEECH_FORMATS
 from lib.errors import InputValidationError
 from lib.openai.multipart import form_fields
 
@@ -22,14 +23,6 @@ TRANSLATION_FORMATS = frozenset({"json", "text", "srt", "vtt", "verbose_json"})
 # Formats the API answers in plain text instead of JSON.
 TEXT_FORMATS = frozenset({"text", "srt", "vtt"})
 
-SPEECH_FORMATS = {  # response_format -> (extension, media type)
-    "mp3": ("mp3", "audio/mpeg"),
-    "opus": ("opus", "audio/ogg"),
-    "aac": ("aac", "audio/aac"),
-    "flac": ("flac", "audio/flac"),
-    "wav": ("wav", "audio/wav"),
-    "pcm": ("pcm", "audio/pcm"),
-}
 DEFAULT_SPEECH_FORMAT = "mp3"
 MAX_SPEECH_INPUT_CHARS = 4096
 

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
+from lib.attachments.inputs import FileKind
 from lib.openai.limits import MIB
-from lib.urls import split_url
 
 MAX_UPLOAD_BYTES = 512 * MIB  # the API's limit for one file
+UPLOAD_FILES = FileKind("file", MAX_UPLOAD_BYTES)  # any type: the purpose decides
 DEFAULT_FILE_NAME = "file"
-
-
-def name_from_url(url: str) -> str:
-    """The last segment of a URL's path (unescaped), or '' when it has none."""
-    try:
-        path = split_url(url).path
-    except ValueError:
-        return ""
-    return unquote(path.rstrip("/").rpartition("/")[2])
 
 
 def upload_file_name(given: str | None, source_name: str) -> str:

@@ -32,9 +32,9 @@ from lib.attachments.downloads import (
     check_scheme,
 )
 from lib.attachments.inline import filename_for
+from lib.attachments.inputs import name_in_url
 from lib.attachments.object_storage import ObjectStorage
 from lib.errors import AttachmentError, AttachmentNotAllowedError
-from lib.files.attachments import name_from_url
 from lib.openai.chat import assemble_chat_completion, create_chat_completion
 from lib.openai.client import OpenAIClient, decode_json_object
 from lib.openai.errors import OpenAIError, error_from_event, error_from_response
@@ -299,7 +299,7 @@ def test_a_message_s_url_enters_no_process_wide_cache() -> None:
         check_scheme(url)
         storage.contains(url)
         filename_for(url, "application/pdf", number)
-        name_from_url(url)
+        name_in_url(url)
         check_scheme(f"data:application/pdf;base64,{number:08d}")
     assert [cache.cache_info().currsize for cache in caches] == before
 

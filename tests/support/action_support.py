@@ -2,7 +2,7 @@
 
 OpenAI is faked at the HTTP level (`responses`); the real client runs underneath. Only
 the client's retry policy is replaced (the `fresh_clients` fixture of
-tests/component/conftest.py), so that retries do not sleep.
+tests/conftest.py), so that retries do not sleep.
 """
 
 from __future__ import annotations
@@ -99,3 +99,18 @@ def api_error(message: str, *, error_type: str, code: str | None, param: str | N
 
 def model_entry(model_id: str, created: int = 1700000000, **extra: Any) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": created, "owned_by": "system", **extra}
+
+
+STORAGE_TOKEN = "storage-TOKEN-actions-0123456789"  # the object_storage fixture's
+
+
+class FakeSelfWithFiles(FakeSelf):
+    """A `self` with the sailor's attachment store on `storage_url` (the object storage
+    stand-in), as the sailor gives it in task mode."""
+
+    def __init__(self, storage_url: str, token: str) -> None:
+        super().__init__()
+        from elasticio_sailor.attachments import Attachments
+        from elasticio_sailor.object_storage import ObjectStorage
+
+        self.attachments = Attachments(ObjectStorage(storage_url, token, retry_delays_s=()))

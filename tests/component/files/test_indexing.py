@@ -11,10 +11,11 @@ from lib.errors import UserError
 from lib.files.indexing import (
     FileNotIndexableError,
     IndexingFailedError,
-    IndexingInterruptedError,
     IndexingTooLongError,
     IndexingWait,
+    poll_intervals,
 )
+from lib.openai.errors import CallInterruptedError
 
 
 def store_file(status: str, error: dict[str, str] | None = None) -> dict[str, Any]:
@@ -95,9 +96,13 @@ def test_a_cancelled_file_fails_with_its_status() -> None:
         wait.until_indexed(store_file("in_progress"))
 
 
+def test_the_polls_slow_down_to_one_every_five_seconds() -> None:
+    assert list(itertools.islice(poll_intervals(), 6)) == [1, 2, 4, 5, 5, 5]
+
+
 def test_a_shutdown_ends_the_wait_at_once() -> None:
     clock = Clock()
     wait, polls = waiter(clock, [], wait=lambda _seconds: True)
-    with pytest.raises(IndexingInterruptedError, match="shutting down"):
+    with pytest.raises(CallInterruptedError, match="shutting down"):
         wait.until_indexed(store_file("in_progress"))
     assert polls == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.files.attachments import name_from_url, upload_file_name
+from lib.attachments.inputs import name_in_url
+from lib.files.attachments import upload_file_name
 from lib.files.output import upload_output
 from lib.files.request import upload_fields, vector_store_file_request, vector_store_id_of
 
@@ -44,7 +45,7 @@ def test_the_upload_is_named_by_the_body_then_the_source(given: str | None, sour
     ("https://example.com/files/Bericht%20Q3.pdf?sig=x", "Bericht Q3.pdf"),
     ("https://example.com/", ""), ("http://[::1", "")])
 def test_a_url_names_its_file_by_the_last_path_segment(url: str, name: str) -> None:
-    assert name_from_url(url) == name
+    assert name_in_url(url) == name
 
 
 def test_the_output_has_the_file_and_the_vector_store_file_or_null() -> None:
