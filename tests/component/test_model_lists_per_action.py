@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 import responses
 
-from lib.actions import create_embeddings, create_response, moderate, send_request
+from lib.actions import (
+    create_embeddings,
+    create_response,
+    create_speech,
+    moderate,
+    send_request,
+    transcribe_audio,
+)
 from lib.model_names import (
     is_chat_model,
     is_chat_search_model,
@@ -40,6 +47,10 @@ EMBEDDING = ["text-embedding-3-small", "text-embedding-3-large", "text-embedding
              "ft:text-embedding-3-small:acme::x1"]
 MODERATION = ["omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest",
               "text-moderation-stable"]
+TRANSCRIPTION = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
+                 "gpt-4o-mini-transcribe-2025-12-15", "gpt-4o-transcribe-diarize",
+                 "gpt-transcribe"]
+SPEECH = ["tts-1", "tts-1-hd", "tts-1-1106", "gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15"]
 
 
 @pytest.mark.parametrize("model", RESPONSES_ONLY)
@@ -83,10 +94,12 @@ def test_each_action_has_its_select_model_function() -> None:
 
 
 @pytest.mark.parametrize(("kind", "models"), [("embedding", EMBEDDING),
-                                              ("moderation", MODERATION)])
+                                              ("moderation", MODERATION),
+                                              ("transcription", TRANSCRIPTION),
+                                              ("speech", SPEECH)])
 def test_a_model_of_a_kind_is_of_that_kind_only(kind: str, models: list[str]) -> None:
     others = [m for m in RESPONSES_ONLY + SHARED + NEITHER + EMBEDDING + MODERATION
-              if m not in models]
+              + TRANSCRIPTION + SPEECH if m not in models]
     assert [m for m in models if is_model_of_kind(m, kind)] == models
     assert [m for m in others if is_model_of_kind(m, kind)] == []
     assert not any(is_chat_model(m) or is_responses_model(m) for m in models)
@@ -119,3 +132,19 @@ def test_a_compatible_server_offers_every_model_for_every_kind() -> None:
     expected = ["nomic-embed-text", "smollm2-135m-instruct"]
     assert list(create_embeddings.getEmbeddingModels(FakeSelf(), config)) == expected
     assert list(moderate.getModerationModels(FakeSelf(), config)) == expected
+
+
+@pytest.mark.usefixtures("fresh_clients")
+@responses.activate
+def test_the_audio_actions_list_their_kind_newest_first() -> None:
+    listed = [model_entry(m, created) for m, created in [
+        ("whisper-1", 1_677_000_000), ("gpt-4o-transcribe", 1_742_000_000),
+        ("gpt-4o-mini-transcribe", 1_742_000_001), ("tts-1", 1_681_000_000),
+        ("tts-1-hd", 1_699_000_000), ("gpt-4o-mini-tts", 1_742_000_002),
+        ("gpt-4o-mini", 1_721_000_000), ("text-embedding-3-small", 1_705_000_001)]]
+    for _ in range(2):
+        responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": listed})
+    assert list(transcribe_audio.getTranscriptionModels(FakeSelf(), cfg())) == [
+        "gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1"]
+    assert list(create_speech.getSpeechModels(FakeSelf(), cfg())) == [
+        "gpt-4o-mini-tts", "tts-1", "tts-1-hd"]  # a family: its alias first
