@@ -14,8 +14,10 @@ keeping a copy. Where the bytes come from:
 - ``http``/``https`` URLs (the platform's object storage included) through the download
   policy (``lib.attachments.downloads``): internal networks refused, the storage's token
   only to the storage, sizes capped while reading;
-- ``file:`` URLs that the runtime reads itself (``exec`` on a laptop keeps attachments as
-  files), through the runtime's reader that the action passes in (`LocalReader`);
+- ``file:`` URLs of the message's attachments that the runtime reads itself (``exec`` on
+  a laptop keeps attachments as files), through the runtime's reader that the action
+  passes in (`LocalReader`); a ``file:`` URL written in the body is refused, so that a
+  body cannot read a file of the machine;
 - ``data:`` URLs: their bytes are in the message already.
 
 Errors name the input (``file``) and the attachment; none shows a URL's query. The step's
@@ -95,6 +97,10 @@ def choose_file(value: Any, attachments: Any, *, place: str, kind: FileKind) -> 
     if text in entries:
         chosen = _from_entry(place, text, entries[text])
     elif _is_url(text):
+        if text.lower().startswith("file:"):
+            raise FileInputError(
+                f"{place}: a file: URL is read only as one of the message's attachments "
+                "(exec keeps them as files), never from the body")
         chosen = FileInput(place, name_in_url(text), text, attachment=False)
     elif text:
         raise FileInputError(
@@ -292,7 +298,8 @@ def _start(file: FileInput, kind: FileKind, downloads: Downloads,
     if file.url.lower().startswith("data:"):
         data, media_type = _data_url(file)
         return _Opened([data], len(data), media_type)
-    if file.url.lower().startswith("file:") and local is not None and local.can_open(file.url):
+    if (file.attachment and file.url.lower().startswith("file:") and local is not None
+            and local.can_open(file.url)):
         stream = local.open(file.url, max_bytes=kind.limit, name=file.name or None)
         return _Opened(stream.iter_chunks(), stream.size, _bare(stream.content_type),
                        stream.close)

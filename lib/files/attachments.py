@@ -12,6 +12,8 @@ DEFAULT_FILE_NAME = "file"
 
 def upload_file_name(given: str | None, source_name: str) -> str:
     """The name OpenAI keeps: the body's `filename`, else the attachment's name (or the
-    URL's last path segment), else ``file``. A path is cut to its last segment."""
+    URL's last path segment), else ``file``. A path is cut to its last segment; control
+    characters (line breaks...) are dropped."""
     name = (given or "").strip() or source_name.strip() or DEFAULT_FILE_NAME
-    return name.replace("\\", "/").rpartition("/")[2] or DEFAULT_FILE_NAME
+    name = name.replace("\\", "/").rpartition("/")[2]
+    return "".join(c for c in name if ord(c) >= 32 and ord(c) != 127) or DEFAULT_FILE_NAME

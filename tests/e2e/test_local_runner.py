@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -121,7 +123,8 @@ def test_the_stand_in_config_runs_the_main_job(openai, repo_root):
 def test_example_configs_take_the_key_from_the_environment(repo_root):
     names = sorted(path.name for path in (repo_root / "examples").glob("cfg*.json"))
     assert names == ["cfg-embeddings.json", "cfg-local.json", "cfg-moderation.json",
-                     "cfg-response.json", "cfg-standin.json", "cfg.json"]
+                     "cfg-response.json", "cfg-speech.json", "cfg-standin.json",
+                     "cfg-transcribe.json", "cfg-upload.json", "cfg.json"]
     for name in names:
         cfg = json.loads((repo_root / "examples" / name).read_text())
         assert cfg["apiKey"] == "env:OPENAI_API_KEY"
@@ -165,3 +168,34 @@ def test_the_stand_in_and_the_local_server_example_use_different_ports(repo_root
     local_cfg = json.loads((repo_root / "examples/cfg-local.json").read_text())
     assert port_of(local_cfg["baseUrl"]) == llama_port
     assert llama_port != standin_port
+
+
+# The file actions' examples: (action, message, config). Their files are the examples'
+# own (file: URLs, which exec reads from the folders --allow-files names); the speech goes
+# to --attachments-dir.
+FILE_EXAMPLES = [
+    ("transcribeAudio", "transcribe_audio.json", "cfg-transcribe.json"),
+    ("createSpeech", "create_speech.json", "cfg-speech.json"),
+    ("uploadFile", "upload_file.json", "cfg-upload.json"),
+]
+
+
+@pytest.mark.parametrize("case", FILE_EXAMPLES, ids=[case[0] for case in FILE_EXAMPLES])
+def test_file_examples_run_through_exec(case, openai, repo_root, tmp_path):
+    action, example, config = case
+    cfg = json.loads((repo_root / "examples" / config).read_text())
+    cfg["baseUrl"] = openai.url
+    done = run_cli(["exec", action, "--msg", f"examples/{example}", "--cfg", json.dumps(cfg),
+                    "--attachments-dir", str(tmp_path), "--allow-files", "examples"],
+                   {"OPENAI_API_KEY": API_KEY}, repo_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert API_KEY not in done.stdout + done.stderr
+    emitted = events(done.stdout)
+    assert [e["event"] for e in emitted] == ["data", "end"]
+    output = emitted[0]["payload"]
+    out_schema = to_json_schema(load_schema(f"{action}.out.json"))
+    assert list(Draft202012Validator(out_schema).iter_errors(output["body"])) == []
+    for entry in (output.get("attachments") or {}).values():  # written where we said
+        written = Path(url2pathname(urlsplit(entry["url"]).path))
+        assert written.parent == tmp_path
+        assert written.stat().st_size == entry["size"]

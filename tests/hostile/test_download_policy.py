@@ -184,3 +184,4 @@ def test_exec_memory_for_the_largest_attachment_stays_bounded(world: World) -> N
     print(f"peak RSS for a {size // 2**20} MiB attachment: {peak / 2**20:.0f} MiB "
           f"({peak / size:.1f}x the attachment)")
     assert peak < MAX_PEAK_FACTOR * size
+

@@ -74,14 +74,17 @@ class World:
         }
 
     def exec(self, message: dict[str, Any], *, action: str = "sendRequest",
-             model: str = "gpt-4o-mini", options: Sequence[str] = (), **env: str
+             model: str | None = "gpt-4o-mini", options: Sequence[str] = (), **env: str
              ) -> tuple[list[dict[str, Any]], str]:
-        """`python -m elasticio_sailor exec <action> [options]`: the events and all output."""
+        """`python -m elasticio_sailor exec <action> [options]` (`model` None: an action
+        without one; files out go to a folder of the test): the events and all output."""
         msg_file = self.tmp_path / "msg.json"
         msg_file.write_text(json.dumps(message))
-        cfg = {"apiKey": "env:OPENAI_API_KEY", "baseUrl": self.openai.url, "model": model}
+        cfg = {"apiKey": "env:OPENAI_API_KEY", "baseUrl": self.openai.url,
+               **({"model": model} if model else {})}
         done = run_cli(["exec", action, "--msg", str(msg_file), "--cfg",
-                        json.dumps(cfg), "--progress-interval", "0", *options],
+                        json.dumps(cfg), "--progress-interval", "0",
+                        "--attachments-dir", str(self.tmp_path / "out"), *options],
                        self.env(**env), self.repo_root, timeout=60)
         events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         return events, done.stdout + done.stderr

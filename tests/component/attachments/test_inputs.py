@@ -61,6 +61,8 @@ def test_without_a_name_the_only_fitting_attachment_is_used() -> None:
     ("notes.txt", {"notes.txt": entry(**{"content-type": "text/plain"})},
      "file: 'notes.txt' (text/plain) is not an audio file the API takes; it takes mp3"),
     ("x.mp3", {"x.mp3": {"size": 3}}, "file: the attachment 'x.mp3' has no url"),
+    ("file:///etc/passwd", {}, ("file: a file: URL is read only as one of the message's "
+                               "attachments")),
 ])
 def test_what_cannot_be_used_is_named(value: str | None, attachments: dict, says: str) -> None:
     with pytest.raises(FileInputError) as caught:

@@ -35,7 +35,7 @@ def test_a_blank_vector_store_id_means_none(value: object, found: str | None) ->
 @pytest.mark.parametrize(("given", "source", "name"), [
     ("Q3.pdf", "report.pdf", "Q3.pdf"), (None, "report.pdf", "report.pdf"),
     ("  ", "", "file"), ("../../etc/passwd", "x", "passwd"), ("C:\\temp\\a.txt", "", "a.txt"),
-    (None, "dir/", "file")])
+    (None, "dir/", "file"), ("a\r\nb.pdf", "", "ab.pdf"), ("\x00\x7f", "", "file")])
 def test_the_upload_is_named_by_the_body_then_the_source(given: str | None, source: str,
                                                          name: str) -> None:
     assert upload_file_name(given, source) == name
