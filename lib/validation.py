@@ -165,6 +165,12 @@ def _maximum(error: ValidationError, where: str) -> str:
     return f"{where} must be at most {error.validator_value}, got {short_value(error.instance)}"
 
 
+def _max_length(error: ValidationError, where: str) -> str:
+    length = len(error.instance) if isinstance(error.instance, str) else 0
+    return (f"{where} has {length:,} characters; at most {error.validator_value:,} are "
+            "allowed")
+
+
 def _not(error: ValidationError, where: str) -> str:
     together = error.validator_value.get("required") if isinstance(
         error.validator_value, dict) else None
@@ -191,6 +197,7 @@ _DESCRIBERS = {
     "minLength": _min_length,
     "minimum": _minimum,
     "maximum": _maximum,
+    "maxLength": _max_length,
     "not": _not,
     "anyOf": _any_of,
 }

@@ -55,7 +55,8 @@ def test_the_audio_is_an_attachment_and_the_body_names_it(
 
 def test_a_text_over_4096_characters_is_refused_before_sending(
         openai_standin: OpenAIStandIn, object_storage: ObjectStorageStandIn) -> None:
-    with pytest.raises(InputValidationError, match="input"):
+    with pytest.raises(InputValidationError,
+                       match="input has 4,097 characters; at most 4,096 are allowed"):
         run(openai_standin, object_storage, {"input": "a" * 4097, "voice": "alloy"})
     assert openai_standin.requests == []
 

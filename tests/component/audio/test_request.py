@@ -98,15 +98,6 @@ def test_the_speech_body_is_the_message_with_the_steps_model() -> None:
         "model": "gpt-4o-mini-tts"}
 
 
-def test_a_text_over_4096_characters_is_refused_with_its_length() -> None:
-    speech_request({"input": "é" * 4096, "voice": "alloy"}, "tts-1")
-    with pytest.raises(InputValidationError) as caught:
-        speech_request({"input": "a" * 5000, "voice": "alloy"}, "tts-1")
-    assert caught.value.problems == [
-        ("input has 5,000 characters; the API speaks at most 4,096 in one request: split "
-        "the text")]
-
-
 def test_a_streamed_speech_format_is_refused() -> None:
     with pytest.raises(InputValidationError, match="stream_format must be audio"):
         speech_request({"input": "Hi", "voice": "alloy", "stream_format": "sse"}, "tts-1")

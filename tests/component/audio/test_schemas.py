@@ -49,6 +49,13 @@ def test_valid_speech_inputs_make_bodies_the_api_takes(body: dict) -> None:
     validate("CreateSpeechRequest", speech_request(body, "gpt-4o-mini-tts"))
 
 
+def test_a_text_over_4096_characters_is_refused_with_its_length() -> None:
+    validate_input({"input": "é" * 4096, "voice": "alloy"}, "createSpeech.in.json")
+    with pytest.raises(InputValidationError) as caught:
+        validate_input({"input": "a" * 5000, "voice": "alloy"}, "createSpeech.in.json")
+    assert caught.value.problems == ["input has 5,000 characters; at most 4,096 are allowed"]
+
+
 @pytest.mark.parametrize(("body", "problem"), [
     ({"voice": "alloy"}, "input is required"),
     ({"input": "Hi"}, "voice is required"),
