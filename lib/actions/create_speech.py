@@ -19,9 +19,10 @@ from lib.audio.request import speech_format, speech_request
 from lib.model_list import getSpeechModels
 from lib.openai.audio import create_speech
 
-__all__ = ["getSpeechModels", "process"]  # getSpeechModels: the Model field's select
+__all__ = ["getSpeechModels", "init", "process"]  # getSpeechModels: the Model field's select
 
 INPUT_SCHEMA_FILE = "createSpeech.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

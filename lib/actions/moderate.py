@@ -30,7 +30,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     config = step.config
     request = build_moderation_request(step.body, config.model)
     request, inlined = with_readable_images(request, incoming_attachments(msg), step.downloads(),
-                                            local=step.attachments)
+                                            local=step.attachment_store)
     log_inlined(self.logger, inlined)
 
     def work() -> dict[str, Any]:

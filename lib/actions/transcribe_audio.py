@@ -18,9 +18,10 @@ from lib.model_list import getTranscriptionModels
 from lib.openai.audio import transcribe
 from lib.openai.multipart import FilePart, MultipartForm
 
-__all__ = ["getTranscriptionModels", "process"]  # getTranscriptionModels: the Model field
+__all__ = ["getTranscriptionModels", "init", "process"]  # getTranscriptionModels: the Model field
 
 INPUT_SCHEMA_FILE = "transcribeAudio.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

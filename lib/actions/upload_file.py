@@ -25,9 +25,10 @@ from lib.files.request import (
 from lib.openai.files import attach_to_vector_store, retrieve_vector_store_file, upload_file
 from lib.openai.multipart import FilePart, MultipartForm
 
-__all__ = ["process"]
+__all__ = ["init", "process"]
 
 INPUT_SCHEMA_FILE = "uploadFile.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 FILE_FIELD = "file"
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from lib.redaction import url_for_humans
 from lib.urls import split_url
 
 MAX_NAMES_SHOWN = 5
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}")
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 GENERIC_MEDIA_TYPES = frozenset({DEFAULT_MEDIA_TYPE, "binary/octet-stream"})
 
@@ -115,8 +117,11 @@ def choose_file(value: Any, attachments: Any, *, place: str, kind: FileKind) -> 
 
 
 def _is_url(text: str) -> bool:
-    scheme, colon, _rest = text.partition(":")
-    return bool(colon) and scheme.lower() in ("http", "https", "file", "data")
+    """A URL (of any scheme: the policy refuses the ones it does not take) rather than an
+    attachment's name (which may hold a colon, not ``://``)."""
+    scheme, colon, rest = text.partition(":")
+    return bool(colon) and bool(_SCHEME.fullmatch(scheme)) and (
+        rest.startswith("//") or scheme.lower() in ("data", "file"))
 
 
 def _entries(attachments: Any) -> dict[str, Mapping[str, Any]]:

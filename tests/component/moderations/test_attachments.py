@@ -112,9 +112,13 @@ def test_a_url_that_is_no_image_fails_by_its_place() -> None:
 
 
 def test_a_url_the_policy_refuses_fails_by_its_place_before_anything_is_sent() -> None:
-    with pytest.raises(AttachmentError, match=r"^input\[1\]\.image_url\.url: unsupported URL "
-                       r"scheme 'file'"):
+    with pytest.raises(AttachmentError, match=r"^input\[1\]\.image_url\.url: a file: URL is "
+                       r"read only as one of the message's attachments"):
         with_readable_images(request(image("file:///etc/passwd")), {}, downloads())
+    with pytest.raises(AttachmentError, match=r"^input\[1\]\.image_url\.url: unsupported URL "
+                       r"scheme 'ftp'"):
+        with_readable_images(request(image("ftp://files.example.com/a.png")), {},
+                             downloads())
 
 
 def test_in_exec_a_local_attachment_is_read_through_the_runtime(tmp_path: Path) -> None:
