@@ -26,10 +26,11 @@ def upload_file(
     stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """POST /files: the File object of the upload (a server without the endpoint fails
-    with an error naming it)."""
+    with an error naming it). Sent at most once once it may have reached the server (a
+    retry after a timeout or a 5xx could store the file twice); a 429 is tried again."""
     with naming_endpoint(f"POST {FILES_PATH}"):
         answer = client.request_form(FILES_PATH, form, timeout_s=timeout_s, logger=logger,
-                                     stop=stop)
+                                     stop=stop, idempotent=False)
     return _with_id(answer, "file")
 
 

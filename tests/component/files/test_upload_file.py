@@ -8,10 +8,12 @@ from jsonschema import Draft202012Validator
 
 from lib.actions import upload_file
 from lib.files.indexing import FileNotIndexableError
+from lib.openai.errors import NotResentError
 from lib.validation import load_schema, to_json_schema
 from tests.support.action_support import STORAGE_TOKEN, FakeSelfWithFiles, cfg
 from tests.support.object_storage import ObjectStorageStandIn
-from tests.support.openai_standin import OpenAIStandIn
+from tests.support.openai_replies import Reply
+from tests.support.openai_standin import OpenAIStandIn, rate_limited
 
 OUT = Draft202012Validator(to_json_schema(load_schema("uploadFile.out.json")))
 CONTENT = b"%PDF-1.7\n" + b"x" * 5000
@@ -68,3 +70,21 @@ def test_a_file_the_vector_store_refuses_is_the_users_error(
     with pytest.raises(FileNotIndexableError, match="File type not supported"):
         run(openai_standin, object_storage, {"purpose": "assistants", "vector_store_id": "vs_1"},
             handbook(object_storage))
+
+
+def test_an_upload_that_may_have_arrived_is_not_sent_twice(
+        openai_standin: OpenAIStandIn, object_storage: ObjectStorageStandIn) -> None:
+    openai_standin.script(Reply(500, {"error": {"message": "boom", "type": "server_error"}}))
+    with pytest.raises(NotResentError, match="not sent again"):
+        run(openai_standin, object_storage, {"purpose": "user_data"}, handbook(object_storage))
+    assert len(openai_standin.requests) == 1
+
+
+def test_a_rate_limited_upload_is_tried_again(
+        openai_standin: OpenAIStandIn, object_storage: ObjectStorageStandIn) -> None:
+    openai_standin.script(rate_limited(0))
+    result = run(openai_standin, object_storage, {"purpose": "user_data"},
+                 handbook(object_storage))
+    assert result["body"]["file"]["bytes"] == len(CONTENT)
+    assert len(openai_standin.requests) == 2
+    assert len(object_storage.calls_to("GET")) == 2  # the file read again for the retry
