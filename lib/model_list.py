@@ -116,6 +116,8 @@ getEmbeddingModels = models_of_kind("embedding")  # noqa: N816 - platform name
 getModerationModels = models_of_kind("moderation")  # noqa: N816 - platform name
 getTranscriptionModels = models_of_kind("transcription")  # noqa: N816 - platform name
 getSpeechModels = models_of_kind("speech")  # noqa: N816 - platform name
+getImageModels = models_of_kind("image")  # noqa: N816 - platform name
+getImageEditModels = models_of_kind("image edit")  # noqa: N816 - platform name
 
 
 def offered_models(self: Any, cfg: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, str]:

@@ -132,6 +132,8 @@ MODEL_KINDS: dict[str, Callable[[str], bool]] = {
     "moderation": _name_matches(r"(^|[-_.])moderation([-_.]|$)"),
     "transcription": _name_matches(r"(^|[-_.])(whisper|transcribe)([-_.]|$)"),
     "speech": _name_matches(r"(^|[-_.])tts([-_.]|$)"),
+    "image": is_image_model,
+    "image edit": is_image_edit_model,
 }
 
 

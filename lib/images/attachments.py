@@ -3,8 +3,9 @@
 GPT image models: up to 16 images, each a png, webp or jpeg under 50 MB. dall-e-2: one
 square png under 4 MB. The mask: a png under 4 MB (applied to the first image).
 
-What can be told before anything is sent is checked then: the count, each file's declared
-size and type (its media type, else its name's extension), each error naming the file.
+What can be told before anything is sent is checked then: the count here, each file's
+declared size and type (its media type, else its name's extension) by the file inputs
+(``lib.attachments.inputs``, with :func:`image_files`), each error naming the file.
 What only the bytes tell (the file's real kind, dall-e-2's square) is checked as the first
 bytes of a file pass into the request (:func:`checked_image`): a file that fails stops the
 request before its end, so the server never receives a complete one.
@@ -17,7 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from lib.attachments.inline import sniff_content_type
-from lib.errors import AttachmentError, AttachmentTooLargeError, InputValidationError
+from lib.attachments.inputs import FileKind
+from lib.errors import AttachmentError, InputValidationError
 from lib.model_names import DALL_E_2, image_model_family
 from lib.openai.limits import MIB
 
@@ -67,9 +69,17 @@ def declared_type(name: str, media_type: str | None) -> str | None:
 
 
 def is_image(name: str, media_type: str | None) -> bool:
-    """Whether a file declares an image type the edit endpoint takes (png, jpeg, webp):
-    the attachment used when the body names none."""
+    """Whether a file declares an image type the edit endpoint takes (png, jpeg, webp)."""
     return declared_type(name, media_type) is not None
+
+
+def image_files(limits: EditLimits) -> FileKind:
+    """The file input of an image (or the mask) under `limits`: the files that declare one
+    of its types fit (the attachment taken when the body names none), up to its size."""
+    return FileKind("image", limits.max_image_bytes,
+                    lambda name, media_type: declared_type(name, media_type)
+                    in limits.image_types,
+                    _listed(limits))
 
 
 def check_count(count: int, limits: EditLimits) -> None:
@@ -81,26 +91,6 @@ def check_count(count: int, limits: EditLimits) -> None:
     if count > limits.max_images:
         raise InputValidationError(
             [f"image names {count} images; the model takes at most {limits.max_images}"])
-
-
-def check_declared(what: str, name: str, size: int | None, media_type: str | None,
-                   limits: EditLimits) -> str:
-    """The type to send `name` as, after checking what it declares against `limits`;
-    `what` names the file in errors (``image[2] (cat.gif)``). A file that declares no
-    known type is sent as the first allowed type and told by its bytes."""
-    if size is not None and size > limits.max_image_bytes:
-        raise AttachmentTooLargeError(
-            f"{what}: {size:,} bytes; the model takes at most "
-            f"{limits.max_image_bytes:,} bytes per image")
-    kind = declared_type(name, media_type)
-    if kind is None:
-        shown = (media_type or "").split(";", 1)[0].strip()[:60]
-        if shown and not shown.startswith(("application/octet-stream", "binary/")):
-            raise AttachmentError(f"{what}: a {shown} file; {_allowed(limits)}")
-        return limits.image_types[0]
-    if kind not in limits.image_types:
-        raise AttachmentError(f"{what}: a {EXTENSIONS[kind]} image; {_allowed(limits)}")
-    return kind
 
 
 def image_file_name(name: str, media_type: str, index: int) -> str:
@@ -148,6 +138,9 @@ def _check_head(head: bytes, what: str, limits: EditLimits) -> None:
 
 
 def _allowed(limits: EditLimits) -> str:
+    return f"the model takes {_listed(limits)} images"
+
+
+def _listed(limits: EditLimits) -> str:
     names = [EXTENSIONS[kind] for kind in limits.image_types]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"the model takes {listed} images"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

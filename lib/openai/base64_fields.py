@@ -59,9 +59,10 @@ class Base64Fields:
     replaced by their numbers. ``open_sink(number)`` is called when field ``number``
     starts; its bytes are written to the sink as they are decoded."""
 
-    def __init__(self, name: str, open_sink: Callable[[int], Sink], limits: FieldLimits
-                 ) -> None:
+    def __init__(self, name: str, open_sink: Callable[[int], Sink], limits: FieldLimits,
+                 request_id: str | None = None) -> None:
         self._name = name.encode("utf-8")
+        self._request_id = request_id  # named in every error
         self._open_sink = open_sink
         self._limits = limits
         self._rest = bytearray()
@@ -87,19 +88,25 @@ class Base64Fields:
             else:
                 at = self._field(chunk, at)
         if len(self._rest) > self._limits.max_rest_bytes:
-            raise AnswerTooLargeError(
+            raise self._too_large(
                 f"The server's answer holds more than {self._limits.max_rest_bytes} bytes "
                 f"besides its {self._name.decode()} fields; it is not read further")
 
     def finish(self) -> Any:
         """The answer parsed, each field replaced by its number (an integer)."""
         if self._state != _OUT:
-            raise MalformedAnswerError("The server's answer ended in the middle of a string")
+            raise self._malformed("The server's answer ended in the middle of a string")
         try:
             return json.loads(self._rest)
         except (ValueError, RecursionError):
-            raise MalformedAnswerError(
+            raise self._malformed(
                 "The server's answer is not JSON; check the base URL") from None
+
+    def _malformed(self, message: str) -> MalformedAnswerError:
+        return MalformedAnswerError(message, request_id=self._request_id)
+
+    def _too_large(self, message: str) -> AnswerTooLargeError:
+        return AnswerTooLargeError(message, request_id=self._request_id)
 
     # -- the states --
 
@@ -145,7 +152,7 @@ class Base64Fields:
         if self._escaped:
             replacement = _BASE64_ESCAPES.get(chunk[at])
             if replacement is None:
-                raise MalformedAnswerError(
+                raise self._malformed(
                     f"A {self._name.decode()} value of the server's answer is not base64 "
                     "(an escaped character)")
             self._decode(replacement)
@@ -167,7 +174,7 @@ class Base64Fields:
 
     def _start_field(self) -> None:
         if self.fields >= self._limits.max_fields:
-            raise MalformedAnswerError(
+            raise self._malformed(
                 f"The server's answer holds more than the {self._limits.max_fields} "
                 f"{self._name.decode()} values asked for")
         number = self.fields
@@ -188,7 +195,7 @@ class Base64Fields:
 
     def _end_field(self) -> None:
         if self._pending:
-            raise MalformedAnswerError(
+            raise self._malformed(
                 f"A {self._name.decode()} value of the server's answer is not base64 "
                 "(its length is not a multiple of 4)")
         self.field_sizes.append(self._decoded)
@@ -198,12 +205,12 @@ class Base64Fields:
     def _write(self, quads: bytes | bytearray) -> None:
         data = None if self._padded else _base64(quads)  # nothing may follow the padding
         if data is None:
-            raise MalformedAnswerError(
+            raise self._malformed(
                 f"A {self._name.decode()} value of the server's answer is not base64")
         self._padded = quads.endswith(b"=")
         self._decoded += len(data)
         if self._decoded > self._limits.max_field_bytes:
-            raise AnswerTooLargeError(
+            raise self._too_large(
                 f"A {self._name.decode()} value of the server's answer is larger than "
                 f"{self._limits.max_field_bytes} bytes decoded; it is not read further")
         assert self._sink is not None  # set by _start_field
@@ -219,10 +226,10 @@ def _base64(quads: bytes | bytearray) -> bytes | None:
 
 
 def decode_fields(chunks: Iterable[bytes], name: str, open_sink: Callable[[int], Sink],
-                  limits: FieldLimits) -> tuple[Any, list[int]]:
+                  limits: FieldLimits, request_id: str | None = None) -> tuple[Any, list[int]]:
     """Read `chunks` through :class:`Base64Fields`: the answer (fields replaced by their
     numbers) and the decoded size of each field."""
-    scanner = Base64Fields(name, open_sink, limits)
+    scanner = Base64Fields(name, open_sink, limits, request_id)
     for chunk in chunks:
         scanner.feed(chunk)
     return scanner.finish(), scanner.field_sizes

@@ -308,10 +308,28 @@ class OpenAIClient:
             raise OpenAIError(f"The server answered JSON instead of a file: {snippet}; check "
                               "the base URL", status=response.status_code,
                               request_id=request_id)
+        return self._file_answer(response, deadline, timeout_s, self.limits.max_answer_bytes)
+
+    def open_answer(
+        self, path: str, body: Mapping[str, Any] | MultipartForm, *, max_bytes: int,
+        timeout_s: float, logger: Any = None, stop: threading.Event | None = None,
+    ) -> FileAnswer:
+        """POST a JSON body or a form whose answer is too large to be read whole (images in
+        base64): the answer's bytes as they are taken, whatever their media type, up to
+        `max_bytes` (within the idle timeout and the total deadline; `stop` as for
+        `request_json`). Close it when done."""
+        response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
+                                        logger=logger, stop=stop)
+        return self._file_answer(response, deadline, timeout_s, max_bytes)
+
+    def _file_answer(self, response: requests.Response, deadline: _Deadline,
+                     timeout_s: float, max_bytes: int) -> FileAnswer:
+        """An answer whose bytes are read as they are taken, up to `max_bytes`."""
+        request_id = request_id_from(response.headers)
         chunks = self._capped(self._guarded_chunks(response, timeout_s, request_id, deadline),
-                              self.limits.max_answer_bytes, response.status_code, request_id,
-                              "answer")
-        return FileAnswer(response, chunks, content_type, request_id)
+                              max_bytes, response.status_code, request_id, "answer")
+        return FileAnswer(response, chunks, media_type(response.headers.get("Content-Type")),
+                          request_id)
 
     def _json_of(self, response: requests.Response, timeout_s: float, request_id: str | None,
                  deadline: _Deadline) -> dict[str, Any]:
@@ -590,8 +608,8 @@ class EventStream(_OpenAnswer):
 
 
 class FileAnswer(_OpenAnswer):
-    """A file the server answers with: its bytes as they arrive (`chunks`, read once) and
-    its media type."""
+    """A file (or an answer too large to hold) the server answers with: its bytes as they
+    arrive (`chunks`, read once) and its media type."""
 
     def __init__(self, response: requests.Response, chunks: Iterator[bytes],
                  media_type: str | None, request_id: str | None) -> None:

@@ -39,6 +39,17 @@ MAX_ERROR_BODY_BYTES = 1 * MIB  # an error answer: read up to this, the rest is 
 # pool; beyond either, the connection is closed instead.
 MAX_DRAIN_BYTES = 64 * 1024
 DRAIN_TIMEOUT_S = 1.0
+# Image answers carry their images in base64; they are decoded into files as they arrive
+# (lib.openai.base64_fields), so these bound the disk and the time an answer takes, and
+# memory only for the rest of the answer.
+MAX_GENERATED_IMAGE_BYTES = 48 * MIB  # one image (a 3840x2160 RGBA png has at most ~34 MB)
+MAX_IMAGE_ANSWER_REST_BYTES = 8 * MIB  # the answer without its images (revised prompts...)
+
+
+def max_image_answer_bytes(images: int) -> int:
+    """The most an answer of `images` images may hold: each in base64 (4/3 of its size,
+    more with escaped slashes or line breaks: 3/2 is allowed) and the rest."""
+    return images * (MAX_GENERATED_IMAGE_BYTES * 3 // 2) + MAX_IMAGE_ANSWER_REST_BYTES
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ CHAT_ONLY = ["gpt-4o-search-preview", "gpt-4o-mini-search-preview",
              "gpt-5-search-api-2025-10-14"]
 NEITHER = ["text-embedding-3-small", "whisper-1", "gpt-image-1", "gpt-4o-realtime-preview",
            "tts-1", "dall-e-3", "text-search-ada-doc-001", "gpt-4o-search-realtime"]
+IMAGE = ["gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2-2026-04-21",
+         "chatgpt-image-latest", "dall-e-2", "dall-e-3"]
 EMBEDDING = ["text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002",
              "ft:text-embedding-3-small:acme::x1"]
 MODERATION = ["omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest",
@@ -103,6 +105,15 @@ def test_a_model_of_a_kind_is_of_that_kind_only(kind: str, models: list[str]) ->
     assert [m for m in models if is_model_of_kind(m, kind)] == models
     assert [m for m in others if is_model_of_kind(m, kind)] == []
     assert not any(is_chat_model(m) or is_responses_model(m) for m in models)
+
+
+@pytest.mark.parametrize(("kind", "models"), [
+    ("image", IMAGE), ("image edit", [m for m in IMAGE if m != "dall-e-3"])])
+def test_image_models_are_their_kinds_only(kind: str, models: list[str]) -> None:
+    others = [m for m in RESPONSES_ONLY + SHARED + CHAT_ONLY + NEITHER + EMBEDDING + MODERATION
+              + IMAGE if m not in models]
+    assert [m for m in models if is_model_of_kind(m, kind)] == models
+    assert [m for m in others if is_model_of_kind(m, kind)] == []
 
 
 @pytest.mark.usefixtures("fresh_clients")

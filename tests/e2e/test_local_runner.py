@@ -122,9 +122,9 @@ def test_the_stand_in_config_runs_the_main_job(openai, repo_root):
 
 def test_example_configs_take_the_key_from_the_environment(repo_root):
     names = sorted(path.name for path in (repo_root / "examples").glob("cfg*.json"))
-    assert names == ["cfg-embeddings.json", "cfg-local.json", "cfg-moderation.json",
-                     "cfg-response.json", "cfg-speech.json", "cfg-standin.json",
-                     "cfg-transcribe.json", "cfg-upload.json", "cfg.json"]
+    assert names == ["cfg-embeddings.json", "cfg-image.json", "cfg-local.json",
+                     "cfg-moderation.json", "cfg-response.json", "cfg-speech.json",
+                     "cfg-standin.json", "cfg-transcribe.json", "cfg-upload.json", "cfg.json"]
     for name in names:
         cfg = json.loads((repo_root / "examples" / name).read_text())
         assert cfg["apiKey"] == "env:OPENAI_API_KEY"
@@ -171,12 +171,14 @@ def test_the_stand_in_and_the_local_server_example_use_different_ports(repo_root
 
 
 # The file actions' examples: (action, message, config). Their files are the examples'
-# own (file: URLs, which exec reads from the folders --allow-files names); the speech goes
-# to --attachments-dir.
+# own (file: URLs, which exec reads from the folders --allow-files names); the speech and
+# the images go to --attachments-dir.
 FILE_EXAMPLES = [
     ("transcribeAudio", "transcribe_audio.json", "cfg-transcribe.json"),
     ("createSpeech", "create_speech.json", "cfg-speech.json"),
     ("uploadFile", "upload_file.json", "cfg-upload.json"),
+    ("generateImage", "generate_image.json", "cfg-image.json"),
+    ("editImage", "edit_image.json", "cfg-image.json"),
 ]
 
 

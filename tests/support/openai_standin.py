@@ -8,10 +8,12 @@ from the request. A background job answers ``in_progress`` to its first
 ``background_polls`` polls, then its result (or forever, for ``background_polls=None``);
 streamed, it sends only its first event and ends the stream, as a dropped connection
 would, so that the client has to poll it.
-The audio and file endpoints (``/v1/audio/*``, ``/v1/files``, ``/v1/vector_stores/*``)
-are answered by ``openai_audio_routes`` and ``openai_files_routes`` (``audio`` and
-``files`` here: their state and scripts), multipart forms included; ``/v1/embeddings``
-and ``/v1/moderations`` by ``openai_embeddings_routes`` and ``openai_moderations_routes``
+The audio, file and image endpoints (``/v1/audio/*``, ``/v1/files``,
+``/v1/vector_stores/*``, ``/v1/images/*``) are answered by ``openai_audio_routes``,
+``openai_files_routes`` and ``openai_images_routes`` (``audio``, ``files`` and ``images``
+here: their state and scripts), multipart forms included, and the images it answers with
+as links are served without a key, as a signed link is; ``/v1/embeddings`` and
+``/v1/moderations`` by ``openai_embeddings_routes`` and ``openai_moderations_routes``
 (``json_routes`` here).
 Every request is checked by an injected validator (the official OpenAPI document's
 ``CreateChatCompletionRequest``, ``CreateResponse``, ...); a request that does not
@@ -39,6 +41,7 @@ from tests.support.multipart_form import read_body
 from tests.support.openai_audio_routes import AudioRoutes
 from tests.support.openai_embeddings_routes import EMBEDDINGS_ROUTE
 from tests.support.openai_files_routes import FilesRoutes
+from tests.support.openai_images_routes import ImagesRoutes
 from tests.support.openai_json_routes import JsonRoutes
 from tests.support.openai_moderations_routes import MODERATIONS_ROUTE
 from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
@@ -244,6 +247,7 @@ class OpenAIStandIn:
         self.files = FilesRoutes(validator, self.violations)
         self.json_routes = JsonRoutes((EMBEDDINGS_ROUTE, MODERATIONS_ROUTE), validator,
                                       self.violations)
+        self.images = ImagesRoutes(validator, self.violations)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -345,9 +349,9 @@ class OpenAIStandIn:
 
     def _answer_routed(self, method: str, path: str, headers: Any, raw: bytes
                        ) -> Reply | None:
-        """The audio, file, embeddings and moderations endpoints' answer (a scripted reply
-        first), None for any other path."""
-        for routes in (self.audio, self.files, self.json_routes):
+        """The audio, file, image, embeddings and moderations endpoints' answer (a
+        scripted reply first), None for any other path."""
+        for routes in (self.audio, self.files, self.images, self.json_routes):
             if routes.handles(method, path):
                 return self._next_scripted() or routes.answer(method, path, headers, raw)
         return None
@@ -383,7 +387,8 @@ class OpenAIStandIn:
             def _handle(self, body: Any, raw: bytes) -> None:
                 standin.requests.append(RecordedRequest(
                     self.command, self.path, dict(self.headers.items()), body))
-                reply = (self._refused_key()
+                reply = (standin.images.linked_file(self.command, self.path)
+                         or self._refused_key()
                          or standin._answer_routed(self.command, self.path, self.headers, raw)
                          or self._route(body))
                 if reply.delay_s:

@@ -7,17 +7,17 @@ import struct
 
 import pytest
 
-from lib.errors import AttachmentError, AttachmentTooLargeError, InputValidationError
+from lib.errors import AttachmentError, InputValidationError
 from lib.images.attachments import (
     DALL_E_2_EDITS,
     GPT_IMAGE_EDITS,
     MASK_LIMITS,
     check_count,
-    check_declared,
     checked_image,
     declared_type,
     edit_limits,
     image_file_name,
+    image_files,
     is_image,
 )
 from lib.openai.limits import MIB
@@ -62,31 +62,16 @@ def test_no_image_or_too_many_are_refused_before_sending() -> None:
         check_count(2, DALL_E_2_EDITS)
 
 
-def test_a_declared_size_over_the_limit_names_the_file_and_both_sizes() -> None:
-    assert check_declared("image (cat.png)", "cat.png", 4 * MIB, None,
-                          DALL_E_2_EDITS) == "image/png"
-    with pytest.raises(AttachmentTooLargeError) as caught:
-        check_declared("image (cat.png)", "cat.png", 4 * MIB + 1, None, DALL_E_2_EDITS)
-    assert str(caught.value) == ("image (cat.png): 4,194,305 bytes; the model takes at most "
-                                 "4,194,304 bytes per image")
-
-
-def test_a_declared_type_the_model_does_not_take_names_the_file() -> None:
-    with pytest.raises(AttachmentError, match=r"^image\[1\] \(a.jpg\): a jpg image; the model "
-                                              "takes png images$"):
-        check_declared("image[1] (a.jpg)", "a.jpg", 10, None, DALL_E_2_EDITS)
-    with pytest.raises(AttachmentError, match=r"^mask \(m.webp\): a webp image; the model "
-                                              "takes png images$"):
-        check_declared("mask (m.webp)", "m.webp", 10, "image/webp", MASK_LIMITS)
-    with pytest.raises(AttachmentError, match=r"a image/gif file; the model takes png, webp "
-                                              "or jpg images"):
-        check_declared("image", "a.gif", 10, "image/gif", GPT_IMAGE_EDITS)
-
-
-def test_a_file_that_declares_no_type_is_told_by_its_bytes() -> None:
-    assert check_declared("image", "download", None, None, GPT_IMAGE_EDITS) == "image/png"
-    assert check_declared("image", "blob", None, "application/octet-stream",
-                          GPT_IMAGE_EDITS) == "image/png"
+def test_the_file_input_of_each_limit_takes_its_types_and_size() -> None:
+    gpt, dall_e_2, mask = (image_files(GPT_IMAGE_EDITS), image_files(DALL_E_2_EDITS),
+                           image_files(MASK_LIMITS))
+    assert (gpt.limit, dall_e_2.limit, mask.limit) == (50 * MIB, 4 * MIB, 4 * MIB)
+    assert (gpt.formats, dall_e_2.formats, mask.formats) == ("png, webp or jpg", "png", "png")
+    assert [gpt.fits(*f) for f in (("a.png", None), ("a", "image/webp"), ("a.jpg", None),
+                                   ("a.gif", None), ("a", "application/octet-stream"))] == [
+        True, True, True, False, False]
+    assert [dall_e_2.fits(*f) for f in (("a.png", None), ("a", "image/jpeg"))] == [
+        True, False]
 
 
 @pytest.mark.parametrize(("name", "media_type", "sent"), [
