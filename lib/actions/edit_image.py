@@ -11,6 +11,7 @@ it is not sent again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -36,7 +37,8 @@ from lib.images.request import (
 )
 from lib.images.run import images_message
 from lib.model_list import getImageEditModels
-from lib.openai.images import edit_images
+from lib.openai.base64_fields import Sink
+from lib.openai.images import ImagesAnswer, edit_images
 from lib.openai.multipart import FilePart, MultipartForm
 
 __all__ = ["getImageEditModels", "process"]  # getImageEditModels: the Model field's select
@@ -59,7 +61,9 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
     part_name = IMAGE_FIELD if len(images) == 1 else f"{IMAGE_FIELD}[]"  # as the SDKs send
     streamed = len(images) * limits.max_image_bytes + MASK_LIMITS.max_image_bytes
 
-    def work() -> dict[str, Any]:
+    def call(open_sink: Callable[[int], Sink]) -> ImagesAnswer:
+        """Open the files (their downloads start: sizes and types checked), send the form
+        as they are read, and close them once the answer is in."""
         downloads = step.downloads(streamed_limit=streamed)
         with ExitStack() as opened:
 
@@ -73,13 +77,14 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
             parts = [part(part_name, file, limits, index) for index, file in enumerate(images)]
             if chosen_mask is not None:
                 parts.append(part(MASK_FIELD, chosen_mask, MASK_LIMITS, len(images)))
-            form = MultipartForm(fields, parts)
-            return images_message(
-                lambda open_sink: edit_images(
-                    config.client(), form, open_sink, images=requested_count(step.body),
-                    timeout_s=config.timeout_s, logger=self.logger, stop=step.stop),
-                store=step.attachment_store, downloads=step.downloads,
-                output_format=step.body.get("output_format"), logger=self.logger)
+            return edit_images(config.client(), MultipartForm(fields, parts), open_sink,
+                               images=requested_count(step.body), timeout_s=config.timeout_s,
+                               logger=self.logger, stop=step.stop)
+
+    def work() -> dict[str, Any]:
+        return images_message(call, store=step.attachment_store, downloads=step.downloads,
+                              output_format=step.body.get("output_format"),
+                              logger=self.logger)
 
     return steps.finish(step, work)
 

@@ -5,8 +5,10 @@ the body."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import tempfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,24 @@ def test_an_upload_that_fails_half_way_is_sent_again_from_the_spool(
     assert len(object_storage.calls_to("POST")) == 2
     assert len(openai_standin.images.generations) == 1  # the image is made (paid) once
     assert result["attachments"]["image-1.png"]["size"] == len(image)
+
+
+def test_a_large_answer_is_never_held_whole(openai_standin: OpenAIStandIn) -> None:
+    """A 24 MiB image (32 MiB of base64) goes from the answer to the storage through a
+    file, one chunk at a time: the step's peak memory stays a fraction of the image."""
+    image = image_bytes("png", (16, 16), "big", padding=24 * 2**20)
+    raw = json.dumps({"created": 1, "data": [
+        {"b64_json": base64.b64encode(image).decode()}]}).encode()
+    openai_standin.script(Reply(data=raw))
+    with ObjectStorageStandIn(STORAGE_TOKEN, keep_content=False) as storage:
+        me = FakeSelfWithFiles(storage.url, STORAGE_TOKEN)
+        tracemalloc.start()
+        try:
+            result = run(openai_standin, storage, {"prompt": PROMPT}, me)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        [stored] = storage.objects.values()
+    assert (stored.size, stored.sha256) == (len(image), hashlib.sha256(image).hexdigest())
+    assert result["attachments"]["image-1.png"]["size"] == len(image)
+    assert peak < 2 * 2**20, f"peak {peak / 2**20:.1f} MiB"
