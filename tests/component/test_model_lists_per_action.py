@@ -11,6 +11,8 @@ from lib.actions import (
     create_embeddings,
     create_response,
     create_speech,
+    edit_image,
+    generate_image,
     moderate,
     send_request,
     transcribe_audio,
@@ -159,3 +161,18 @@ def test_the_audio_actions_list_their_kind_newest_first() -> None:
         "gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1"]
     assert list(create_speech.getSpeechModels(FakeSelf(), cfg())) == [
         "gpt-4o-mini-tts", "tts-1", "tts-1-hd"]  # a family: its alias first
+
+
+@pytest.mark.usefixtures("fresh_clients")
+@responses.activate
+def test_the_image_actions_list_their_kind_newest_first() -> None:
+    listed = [model_entry(m, created) for m, created in [
+        ("dall-e-2", 1_698_000_000), ("dall-e-3", 1_698_785_000),
+        ("gpt-image-1", 1_745_000_000), ("gpt-image-1-mini", 1_759_000_000),
+        ("gpt-4o-mini", 1_721_000_000), ("whisper-1", 1_677_000_000)]]
+    for _ in range(2):
+        responses.add(responses.GET, MODELS_URL, json={"object": "list", "data": listed})
+    assert list(generate_image.getImageModels(FakeSelf(), cfg())) == [
+        "gpt-image-1", "gpt-image-1-mini", "dall-e-2", "dall-e-3"]
+    assert list(edit_image.getImageEditModels(FakeSelf(), cfg())) == [
+        "gpt-image-1", "gpt-image-1-mini", "dall-e-2"]
