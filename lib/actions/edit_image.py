@@ -41,9 +41,10 @@ from lib.openai.base64_fields import Sink
 from lib.openai.images import ImagesAnswer, edit_images
 from lib.openai.multipart import FilePart, MultipartForm
 
-__all__ = ["getImageEditModels", "process"]  # getImageEditModels: the Model field's select
+__all__ = ["getImageEditModels", "init", "process"]  # getImageEditModels: the Model field's select
 
 INPUT_SCHEMA_FILE = "editImage.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

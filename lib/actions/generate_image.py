@@ -18,9 +18,10 @@ from lib.images.run import images_message
 from lib.model_list import getImageModels
 from lib.openai.images import create_images
 
-__all__ = ["getImageModels", "process"]  # getImageModels: the Model field's select
+__all__ = ["getImageModels", "init", "process"]  # getImageModels: the Model field's select
 
 INPUT_SCHEMA_FILE = "generateImage.in.json"
+init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
 def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:

@@ -313,13 +313,14 @@ class OpenAIClient:
     def open_answer(
         self, path: str, body: Mapping[str, Any] | MultipartForm, *, max_bytes: int,
         timeout_s: float, logger: Any = None, stop: threading.Event | None = None,
+        idempotent: bool = True,
     ) -> FileAnswer:
         """POST a JSON body or a form whose answer is too large to be read whole (images in
         base64): the answer's bytes as they are taken, whatever their media type, up to
-        `max_bytes` (within the idle timeout and the total deadline; `stop` as for
-        `request_json`). Close it when done."""
+        `max_bytes` (within the idle timeout and the total deadline; `stop` and
+        `idempotent` as for `request_json`). Close it when done."""
         response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
-                                        logger=logger, stop=stop)
+                                        logger=logger, stop=stop, idempotent=idempotent)
         return self._file_answer(response, deadline, timeout_s, max_bytes)
 
     def _file_answer(self, response: requests.Response, deadline: _Deadline,

@@ -3,8 +3,9 @@
 An answer holds its images in base64 (``b64_json``), up to ten of them of tens of
 megabytes each: it is read as it arrives, each image decoded into a sink of the caller's
 (``lib.openai.base64_fields``), never held whole. Both calls make images that are billed,
-so neither is sent twice once it may have reached the server. A server without the
-endpoint fails with an error naming it.
+so neither is sent again once it may have reached the server (``idempotent=False``: a
+timeout, a broken connection or a 5xx is a ``NotResentError``; a 429, refused before any
+work, is tried again). A server without the endpoint fails with an error naming it.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def _images_call(
                          max_rest_bytes=MAX_IMAGE_ANSWER_REST_BYTES)
     with naming_endpoint(f"POST {path}"):
         answer = client.open_answer(path, body, max_bytes=max_image_answer_bytes(images),
-                                    timeout_s=timeout_s, logger=logger, stop=stop)
+                                    timeout_s=timeout_s, logger=logger, stop=stop,
+                                    idempotent=False)
     with answer:
         document, sizes = decode_fields(answer.chunks, IMAGE_FIELD, open_sink, limits,
                                         answer.request_id)

@@ -15,7 +15,6 @@ from tests.support.hostile_world import (
     DENIED,
     HOSTILE_URLS,
     PNG,
-    SIGNATURE,
     STORAGE_TOKEN,
     World,
     assert_no_marker,
@@ -52,23 +51,13 @@ def test_an_internal_image_url_is_refused_without_contacting_it(template: str, w
 
 
 def test_an_attachment_pointing_inside_the_network_is_refused_like_a_url(world: World) -> None:
-    """An upstream step cannot smuggle an internal URL in as an attachment."""
-    port = world.server.port
-    attachments = {"photo.png": {"url": f"http://metadata.test:{port}/latest/meta-data/",
-                                 "content-type": "image/png"}}
-    events, output = moderate(world, attachments=attachments)
-    assert error_of(events)["message"] == f"{PLACE}: {DENIED}"
-    assert world.server.requests == []
-    assert world.connects_to_server() == []
-    assert_no_marker(output)
+    events, output = moderate(world, attachments=world.internal_attachment())
+    world.assert_refused_unread(events, output, f"{PLACE}: {DENIED}")
     assert sent(world) == []
 
 
 def test_a_public_attachment_is_downloaded_without_the_storage_token(world: World) -> None:
-    port = world.server.port
-    url = f"http://public.test:{port}/file/photo.png?X-Amz-Signature={SIGNATURE}"
-    events, output = moderate(world, "photo.png",
-                              attachments={"photo.png": {"url": url, "content-type": "image/png"}})
+    events, output = moderate(world, "photo.png", attachments=world.public_attachment())
     assert [e["event"] for e in events] == ["data", "end"], output
     assert "Authorization" not in world.server.requests[0].headers
     assert_no_marker(output)
@@ -78,9 +67,8 @@ def test_a_public_attachment_is_downloaded_without_the_storage_token(world: Worl
 
 
 def test_the_storage_token_goes_to_the_storage_only(world: World) -> None:
-    storage = f"{world.server.base}/file"
-    url = f"{storage}/photo.png?storage_type=maester&X-Amz-Signature={SIGNATURE}"
-    events, output = moderate(world, attachments={"photo.png": {"url": url}},
+    attachments, storage = world.storage_attachment()
+    events, output = moderate(world, attachments=attachments,
                               ELASTICIO_OBJECT_STORAGE_URI=storage)
     assert [e["event"] for e in events] == ["data", "end"], output
     assert world.server.requests[0].headers["Authorization"] == f"Bearer {STORAGE_TOKEN}"

@@ -97,6 +97,33 @@ class World:
         url = template.format(port=self.server.port)
         return url + ("&" if "?" in url else "?") + f"X-Amz-Signature={SIGNATURE}"
 
+    def internal_attachment(self) -> dict[str, Any]:
+        """An attachment whose URL points at the cloud metadata address: an upstream step
+        cannot smuggle an internal URL in as an attachment."""
+        url = f"http://metadata.test:{self.server.port}/latest/meta-data/"
+        return {"photo.png": {"url": url, "content-type": "image/png"}}
+
+    def public_attachment(self) -> dict[str, Any]:
+        """``photo.png`` on a public host, its URL signed."""
+        url = (f"http://public.test:{self.server.port}/file/photo.png"
+               f"?X-Amz-Signature={SIGNATURE}")
+        return {"photo.png": {"url": url, "content-type": "image/png"}}
+
+    def storage_attachment(self) -> tuple[dict[str, Any], str]:
+        """``photo.png`` in the platform's object storage (this server's ``/file``), and
+        the storage URI to set as ``ELASTICIO_OBJECT_STORAGE_URI``."""
+        storage = f"{self.server.base}/file"
+        url = f"{storage}/photo.png?storage_type=maester&X-Amz-Signature={SIGNATURE}"
+        return {"photo.png": {"url": url}}, storage
+
+    def assert_refused_unread(self, events: list[dict[str, Any]], output: str,
+                              message: str) -> None:
+        """Refused with `message` before anything was contacted; no secret shows."""
+        assert error_of(events)["message"] == message
+        assert self.server.requests == []
+        assert self.connects_to_server() == []
+        assert_no_marker(output)
+
     def assert_refused_untouched(self, events: list[dict[str, Any]], output: str,
                                  place: str) -> None:
         """The URL at `place` was refused with the one generic text, no secret shows, and

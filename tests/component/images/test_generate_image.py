@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from lib.actions import generate_image
 from lib.errors import AttachmentNotAllowedError, InputValidationError
 from lib.openai.base64_fields import MalformedAnswerError
-from lib.openai.errors import NotFoundError
+from lib.openai.errors import NotFoundError, NotResentError
 from lib.validation import load_schema, to_json_schema
 from tests.support.action_support import STORAGE_TOKEN, FakeSelfWithFiles, cfg
 from tests.support.image_files import image_bytes
@@ -177,3 +177,33 @@ def test_a_large_answer_is_never_held_whole(openai_standin: OpenAIStandIn) -> No
     assert (stored.size, stored.sha256) == (len(image), hashlib.sha256(image).hexdigest())
     assert result["attachments"]["image-1.png"]["size"] == len(image)
     assert peak < 2 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_a_generation_that_may_have_reached_the_server_is_not_sent_again(
+        openai_standin: OpenAIStandIn, object_storage: ObjectStorageStandIn) -> None:
+    openai_standin.script(Reply(500, error_body("The server had an error", "server_error")))
+    with pytest.raises(NotResentError, match="may have been started \\(and billed\\)"):
+        run(openai_standin, object_storage, {"prompt": PROMPT})
+    assert len(openai_standin.images.generations) == 0  # the scripted 500 answered the one
+    assert len(openai_standin.requests) == 1
+    assert object_storage.objects == {}
+
+
+def test_a_rate_limited_generation_is_tried_again(
+        openai_standin: OpenAIStandIn, object_storage: ObjectStorageStandIn) -> None:
+    openai_standin.script(Reply(429, error_body("Rate limit reached", "requests",
+                                                "rate_limit_exceeded")))
+    result = run(openai_standin, object_storage, {"prompt": PROMPT})
+    assert len(openai_standin.requests) == 2
+    assert list(result["attachments"]) == ["image-1.png"]
+
+
+def test_on_api_error_emit_gives_the_error_as_the_message(
+        openai_standin: OpenAIStandIn, object_storage: ObjectStorageStandIn) -> None:
+    openai_standin.script(Reply(400, error_body("Your request was rejected by the safety "
+                                                "system.", "image_generation_user_error",
+                                                "moderation_blocked")))
+    result = run(openai_standin, object_storage, {"prompt": PROMPT}, onApiError="emit")
+    assert result["body"]["error"]["code"] == "moderation_blocked"
+    assert list(OUT.iter_errors(result["body"])) == []
+    assert object_storage.objects == {}
