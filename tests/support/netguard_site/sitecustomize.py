@@ -23,8 +23,19 @@ if os.environ.get("PEAK_RSS_FILE"):
     import atexit
     import resource
 
+    def _peak_kib() -> int:
+        """This program's own peak: VmHWM (of its memory since exec). ru_maxrss would also
+        hold the peak of the process that started it (Linux keeps it across exec, and
+        subprocess forks with vfork), i.e. of the test runner."""
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
     def _write_peak_rss() -> None:
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        Path(os.environ["PEAK_RSS_FILE"]).write_text(str(peak_kib * 1024))
+        Path(os.environ["PEAK_RSS_FILE"]).write_text(str(_peak_kib() * 1024))
 
     atexit.register(_write_peak_rss)
