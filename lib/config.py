@@ -199,13 +199,18 @@ def parse_timeout(value: Any) -> float:
                  f"{MIN_REQUEST_TIMEOUT_S:g} and {MAX_REQUEST_TIMEOUT_S:g}"))
 
 
+def parse_minutes(value: Any, *, label: str, default: float, maximum: float) -> float:
+    """A field in minutes (blank: the default), returned in seconds."""
+    minutes = parse_positive_number(
+        value, default=default, maximum=maximum,
+        problem=f"{label} must be a number of minutes above 0 and at most {maximum:g}")
+    return minutes * 60
+
+
 def parse_longest_wait(value: Any) -> float:
     """`longestWait` in minutes (blank: the default), returned in seconds."""
-    minutes = parse_positive_number(
-        value, default=DEFAULT_LONGEST_WAIT_MIN, maximum=MAX_LONGEST_WAIT_MIN,
-        problem=(f"Longest wait for a background response must be a number of minutes above "
-                 f"0 and at most {MAX_LONGEST_WAIT_MIN:g}"))
-    return minutes * 60
+    return parse_minutes(value, label="Longest wait for a background response",
+                         default=DEFAULT_LONGEST_WAIT_MIN, maximum=MAX_LONGEST_WAIT_MIN)
 
 
 def _credential_fields(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -229,11 +234,8 @@ def parse_credentials(cfg: dict[str, Any]) -> Credentials:
 
 def parse_longest_indexing_wait(value: Any) -> float:
     """`longestIndexingWait` in minutes (blank: the default), returned in seconds."""
-    minutes = parse_positive_number(
-        value, default=DEFAULT_INDEXING_WAIT_MIN, maximum=MAX_INDEXING_WAIT_MIN,
-        problem=(f"Longest wait for indexing must be a number of minutes above 0 and at "
-                 f"most {MAX_INDEXING_WAIT_MIN:g}"))
-    return minutes * 60
+    return parse_minutes(value, label="Longest wait for indexing",
+                         default=DEFAULT_INDEXING_WAIT_MIN, maximum=MAX_INDEXING_WAIT_MIN)
 
 
 def parse_switch(value: Any, label: str) -> bool:

@@ -20,3 +20,16 @@ def content_parts(items: Any, field: str) -> Iterator[tuple[str, dict[str, Any]]
         for p_index, part in enumerate(content):
             if isinstance(part, dict):
                 yield f"{field}[{i_index}].content[{p_index}]", part
+
+
+def foreign_parts(items: Any, field: str, foreign: dict[str, str], *, other_api: str,
+                  action: str) -> list[str]:
+    """One problem for each part in `items` whose type belongs to the other API: `foreign`
+    maps such a type to the part `action` takes instead; `other_api` names that API."""
+    problems = []
+    for place, part in content_parts(items, field):
+        kind = part.get("type")
+        if isinstance(kind, str) and kind in foreign:
+            problems.append(f"{place}.type: {kind} is a content part of {other_api}; "
+                            f"{action} takes {foreign[kind]}")
+    return problems

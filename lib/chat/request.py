@@ -7,7 +7,7 @@ from typing import Any
 
 from lib.chat.compatible_servers import adapt_request
 from lib.config import OPENAI
-from lib.content_parts import content_parts
+from lib.content_parts import foreign_parts
 from lib.model_names import is_reasoning_model
 
 # Content parts of the Responses API, and the Chat Completions part for the same thing.
@@ -49,10 +49,6 @@ def misdirected(body: dict[str, Any]) -> list[str]:
     if "input" in body and "messages" not in body:
         problems.append("input: this looks like a Create Response body (the Responses API's "
                         "input); Send Request takes messages, or send it to Create Response")
-    for place, part in content_parts(body.get("messages"), "messages"):
-        kind = part.get("type")
-        if isinstance(kind, str) and kind in RESPONSES_PARTS:
-            problems.append(
-                f"{place}.type: {kind} is a content part of the Responses API (Create "
-                f"Response); Send Request takes {RESPONSES_PARTS[kind]}")
-    return problems
+    return problems + foreign_parts(body.get("messages"), "messages", RESPONSES_PARTS,
+                                    other_api="the Responses API (Create Response)",
+                                    action="Send Request")

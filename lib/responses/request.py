@@ -7,7 +7,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from lib.content_parts import content_parts
+from lib.content_parts import foreign_parts
 from lib.model_names import is_deep_research
 
 DEFAULT_IMAGE_DETAIL = "auto"  # the API's default; its schema marks `detail` required
@@ -93,10 +93,6 @@ def misdirected(body: dict[str, Any]) -> list[str]:
         problems.append("messages: this looks like a Send Request body (messages); Create "
                         "Response takes input (a text, or a list of role/content messages), "
                         "or send it to Send Request")
-    for place, part in content_parts(body.get("input"), "input"):
-        kind = part.get("type")
-        if isinstance(kind, str) and kind in CHAT_PARTS:
-            problems.append(
-                f"{place}.type: {kind} is a content part of Chat Completions (Send Request); "
-                f"Create Response takes {CHAT_PARTS[kind]}")
-    return problems
+    return problems + foreign_parts(body.get("input"), "input", CHAT_PARTS,
+                                    other_api="Chat Completions (Send Request)",
+                                    action="Create Response")
