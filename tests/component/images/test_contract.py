@@ -10,11 +10,12 @@ import json
 
 import pytest
 from jsonschema import Draft202012Validator
+from urllib3 import encode_multipart_formdata
 
 from lib.images.output import images_output
 from lib.openai.base64_fields import FieldLimits, decode_fields
 from lib.validation import load_schema, to_json_schema
-from tests.support.image_files import kind_of, png_size
+from tests.support.image_files import image_bytes, kind_of, png_bytes, png_size
 from tests.support.openai_images_routes import ImagesRoutes
 from tests.support.openapi_contract import validate
 
@@ -82,3 +83,24 @@ def _decoded(answer: dict) -> dict:
     raw = json.dumps(answer).encode()
     document, _ = decode_fields([raw], "b64_json", lambda _n: io.BytesIO(), LIMITS)
     return document
+
+
+def test_an_edit_answer_is_the_apis_and_a_refused_image_gets_the_apis_words() -> None:
+    routes = ImagesRoutes(validate)
+    fields = [("model", "gpt-image-1"), ("prompt", "Add a hat"), ("n", "2"),
+              ("image[]", ("a.png", png_bytes(8, 8, b"\x01\x02\x03"), "image/png")),
+              ("image[]", ("b.jpg", image_bytes("jpeg", (1, 1), "b"), "image/jpeg"))]
+    body, content_type = encode_multipart_formdata(fields)
+    reply = routes.answer("POST", "/v1/images/edits", {"Content-Type": content_type, **HOST},
+                          body)
+    assert reply.status == 200, reply.json
+    validate("ImagesResponse", reply.json)
+    assert len(reply.json["data"]) == 2
+    gif = [("model", "gpt-image-1"), ("prompt", "x"), ("image", ("a.png", b"GIF89a" + bytes(30),
+                                                                  "image/png"))]
+    body, content_type = encode_multipart_formdata(gif)
+    refused = routes.answer("POST", "/v1/images/edits", {"Content-Type": content_type, **HOST},
+                            body)
+    assert refused.status == 400
+    assert "Invalid image file" in refused.json["error"]["message"]
+    assert routes.violations == []

@@ -8,10 +8,12 @@ import base64
 import hashlib
 import json
 import tempfile
+import threading
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from elasticio_sailor import ShutdownInterrupted
 from elasticio_sailor.attachments import Attachments
 from elasticio_sailor.object_storage import ObjectStorage
 from jsonschema import Draft202012Validator
@@ -206,4 +208,15 @@ def test_on_api_error_emit_gives_the_error_as_the_message(
     result = run(openai_standin, object_storage, {"prompt": PROMPT}, onApiError="emit")
     assert result["body"]["error"]["code"] == "moderation_blocked"
     assert list(OUT.iter_errors(result["body"])) == []
+    assert object_storage.objects == {}
+
+
+def test_a_step_shutting_down_sends_nothing_and_leaves_the_message(
+        openai_standin: OpenAIStandIn, object_storage: ObjectStorageStandIn) -> None:
+    me = FakeSelfWithFiles(object_storage.url, STORAGE_TOKEN)
+    me.shutting_down = threading.Event()
+    me.shutting_down.set()
+    with pytest.raises(ShutdownInterrupted):
+        run(openai_standin, object_storage, {"prompt": PROMPT}, me)
+    assert openai_standin.requests == []
     assert object_storage.objects == {}
