@@ -35,8 +35,9 @@ MAX_REQUESTS_PER_MESSAGE = 32
 # full request of text-embedding-3-small (2,048 x 1,536 numbers) fits.
 MAX_EMBEDDING_VALUES = 4 * 1024 * 1024
 # A float answer is JSON of 20-24 bytes per number (OpenAI writes one number per line);
-# the client reads at most 64 MiB of one answer. So a request asks for at most this many
-# numbers in float format, assuming LARGEST_DIMENSIONS when `dimensions` is not given.
+# the embeddings call reads at most 64 MiB of one answer (lib.openai.embeddings). So a
+# request asks for at most this many numbers in float format, assuming LARGEST_DIMENSIONS
+# when `dimensions` is not given.
 FLOAT_VALUES_PER_ANSWER = 2 * 1024 * 1024
 LARGEST_DIMENSIONS = 4096
 BASE64 = "base64"

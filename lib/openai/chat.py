@@ -3,6 +3,10 @@
 `create_chat_completion` POSTs /chat/completions through the client; with `stream: true`
 the `chat.completion.chunk` events are folded by `ChatCompletionAssembler` into the
 `chat.completion` shape a non-streamed call returns (pure functions over the events).
+Linear in the stream: every text (content, refusal, `reasoning_content` and other string
+fields, tool call arguments) is kept as its pieces and joined once at the end, logprobs
+are extended in place; what is kept is counted in the answer's budget
+(``lib.openai.budget``), and at most MAX_CHOICES choices are taken.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from lib.openai.budget import AnswerBudget
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import NO_SECRETS, StreamError
-from lib.openai.limits import DEFAULT_REQUEST_TIMEOUT_S
+from lib.openai.limits import DEFAULT_REQUEST_TIMEOUT_S, MAX_CHOICES, CallLimits
 from lib.openai.paths import CHAT_COMPLETIONS_PATH
 from lib.openai.sse import ServerSentEvent, parse_event
 from lib.redaction import Redactor
@@ -49,86 +54,150 @@ def create_chat_completion(
         return answer
     with answer:
         completion = assemble_chat_completion(answer.events, answer.request_id,
-                                              answer.redactor)
+                                              answer.redactor, answer.budget())
         answer.release()  # the connection back to the pool
         return completion
 
 
+class _Texts:
+    """Pieces of one text as they arrive, joined once at the end (linear: joining per
+    piece is quadratic)."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+class _FunctionCall:
+    """A function call's name (its first) and arguments (the pieces, joined at the end)."""
+
+    __slots__ = ("arguments", "name")
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.arguments = _Texts()
+
+    def add(self, fragment: dict[str, Any], budget: AnswerBudget) -> None:
+        name, arguments = fragment.get("name"), fragment.get("arguments")
+        if isinstance(name, str) and name and not self.name:
+            budget.keep(len(name))
+            self.name = name
+        if isinstance(arguments, str) and arguments:
+            budget.keep(len(arguments))
+            self.arguments.pieces.append(arguments)
+
+    def result(self) -> dict[str, str]:
+        return {"name": self.name, "arguments": self.arguments.text()}
+
+
+class _ToolCall:
+    __slots__ = ("function", "id", "type")
+
+    def __init__(self, fragment: dict[str, Any]) -> None:
+        self.id = fragment.get("id") or ""
+        self.type = fragment.get("type") or "function"
+        self.function = _FunctionCall()
+
+    def result(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "function": self.function.result()}
+
+
 class _ChoiceState:
-    """What one choice has accumulated so far."""
+    """What one choice has accumulated so far; every piece it keeps is counted in the
+    answer's budget."""
 
     __slots__ = ("content", "extra", "finish_reason", "function_call", "index", "logprobs",
-                 "refusal", "role", "tool_calls")
+                 "refusal", "role", "texts", "tool_calls")
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.role = "assistant"
-        self.content: list[str] | None = None
-        self.refusal: list[str] | None = None
-        self.tool_calls: dict[int, dict[str, Any]] = {}
-        self.function_call: dict[str, str] | None = None
+        self.content: _Texts | None = None
+        self.refusal: _Texts | None = None
+        self.tool_calls: dict[Any, _ToolCall] = {}
+        self.function_call: _FunctionCall | None = None
         self.logprobs: dict[str, list[Any] | None] | None = None
         self.finish_reason: str | None = None
-        self.extra: dict[str, Any] = {}
+        self.texts: dict[str, _Texts] = {}  # other string fields (`reasoning_content`)
+        self.extra: dict[str, Any] = {}  # other fields: the last value seen
 
-    def add(self, choice: dict[str, Any]) -> None:
-        delta = choice.get("delta") or {}
-        for key, value in delta.items():
-            if value is None:
-                continue
-            if key == _ROLE:
-                self.role = value
-            elif key == _CONTENT:
-                self.content = _appended(self.content, value)
-            elif key == _REFUSAL:
-                self.refusal = _appended(self.refusal, value)
-            elif key == _TOOL_CALLS:
-                for fragment in value:
-                    self._add_tool_call(fragment)
-            elif key == _FUNCTION_CALL:
-                self.function_call = _merged_function(self.function_call, value)
-            elif isinstance(value, str) and isinstance(self.extra.get(key, ""), str):
-                self.extra[key] = self.extra.get(key, "") + value
-            else:
-                self.extra[key] = value
+    def add(self, choice: dict[str, Any], data: str, budget: AnswerBudget) -> None:
+        """Fold in one chunk's choice (`data`: the chunk's text, for what is kept whole)."""
+        delta = choice.get("delta")
+        for key, value in (delta.items() if isinstance(delta, dict) else ()):
+            if value is not None:
+                self._add_field(key, value, budget)
         if choice.get("logprobs"):
+            budget.keep_json(data)  # the chunk's text: more than its tokens take
             self._add_logprobs(choice["logprobs"])
         if choice.get("finish_reason"):
             self.finish_reason = choice["finish_reason"]
 
-    def _add_tool_call(self, fragment: dict[str, Any]) -> None:
+    def _add_field(self, key: str, value: Any, budget: AnswerBudget) -> None:
+        if key == _ROLE:
+            self.role = value
+        elif key == _CONTENT:
+            self.content = _appended(self.content, value, budget)
+        elif key == _REFUSAL:
+            self.refusal = _appended(self.refusal, value, budget)
+        elif key == _TOOL_CALLS:
+            for fragment in value if isinstance(value, list) else ():
+                if isinstance(fragment, dict):
+                    self._add_tool_call(fragment, budget)
+        elif key == _FUNCTION_CALL and isinstance(value, dict):
+            if self.function_call is None:
+                self.function_call = _FunctionCall()
+            self.function_call.add(value, budget)
+        elif isinstance(value, str):
+            self.extra.pop(key, None)
+            self.texts[key] = _appended(self.texts.get(key), value, budget)
+        else:
+            self.texts.pop(key, None)
+            self.extra[key] = value
+
+    def _add_tool_call(self, fragment: dict[str, Any], budget: AnswerBudget) -> None:
         index = fragment.get("index", len(self.tool_calls))
         call = self.tool_calls.get(index)
         if call is None:
-            call = self.tool_calls[index] = {
-                "id": fragment.get("id") or "",
-                "type": fragment.get("type") or "function",
-                "function": {"name": "", "arguments": ""},
-            }
-        elif fragment.get("id") and not call["id"]:
-            call["id"] = fragment["id"]
-        if fragment.get("function"):
-            call["function"] = _merged_function(call["function"], fragment["function"])
+            budget.keep(0, 8)  # a call's own objects
+            call = self.tool_calls[index] = _ToolCall(fragment)
+        elif fragment.get("id") and not call.id:
+            call.id = fragment["id"]
+        function = fragment.get("function")
+        if isinstance(function, dict):
+            call.function.add(function, budget)
 
-    def _add_logprobs(self, logprobs: dict[str, Any]) -> None:
+    def _add_logprobs(self, logprobs: Any) -> None:
+        if not isinstance(logprobs, dict):
+            return
         if self.logprobs is None:
             self.logprobs = {"content": None, "refusal": None}
         for key in ("content", "refusal"):
             tokens = logprobs.get(key)
-            if tokens:
-                self.logprobs[key] = (self.logprobs[key] or []) + tokens
+            if isinstance(tokens, list) and tokens:
+                kept = self.logprobs[key]
+                if kept is None:
+                    self.logprobs[key] = list(tokens)
+                else:
+                    kept.extend(tokens)
 
     def result(self) -> dict[str, Any]:
         message: dict[str, Any] = {
             "role": self.role,
-            "content": None if self.content is None else "".join(self.content),
-            "refusal": None if self.refusal is None else "".join(self.refusal),
+            "content": None if self.content is None else self.content.text(),
+            "refusal": None if self.refusal is None else self.refusal.text(),
         }
         if self.tool_calls:
-            message["tool_calls"] = [self.tool_calls[i] for i in sorted(self.tool_calls)]
+            message["tool_calls"] = [self.tool_calls[i].result()
+                                     for i in sorted(self.tool_calls, key=_order)]
         if self.function_call is not None:
-            message["function_call"] = self.function_call
+            message["function_call"] = self.function_call.result()
         message.update(self.extra)
+        message.update({key: texts.text() for key, texts in self.texts.items()})
         return {
             "index": self.index,
             "message": message,
@@ -137,44 +206,49 @@ class _ChoiceState:
         }
 
 
-def _appended(parts: list[str] | None, value: str) -> list[str]:
-    if parts is None:
-        return [value]
-    parts.append(value)
-    return parts
+def _appended(texts: _Texts | None, value: Any, budget: AnswerBudget) -> _Texts:
+    texts = texts or _Texts()
+    piece = value if isinstance(value, str) else str(value)
+    budget.keep(len(piece))
+    texts.pieces.append(piece)
+    return texts
 
 
-def _merged_function(current: dict[str, str] | None, fragment: dict[str, Any]) -> dict[str, str]:
-    merged = dict(current or {"name": "", "arguments": ""})
-    if fragment.get("name") and not merged.get("name"):
-        merged["name"] = fragment["name"]
-    if fragment.get("arguments"):
-        merged["arguments"] = merged.get("arguments", "") + fragment["arguments"]
-    return merged
+def _order(index: Any) -> tuple[int, str]:
+    """Tool calls in index order (a server's index that is no number comes last)."""
+    return (index, "") if isinstance(index, int) else (1 << 62, str(index))
 
 
 class ChatCompletionAssembler:
-    """Folds `chat.completion.chunk` objects into one `chat.completion` object."""
+    """Folds `chat.completion.chunk` objects into one `chat.completion` object, within
+    `budget` (what it keeps) and MAX_CHOICES."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: AnswerBudget | None = None) -> None:
+        self._budget = budget or CallLimits().answer_budget()
         self._top: dict[str, Any] = {}
         self._choices: dict[int, _ChoiceState] = {}
         self._usage: dict[str, Any] | None = None
         self.chunk_count = 0
 
-    def add(self, chunk: dict[str, Any]) -> None:
-        """Fold one chunk in."""
+    def add(self, chunk: dict[str, Any], data: str = "") -> None:
+        """Fold one chunk in (`data`: its text, counted for what is kept whole)."""
         self.chunk_count += 1
         for key in _TOP_LEVEL_KEYS:
             value = chunk.get(key)
             if value is not None:
                 self._top[key] = value
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, dict):
+                continue
             index = choice.get("index", 0)
             state = self._choices.get(index)
             if state is None:
+                if len(self._choices) >= MAX_CHOICES:
+                    raise StreamError(f"The stream sent more than {MAX_CHOICES} choices; the "
+                                      "answer is refused", request_id=self._budget.request_id)
                 state = self._choices[index] = _ChoiceState(index)
-            state.add(choice)
+            state.add(choice, data, self._budget)
         if chunk.get("usage"):
             self._usage = chunk["usage"]
 
@@ -190,7 +264,7 @@ class ChatCompletionAssembler:
             "object": CHAT_COMPLETION,
             "created": self._top.get("created", 0),
             "model": self._top.get("model", ""),
-            "choices": [self._choices[i].result() for i in sorted(self._choices)],
+            "choices": [self._choices[i].result() for i in sorted(self._choices, key=_order)],
         }
         for key in ("system_fingerprint", "service_tier"):
             if key in self._top:
@@ -202,17 +276,18 @@ class ChatCompletionAssembler:
 
 def assemble_chat_completion(
     events: Iterable[ServerSentEvent], request_id: str | None = None,
-    redactor: Redactor = NO_SECRETS,
+    redactor: Redactor = NO_SECRETS, budget: AnswerBudget | None = None,
 ) -> dict[str, Any]:
-    """Read events up to `[DONE]` and return the assembled completion."""
-    assembler = ChatCompletionAssembler()
+    """Read events up to `[DONE]` and return the assembled completion (within `budget`:
+    what it keeps)."""
+    assembler = ChatCompletionAssembler(budget or CallLimits().answer_budget(request_id))
     done = False
     for event in events:
         chunk = parse_event(event, request_id, redactor)
         if chunk is None:
             done = True
             break
-        assembler.add(chunk)
+        assembler.add(chunk, event.data)
     if not done and not assembler.finished:
         raise StreamError(
             f"The stream ended before the completion was finished "

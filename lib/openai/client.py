@@ -26,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 
 from lib.errors import is_user_error
+from lib.openai.budget import AnswerBudget
 from lib.openai.errors import (
     NO_SECRETS,
     AnswerTooLargeError,
@@ -49,6 +50,7 @@ from lib.openai.limits import (
     CONNECT_TIMEOUT_S,
     DEFAULT_REQUEST_TIMEOUT_S,
     READ_CHUNK_BYTES,
+    AnswerLimits,
     CallLimits,
 )
 from lib.openai.multipart import MultipartForm
@@ -245,15 +247,18 @@ class OpenAIClient:
         self, method: str, path: str, body: Mapping[str, Any] | None = None, *,
         timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S, logger: Any = None,
         stop: threading.Event | None = None, idempotent: bool = True,
+        answer_limits: AnswerLimits | None = None,
     ) -> dict[str, Any]:
         """`method` `path` (below the base URL) with an optional JSON body: the JSON answer.
         `stop` is checked before every attempt and between reads: once set, the call ends
         with `CallInterruptedError`. A call that may start a billable job passes
         ``idempotent=False``: it is sent at most once once it may have reached the server
-        (see `_send`)."""
+        (see `_send`). `answer_limits`: what the answer may hold, when the client's
+        limits are not right for this call (lib.openai.budget)."""
         response, deadline = self._open(method, path, body, timeout_s=timeout_s,
                                         logger=logger, stop=stop, idempotent=idempotent)
-        return self._json_of(response, timeout_s, request_id_from(response.headers), deadline)
+        return self._json_of(response, timeout_s, request_id_from(response.headers), deadline,
+                             answer_limits)
 
     def post_for_events(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
@@ -333,10 +338,15 @@ class OpenAIClient:
                           request_id)
 
     def _json_of(self, response: requests.Response, timeout_s: float, request_id: str | None,
-                 deadline: _Deadline) -> dict[str, Any]:
-        """A successful answer's JSON object, read within the bounds (closes the answer)."""
+                 deadline: _Deadline, answer_limits: AnswerLimits | None = None,
+                 ) -> dict[str, Any]:
+        """A successful answer's JSON object, read within the bounds (closes the answer):
+        its bytes as read, its JSON values before it is parsed."""
+        limits = answer_limits or self.limits.answer_limits()
         with response:
-            content = self._read_answer(response, timeout_s, request_id, deadline)
+            content = self._read_answer(response, timeout_s, request_id, deadline,
+                                        limits.max_bytes)
+        limits.budget(request_id).check_json(content)
         return decode_json_object(content, response.status_code, request_id, self._redactor)
 
     def _events_of(self, response: requests.Response, timeout_s: float,
@@ -346,7 +356,9 @@ class OpenAIClient:
                               self.limits.max_stream_bytes, response.status_code, request_id,
                               "event stream")
         return read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
-                           max_line_bytes=self.limits.max_sse_line_bytes)
+                           max_line_bytes=self.limits.max_sse_line_bytes,
+                           max_events=self.limits.max_stream_events,
+                           max_event_values=self.limits.max_answer_values)
 
     def _open(
         self, method: str, path: str, body: Mapping[str, Any] | MultipartForm | None, *,
@@ -486,12 +498,13 @@ class OpenAIClient:
 
     def _read_answer(
         self, response: requests.Response, timeout_s: float, request_id: str | None,
-        deadline: _Deadline,
+        deadline: _Deadline, max_bytes: int | None = None,
     ) -> bytes:
         """A successful answer's body, read within the deadline and the size cap."""
         return b"".join(self._capped(
             self._guarded_chunks(response, timeout_s, request_id, deadline),
-            self.limits.max_answer_bytes, response.status_code, request_id, "answer"))
+            max_bytes or self.limits.max_answer_bytes, response.status_code, request_id,
+            "answer"))
 
     def _read_error_body(
         self, response: requests.Response, timeout_s: float, deadline: _Deadline | None
@@ -581,6 +594,10 @@ class EventStream(_OpenAnswer):
         self.redactor = redactor
         self._limits = limits or CallLimits()
         self._monotonic = monotonic
+
+    def budget(self) -> AnswerBudget:
+        """A budget for the answer assembled from these events (lib.openai.budget)."""
+        return self._limits.answer_budget(self.request_id)
 
     def release(self) -> None:
         """The caller has the last event it needs: read what is left of the body (normally

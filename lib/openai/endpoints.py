@@ -17,6 +17,7 @@ from typing import Any
 
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import NotFoundError, is_about_the_model
+from lib.openai.limits import AnswerLimits
 
 
 def endpoint_missing(error: NotFoundError, endpoint: str) -> NotFoundError:
@@ -49,9 +50,10 @@ def post_json(
     timeout_s: float,
     logger: Any = None,
     stop: threading.Event | None = None,
+    answer_limits: AnswerLimits | None = None,
 ) -> dict[str, Any]:
     """POST `path` with a JSON body: the JSON answer. A server without the endpoint fails
-    with an error that names it; `stop` as for the client's calls."""
+    with an error that names it; `stop` and `answer_limits` as for the client's calls."""
     with naming_endpoint(f"POST {path}"):
         return client.request_json("POST", path, body, timeout_s=timeout_s, logger=logger,
-                                   stop=stop)
+                                   stop=stop, answer_limits=answer_limits)

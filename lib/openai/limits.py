@@ -4,12 +4,15 @@ and the transport constants the OpenAI client and the attachment downloads share
 A call is bounded in time by the connect timeout, by the Request timeout (the longest wait
 for the answer to start and the longest silence between two pieces of it) and by a total
 deadline, so that a server that keeps sending slowly, or streams forever, cannot hold the
-step; and in memory by caps on what is read from the server.
+step; and in memory by caps on what is read from the server and on what an answer holds
+once parsed (``lib.openai.budget``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from lib.openai.budget import AnswerBudget
 
 MIB = 1024 * 1024
 
@@ -28,11 +31,20 @@ LIST_TIMEOUT_S = 30.0
 TOTAL_DEADLINE_FACTOR = 10
 MIN_TOTAL_DEADLINE_S = 900.0
 
-MAX_ANSWER_BYTES = 64 * MIB  # a non-streamed answer, read
+# An answer: a non-streamed one as read, a stream's as assembled (what it keeps), a file.
+# Its JSON values are bounded too: parsed, many small values take far more memory than
+# their text (lib.openai.budget); a long answer with top_logprobs 20 on 4,000 tokens holds
+# about 700,000.
+MAX_ANSWER_BYTES = 16 * MIB
+MAX_ANSWER_VALUES = 1_000_000
 MAX_SSE_LINE_BYTES = 16 * MIB  # one line (and one event's data) of an event stream
-# A whole event stream, read: the assembled answer is part of it, so this bounds its memory.
-# Far above real answers (a long answer with top_logprobs stays well below it).
+# A whole event stream, read: its deltas are dropped once assembled, so this bounds time,
+# not memory; and its events (chunks), each parsed.
 MAX_STREAM_BYTES = 256 * MIB
+MAX_STREAM_EVENTS = 1_000_000
+# What a stream's answer may be made of (the API gives at most 128 choices).
+MAX_CHOICES = 128
+MAX_OUTPUT_ITEMS = 10_000
 MAX_ERROR_BODY_BYTES = 1 * MIB  # an error answer: read up to this, the rest is ignored
 # After a stream's last event, what may follow it (normally only the end of the chunked
 # body) is read up to this much and this long, so that the connection goes back to the
@@ -53,16 +65,38 @@ def max_image_answer_bytes(images: int) -> int:
 
 
 @dataclass(frozen=True)
+class AnswerLimits:
+    """What one answer may hold: its bytes and its JSON values (lib.openai.budget). A call
+    whose answers are larger by design (embeddings as floats) passes its own."""
+
+    max_bytes: int = MAX_ANSWER_BYTES
+    max_values: int = MAX_ANSWER_VALUES
+
+    def budget(self, request_id: str | None = None) -> AnswerBudget:
+        return AnswerBudget(self.max_bytes, self.max_values, request_id)
+
+
+@dataclass(frozen=True)
 class CallLimits:
     """The caps a client applies (tests pass smaller ones)."""
 
     max_answer_bytes: int = MAX_ANSWER_BYTES
+    max_answer_values: int = MAX_ANSWER_VALUES
     max_sse_line_bytes: int = MAX_SSE_LINE_BYTES
     max_stream_bytes: int = MAX_STREAM_BYTES
+    max_stream_events: int = MAX_STREAM_EVENTS
     max_error_body_bytes: int = MAX_ERROR_BODY_BYTES
     min_total_deadline_s: float = MIN_TOTAL_DEADLINE_S
     max_drain_bytes: int = MAX_DRAIN_BYTES
     drain_timeout_s: float = DRAIN_TIMEOUT_S
+
+    def answer_limits(self) -> AnswerLimits:
+        """What an answer may hold when the call does not say otherwise."""
+        return AnswerLimits(self.max_answer_bytes, self.max_answer_values)
+
+    def answer_budget(self, request_id: str | None = None) -> AnswerBudget:
+        """A fresh budget for one answer (see lib.openai.budget)."""
+        return self.answer_limits().budget(request_id)
 
     def total_deadline_s(self, request_timeout_s: float) -> float:
         """The longest a whole call may take: the larger of 10 x the Request timeout and

@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeGuard
 from urllib.parse import quote
 
+from lib.openai.budget import AnswerBudget
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import (
     NO_SECRETS,
+    AnswerTooLargeError,
     CallInterruptedError,
     NotResentError,
     OpenAIError,
@@ -29,6 +31,7 @@ from lib.openai.errors import (
     error_from_event,
     shown,
 )
+from lib.openai.limits import MAX_OUTPUT_ITEMS, CallLimits
 from lib.openai.paths import RESPONSES_PATH
 from lib.openai.sse import ServerSentEvent, parse_event
 from lib.redaction import OWN_SECRETS, Redactor
@@ -80,7 +83,7 @@ def create_response(
     with answer:
         response = assemble_response(answer.events, answer.request_id, answer.redactor,
                                      on_created=on_created, stop=stop, follow=follow,
-                                     idempotent=idempotent)
+                                     idempotent=idempotent, budget=answer.budget())
         if follow:  # read to its end (a stream left early is closed instead)
             answer.release()  # the connection back to the pool
         return response
@@ -143,9 +146,12 @@ def shown_id(response: Mapping[str, Any]) -> str:
 
 
 class ResponseAssembler:
-    """Folds Responses API stream events into the final Response."""
+    """Folds Responses API stream events into the final Response, within `budget`: what it
+    keeps (the latest Response and the finished items) is counted as it comes, and at most
+    MAX_OUTPUT_ITEMS items are kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: AnswerBudget | None = None) -> None:
+        self._budget = budget or CallLimits().answer_budget()
         self.response: dict[str, Any] | None = None
         self.items: dict[int, dict[str, Any]] = {}
         self.finished = False
@@ -153,8 +159,9 @@ class ResponseAssembler:
         self.last_sequence_number: int | None = None
 
     def add(self, event: dict[str, Any], request_id: str | None = None,
-            redactor: Redactor = NO_SECRETS) -> None:
-        """Fold one event in; an `error` event raises `StreamError`."""
+            redactor: Redactor = NO_SECRETS, data: str = "") -> None:
+        """Fold one event in (`data`: its text, counted for what is kept); an `error`
+        event raises `StreamError`."""
         self.event_count += 1
         kind = event.get("type")
         if kind == ERROR_EVENT:
@@ -164,9 +171,15 @@ class ResponseAssembler:
             self.last_sequence_number = sequence_number
         response = event.get("response")
         if isinstance(response, dict):
+            self._budget.check_beside_kept(data)  # it replaces the Response kept before
             self.response = response
             self.finished = self.finished or kind in TERMINAL_EVENTS
         if kind == ITEM_DONE_EVENT and isinstance(event.get("item"), dict):
+            if len(self.items) >= MAX_OUTPUT_ITEMS:
+                raise AnswerTooLargeError(
+                    f"The stream sent more than {MAX_OUTPUT_ITEMS} output items; it is not "
+                    "read further", request_id=request_id)
+            self._budget.keep_json(data)
             index = event.get("output_index")
             self.items[index if isinstance(index, int) else len(self.items)] = event["item"]
 
@@ -188,8 +201,10 @@ def assemble_response(
     stop: threading.Event | None = None,
     follow: bool = True,
     idempotent: bool = True,
+    budget: AnswerBudget | None = None,
 ) -> dict[str, Any]:
-    """Read events up to the terminal one and return the final Response.
+    """Read events up to the terminal one and return the final Response (within
+    `budget`: what it keeps).
 
     `on_created` is called once, with the first Response the stream names (so that a
     background job's id is known before anything else happens); with `follow=False` that
@@ -198,14 +213,14 @@ def assemble_response(
     `idempotent`, a failure before the first Response was taken (the stream broke, ended,
     or named an id `on_created` refused) is a `NotResentError`: the job may exist.
     """
-    assembler = ResponseAssembler()
+    assembler = ResponseAssembler(budget or CallLimits().answer_budget(request_id))
     announced = False
     try:
         for event in events:
             data = parse_event(event, request_id, redactor)
             if data is None:  # `[DONE]`: not sent by OpenAI, by some compatible servers
                 break
-            assembler.add(data, request_id, redactor)
+            assembler.add(data, request_id, redactor, event.data)
             if not announced and assembler.response is not None:
                 if on_created is not None:
                     on_created(assembler.response)

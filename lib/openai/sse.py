@@ -13,8 +13,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lib.openai.errors import NO_SECRETS, APITimeoutError, StreamError, error_from_event, shown
-from lib.openai.limits import MAX_SSE_LINE_BYTES
+from lib.openai.budget import json_values
+from lib.openai.errors import (
+    NO_SECRETS,
+    AnswerTooLargeError,
+    APITimeoutError,
+    StreamError,
+    error_from_event,
+    shown,
+)
+from lib.openai.limits import MAX_ANSWER_VALUES, MAX_SSE_LINE_BYTES, MAX_STREAM_EVENTS
 from lib.redaction import Redactor
 
 DONE = "[DONE]"
@@ -106,14 +114,20 @@ def read_events(
     idle_timeout_s: float,
     monotonic: Callable[[], float],
     max_line_bytes: int = MAX_SSE_LINE_BYTES,
+    max_events: int = MAX_STREAM_EVENTS,
+    max_event_values: int = MAX_ANSWER_VALUES,
 ) -> Iterator[ServerSentEvent]:
     """Events of a byte stream; raises `APITimeoutError` when data stops for too long.
 
     Comments (keep-alives) do not count as data: a stream that only pings times out too.
-    A silent socket is caught by the read timeout the caller set on the connection.
+    A silent socket is caught by the read timeout the caller set on the connection. More
+    than `max_events` events, or an event whose data holds more than `max_event_values`
+    JSON values (lib.openai.budget: counted before it is parsed), is an
+    `AnswerTooLargeError`.
     """
     decoder = SseDecoder()
     last_data_at = monotonic()
+    events = 0
     for line in iter_lines(chunks, max_line_bytes):
         now = monotonic()
         if now - last_data_at > idle_timeout_s:
@@ -123,13 +137,26 @@ def read_events(
         event = decoder.feed(line)
         if event is not None:
             last_data_at = now
-            yield event
+            events += 1
+            yield _bounded(event, events, max_events, max_event_values)
         elif decoder.pending_chars > max_line_bytes:  # many lines, each under the cap
             raise StreamError(f"The stream sent an event longer than {max_line_bytes} "
                               "characters; the answer is refused")
     event = decoder.flush()
     if event is not None:
-        yield event
+        yield _bounded(event, events + 1, max_events, max_event_values)
+
+
+def _bounded(event: ServerSentEvent, number: int, max_events: int,
+             max_values: int) -> ServerSentEvent:
+    if number > max_events:
+        raise AnswerTooLargeError(f"The stream sent more than {max_events} events; it is "
+                                  "not read further")
+    if json_values(event.data) > max_values:
+        raise AnswerTooLargeError(f"The stream sent an event of more than {max_values} JSON "
+                                  "values (each takes memory once parsed); it is not read "
+                                  "further")
+    return event
 
 
 def parse_event(

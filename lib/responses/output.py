@@ -7,12 +7,10 @@ there is none). `parsed` (JSON formats only) is that text read as JSON.
 
 from __future__ import annotations
 
-import copy
-import json
 from typing import Any
 
 from lib.errors import OutputParseError
-from lib.json_formats import asks_for_json
+from lib.json_formats import asks_for_json, parse_json_text
 from lib.openai.errors import MAX_BODY_SNIPPET_CHARS, NO_SECRETS, shown
 from lib.openai.responses import shown_id, status_of
 from lib.redaction import Redactor
@@ -79,7 +77,7 @@ def parsed_of(response: dict[str, Any], text: str) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return parse_json_text(text)
     except (ValueError, RecursionError):
         if status_of(response) == "incomplete":
             return None
@@ -91,10 +89,11 @@ def parsed_of(response: dict[str, Any], text: str) -> Any:
 
 def build_response_output(request: dict[str, Any], response: dict[str, Any],
                           redactor: Redactor = NO_SECRETS) -> dict[str, Any]:
-    """The body of the emitted message (a `failed` Response raises its error instead)."""
+    """The body of the emitted message (a `failed` Response raises its error instead):
+    a new top object, its values shared with `response`, not copied."""
     if status_of(response) == "failed":
         raise failure_of(response, redactor)
-    result = copy.deepcopy(response)
+    result = dict(response)
     result["output_text"] = output_text(result)
     if json_format_requested(request):
         result["parsed"] = parsed_of(result, result["output_text"])
