@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lib.errors import UserError
-from lib.openai.errors import CallInterruptedError
+from lib.openai.errors import MAX_BODY_SNIPPET_CHARS, CallInterruptedError, OpenAIError, shown
 
 INDEXING = "in_progress"
 INDEXED = "completed"
@@ -26,8 +26,9 @@ FIRST_POLL_S = 1.0
 MAX_POLL_S = 5.0
 
 
-class IndexingFailedError(Exception):
-    """The vector store could not index the file for a reason of its own."""
+class IndexingFailedError(OpenAIError):
+    """The vector store could not index the file for a reason of its own (an API error:
+    its text is redacted and cut like every other's)."""
 
 
 class FileNotIndexableError(IndexingFailedError, UserError):
@@ -44,8 +45,8 @@ def status_of(vector_store_file: dict[str, Any]) -> str:
 
 
 def _describe(vector_store_file: dict[str, Any]) -> str:
-    return (f"the file {vector_store_file.get('id', '')} in the vector store "
-            f"{vector_store_file.get('vector_store_id', '')}")
+    return (f"the file {shown(vector_store_file.get('id', ''))} in the vector store "
+            f"{shown(vector_store_file.get('vector_store_id', ''))}")
 
 
 def check_indexed(vector_store_file: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +56,8 @@ def check_indexed(vector_store_file: dict[str, Any]) -> dict[str, Any]:
         return vector_store_file
     error = vector_store_file.get("last_error")
     error = error if isinstance(error, dict) else {}
-    code = str(error.get("code") or status)
-    reason = str(error.get("message") or "no reason given")[:300]
+    code = shown(error.get("code") or status) or status
+    reason = shown(error.get("message") or "no reason given", MAX_BODY_SNIPPET_CHARS)
     text = f"The vector store could not index {_describe(vector_store_file)}: {reason} ({code})"
     if code in FILE_FAULTS:
         raise FileNotIndexableError(text)
