@@ -258,7 +258,7 @@ class OpenAIClient:
         response, deadline = self._open(method, path, body, timeout_s=timeout_s,
                                         logger=logger, stop=stop, idempotent=idempotent)
         return self._json_of(response, timeout_s, request_id_from(response.headers), deadline,
-                             answer_limits)
+                             answer_limits=answer_limits, idempotent=idempotent)
 
     def post_for_events(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
@@ -272,7 +272,8 @@ class OpenAIClient:
                                         logger=logger, stop=stop, idempotent=idempotent)
         request_id = request_id_from(response.headers)
         if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
-            return self._json_of(response, timeout_s, request_id, deadline)
+            return self._json_of(response, timeout_s, request_id, deadline,
+                                 idempotent=idempotent)
         events = self._events_of(response, timeout_s, request_id, deadline)
         return EventStream(response, events, request_id, self._redactor, limits=self.limits,
                            monotonic=self._monotonic)
@@ -293,7 +294,7 @@ class OpenAIClient:
             with response:
                 content = self._read_answer(response, timeout_s, request_id, deadline)
             return content.decode("utf-8", "replace")
-        return self._json_of(response, timeout_s, request_id, deadline)
+        return self._json_of(response, timeout_s, request_id, deadline, idempotent=idempotent)
 
     def open_file_answer(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
@@ -338,16 +339,23 @@ class OpenAIClient:
                           request_id)
 
     def _json_of(self, response: requests.Response, timeout_s: float, request_id: str | None,
-                 deadline: _Deadline, answer_limits: AnswerLimits | None = None,
-                 ) -> dict[str, Any]:
+                 deadline: _Deadline, *, answer_limits: AnswerLimits | None = None,
+                 idempotent: bool = True) -> dict[str, Any]:
         """A successful answer's JSON object, read within the bounds (closes the answer):
-        its bytes as read, its JSON values before it is parsed."""
+        its bytes as read, its JSON values before it is parsed. For a call that is not
+        `idempotent`, a failure here is a `NotResentError`: the server took the request."""
         limits = answer_limits or self.limits.answer_limits()
-        with response:
-            content = self._read_answer(response, timeout_s, request_id, deadline,
-                                        limits.max_bytes)
-        limits.budget(request_id).check_json(content)
-        return decode_json_object(content, response.status_code, request_id, self._redactor)
+        try:
+            with response:
+                content = self._read_answer(response, timeout_s, request_id, deadline,
+                                            limits.max_bytes)
+            limits.budget(request_id).check_json(content)
+            return decode_json_object(content, response.status_code, request_id,
+                                      self._redactor)
+        except OpenAIError as exc:
+            if idempotent:
+                raise
+            raise NotResentError(exc) from None
 
     def _events_of(self, response: requests.Response, timeout_s: float,
                    request_id: str | None, deadline: _Deadline) -> Iterator[ServerSentEvent]:

@@ -125,6 +125,17 @@ def answers_after_the_timeout(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
 
 
+def json_body_breaks(handler: BaseHTTPRequestHandler) -> None:
+    """A server that ignores `stream` and answers JSON, whose body breaks off."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "1000")
+    handler.end_headers()
+    handler.wfile.write(b'{"id": "resp_')
+    handler.wfile.flush()
+    handler.close_connection = True
+
+
 def headers_then_nothing(handler: BaseHTTPRequestHandler) -> None:
     stream_headers(handler)
     handler.wfile.write(b": keep-alive\n\n")
@@ -176,9 +187,10 @@ def test_the_create_goes_as_a_stream_and_the_job_is_polled_once_its_id_came() ->
 
 
 @pytest.mark.parametrize("failure", [server_error, unavailable_for_long, closes_without_answer,
-                                     headers_then_nothing],
+                                     headers_then_nothing, json_body_breaks],
                          ids=["500", "503 with a long Retry-After", "no answer",
-                              "the stream ends before the job is named"])
+                              "the stream ends before the job is named",
+                              "a JSON answer breaks off"])
 def test_a_create_that_may_have_reached_the_server_is_sent_once(failure: Behaviour) -> None:
     with HostileServer(Script([failure])) as server:
         me, error, _ = run(server)
