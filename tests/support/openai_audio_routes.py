@@ -14,13 +14,19 @@ answered 400, as the real API would.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.multipart_form import Form, FormError, parse_form
-from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
+from tests.support.openai_replies import (
+    Reply,
+    Validator,
+    contract_refusal,
+    error_body,
+    json_object,
+    not_json_object,
+)
 
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 TRANSLATIONS = "/v1/audio/translations"
@@ -131,13 +137,9 @@ class AudioRoutes:
                                              granularities=granularities))
 
     def _speech(self, raw: bytes) -> Reply:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return Reply(400, error_body("We could not parse the JSON body.",
-                                         "invalid_request_error"))
+        body = json_object(raw)
+        if body is None:
+            return not_json_object()
         self.speeches.append(body)
         refused = self._check("CreateSpeechRequest", body)
         if refused is not None:

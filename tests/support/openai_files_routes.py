@@ -14,7 +14,6 @@ Requests are checked against the official document (``CreateFileRequest``,
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -22,7 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.multipart_form import FormError, parse_form
-from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
+from tests.support.openai_replies import (
+    Reply,
+    Validator,
+    contract_refusal,
+    error_body,
+    json_object,
+    not_json_object,
+)
 
 FILES = "/v1/files"
 VECTOR_STORES = "/v1/vector_stores/"
@@ -117,13 +123,9 @@ class FilesRoutes:
         return Reply(json=stored.object())
 
     def _attach(self, store_id: str, raw: bytes) -> Reply:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return Reply(400, error_body("We could not parse the JSON body.",
-                                         "invalid_request_error"))
+        body = json_object(raw)
+        if body is None:
+            return not_json_object()
         refused = self._check("CreateVectorStoreFileRequest", body)
         if refused is not None:
             return refused

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +29,14 @@ from typing import Any
 
 from tests.support.image_files import image_bytes, kind_of, png_size
 from tests.support.multipart_form import Form, FormError, parse_form
-from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
+from tests.support.openai_replies import (
+    Reply,
+    Validator,
+    contract_refusal,
+    error_body,
+    json_object,
+    not_json_object,
+)
 
 GENERATIONS = "/v1/images/generations"
 EDITS = "/v1/images/edits"
@@ -83,13 +89,9 @@ class ImagesRoutes:
         return self._edit(form, base_url)
 
     def _generation(self, raw: bytes, base_url: str) -> Reply:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return Reply(400, error_body("We could not parse the JSON body.",
-                                         "invalid_request_error"))
+        body = json_object(raw)
+        if body is None:
+            return not_json_object()
         self.generations.append(body)
         refused = contract_refusal(self.validator, self.violations, "CreateImageRequest", body)
         if refused is not None:

@@ -11,12 +11,17 @@ the real API would; every request taken is kept in `bodies`, by path.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
+from tests.support.openai_replies import (
+    Reply,
+    Validator,
+    contract_refusal,
+    json_object,
+    not_json_object,
+)
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,9 @@ class JsonRoutes:
     def answer(self, method: str, path: str, headers: Mapping[str, str], raw: bytes) -> Reply:
         del method, headers
         route = next(route for route in self.routes if route.path == path)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return Reply(400, error_body("We could not parse the JSON body.",
-                                         "invalid_request_error"))
+        body = json_object(raw)
+        if body is None:
+            return not_json_object()
         self.bodies.setdefault(path, []).append(body)
         refused = contract_refusal(self.validator, self.violations, route.request_schema, body)
         if refused is not None:

@@ -39,6 +39,23 @@ def error_body(message: str, type_: str, code: str | None = None,
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+NOT_JSON_REPLY_TEXT = "We could not parse the JSON body."
+
+
+def not_json_object() -> Reply:
+    """The API's 400 for a body that is not a JSON object."""
+    return Reply(400, error_body(NOT_JSON_REPLY_TEXT, "invalid_request_error"))
+
+
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """The request body as a JSON object, or None when it is not one."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def contract_refusal(validator: Validator | None, violations: list[str], schema: str,
                      request: Any) -> Reply | None:
     """None when `request` matches the official document's `schema` (or nothing checks);

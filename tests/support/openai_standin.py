@@ -44,7 +44,13 @@ from tests.support.openai_files_routes import FilesRoutes
 from tests.support.openai_images_routes import ImagesRoutes
 from tests.support.openai_json_routes import JsonRoutes
 from tests.support.openai_moderations_routes import MODERATIONS_ROUTE
-from tests.support.openai_replies import Reply, Validator, contract_refusal, error_body
+from tests.support.openai_replies import (
+    Reply,
+    Validator,
+    contract_refusal,
+    error_body,
+    not_json_object,
+)
 
 # Not 8099: examples/cfg-local.json and the README's llama.cpp example use that one.
 DEFAULT_PORT = 8098
@@ -412,8 +418,7 @@ class OpenAIStandIn:
                            "/v1/responses": standin._answer_response}
                 if self.command == "POST" and self.path in creates:
                     if not isinstance(body, dict):
-                        return Reply(400, error_body("We could not parse the JSON body.",
-                                                     "invalid_request_error"))
+                        return not_json_object()
                     return creates[self.path](body)
                 if self.path.startswith("/v1/responses/"):
                     return standin._answer_job(self.command, self.path)
