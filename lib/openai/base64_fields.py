@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lib.openai.budget import AnswerBudget
 from lib.openai.errors import AnswerTooLargeError, OpenAIError
+from lib.openai.limits import MAX_ANSWER_VALUES
 
 _QUOTE = ord('"')
 _BACKSLASH = ord("\\")
@@ -43,11 +45,13 @@ class Sink(Protocol):
 @dataclass(frozen=True)
 class FieldLimits:
     """How many fields an answer may have, how large one may be decoded, and how large
-    the rest of the answer may be."""
+    the rest of the answer may be: in bytes, and in JSON values once parsed
+    (``lib.openai.budget``: a small text of tiny values takes many times its size)."""
 
     max_fields: int
     max_field_bytes: int
     max_rest_bytes: int
+    max_rest_values: int = MAX_ANSWER_VALUES
 
 
 class MalformedAnswerError(OpenAIError):
@@ -96,6 +100,9 @@ class Base64Fields:
         """The answer parsed, each field replaced by its number (an integer)."""
         if self._state != _OUT:
             raise self._malformed("The server's answer ended in the middle of a string")
+        limits = self._limits
+        AnswerBudget(limits.max_rest_bytes, limits.max_rest_values, self._request_id).check_json(
+            self._rest, f"answer besides its {self._name.decode()} values")
         try:
             return json.loads(self._rest)
         except (ValueError, RecursionError):

@@ -150,6 +150,15 @@ def test_the_rest_of_the_answer_is_capped() -> None:
         _decode(raw, 100, FieldLimits(max_fields=1, max_field_bytes=1, max_rest_bytes=4096))
 
 
+def test_the_rest_of_the_answer_is_counted_in_json_values_before_it_is_parsed() -> None:
+    tiny_items = json.dumps({"data": [{"b64_json": "YWJj"}], "extra": [{}] * 2000}).encode()
+    limits = FieldLimits(max_fields=1, max_field_bytes=100, max_rest_bytes=1 << 16,
+                         max_rest_values=1000)
+    with pytest.raises(AnswerTooLargeError, match="holds more than 1000 JSON values"):
+        _decode(tiny_items, 100, limits)
+    assert _decode(tiny_items, 100, replace(limits, max_rest_values=5000))
+
+
 def test_memory_is_one_chunk_whatever_the_fields_size() -> None:
     image = os.urandom(3 << 20)
     raw = json.dumps(_answer([image, image])).encode()
