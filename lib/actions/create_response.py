@@ -48,7 +48,7 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
         longest_wait_s=config.longest_wait_s,
         waiter=BackgroundWait(client=client, logger=self.logger, timeout_s=config.timeout_s,
                               stop=step.stop, schedule=schedule_from(os.environ)),
-        jobs=JOBS, publish=lambda entries: self.emit("updateSnapshot", entries),
+        jobs=JOBS, publish=self.emit,
         stop=step.stop, max_jobs=max_jobs_from(os.environ),
     )
     run.cancel_stale()

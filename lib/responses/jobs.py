@@ -16,17 +16,27 @@ entry replaces the other (whose job is cancelled: nobody could find it any more)
 message without an `id` is never identified by its body alone: its job is not kept in
 the snapshot, and is cancelled when the step stops.
 
-The snapshot holds one key, ``backgroundResponses``:
-``{message key: {"id", "deadlineAt", "request"}}`` (the job's id, its deadline in Unix
-seconds, the request's digest), at most `max_jobs` entries (the environment variable
+The snapshot holds one top-level key per job, ``backgroundResponse:<message key>``:
+``{"id", "deadlineAt", "request"}`` (the job's id, its deadline in Unix seconds, the
+request's digest). Both sailors merge ``updateSnapshot`` shallowly (top-level keys
+replaced, others kept), so writing one job is one small ``updateSnapshot`` of its key,
+and a finished job is written as ``null`` under its key (a shallow merge cannot delete a
+key; ``null`` is read as no job). Once the keys left dead (``null`` or malformed)
+outnumber the live jobs (and `MIN_DEAD_KEYS_TO_COMPACT`), the book writes the live jobs
+whole with one ``snapshot`` event, which replaces the step's snapshot: each compaction
+writes fewer entries than the completions since the one before, so the bytes written
+stay linear in the jobs created. Version 2.1.0 kept every job in one map,
+``backgroundResponses: {message key: entry}``; its entries are read too (a per-job key
+wins over them) and the first write after it compacts, which drops the map.
+
+At most `max_jobs` jobs are kept (the environment variable
 ``RESPONSES_MAX_BACKGROUND_JOBS``, default 32: the platform's snapshot is a small store);
-a message that would start one more is rebounded. It is written whole with
-``updateSnapshot`` (a shallow merge, so other keys of the snapshot stay), by one
-process-wide `JobBook` under a lock, so that the messages a process runs at the same time
-never overwrite each other's jobs. A job nobody comes back for (the message went to
-another replica, or was given up) is cancelled once its deadline has long passed. Entries
-with a malformed id, a deadline that is not a finite number, or (written by an earlier
-version) no digest are never resumed. See docs/openai-api.md#responses-api.
+a message that would start one more is rebounded. One process-wide `JobBook` writes under
+a lock, so that the messages a process runs at the same time never overwrite each
+other's jobs. A job nobody comes back for (the message went to another replica, or was
+given up) is cancelled once its deadline has long passed. Entries with a malformed id, a
+deadline that is not a finite number, or (written by an earlier version) no digest are
+never resumed. See docs/openai-api.md#responses-api.
 """
 
 from __future__ import annotations
@@ -38,28 +48,37 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lib.errors import ConfigError
 from lib.openai.responses import is_response_id
 
-SNAPSHOT_KEY = "backgroundResponses"
+# One top-level snapshot key per job: the prefix, then the message key.
+KEY_PREFIX = "backgroundResponse:"
+# The one map of every job that version 2.1.0 wrote, read back after an upgrade.
+LEGACY_SNAPSHOT_KEY = "backgroundResponses"
 # how long after its deadline an unclaimed job is taken as given up for good
 STALE_AFTER_DEADLINE_S = 15 * 60.0
 MAX_FINISHED_KEYS = 1024
-# The jobs kept in the snapshot (about 170 bytes each, at most 280), and the variable that
-# changes it.
+# The jobs kept in the snapshot (about 190 bytes each, key included, at most 300), and the
+# variable that changes it.
 DEFAULT_MAX_JOBS = 32
 MAX_JOBS_LIMIT = 1000
 MAX_JOBS_VARIABLE = "RESPONSES_MAX_BACKGROUND_JOBS"
 # A message id longer than this is kept as its digest (the snapshot stays small).
 MAX_KEY_CHARS = 100
+# The snapshot is compacted once its dead keys outnumber both the live jobs and this.
+MIN_DEAD_KEYS_TO_COMPACT = 16
 # Digests are 128 bits (32 hex digits): enough to tell requests apart, small in the snapshot.
 DIGEST_CHARS = 32
 _DIGEST = re.compile(rf"[0-9a-f]{{{DIGEST_CHARS}}}")
 
-Publish = Callable[[dict[str, Any]], None]
+# Writes the snapshot: (event, payload), the event ``updateSnapshot`` (merged shallowly)
+# or ``snapshot`` (replaces it); the component's `self.emit`.
+Publish = Callable[[str, dict[str, Any]], None]
+UPDATE_EVENT = "updateSnapshot"
+REPLACE_EVENT = "snapshot"
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,45 @@ def message_key(msg: dict[str, Any]) -> str | None:
     return message_id
 
 
+def snapshot_key(key: str) -> str:
+    """The snapshot's key for the job of the message `key` (at most 119 characters)."""
+    return KEY_PREFIX + key
+
+
+@dataclass
+class SnapshotJobs:
+    """What a snapshot says of the jobs: by message key."""
+
+    jobs: dict[str, Job] = field(default_factory=dict)
+    dead: set[str] = field(default_factory=set)  # per-job keys holding null or a malformed entry
+    legacy: bool = False  # it holds the map of version 2.1.0
+
+
+def read_snapshot(snapshot: Any) -> SnapshotJobs:
+    """The jobs of a snapshot, in either layout (see the module doc); linear in its size."""
+    found = SnapshotJobs()
+    if not isinstance(snapshot, dict):
+        return found
+    legacy = snapshot.get(LEGACY_SNAPSHOT_KEY)
+    if isinstance(legacy, dict):
+        found.legacy = True
+        for key, value in legacy.items():
+            job = Job.from_json(value)
+            if job is not None and isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARS:
+                found.jobs[key] = job
+    for name, value in snapshot.items():
+        if not isinstance(name, str) or not name.startswith(KEY_PREFIX):
+            continue
+        key = name[len(KEY_PREFIX):]
+        job = Job.from_json(value) if 0 < len(key) <= MAX_KEY_CHARS else None
+        if job is None:
+            found.jobs.pop(key, None)  # written after the map: the job ended
+            found.dead.add(key)
+        else:
+            found.jobs[key] = job
+    return found
+
+
 def request_digest(request: Mapping[str, Any]) -> str:
     """The digest of a built request (model included): what a job's message must ask to
     resume it. Linear in the request's size."""
@@ -136,17 +194,19 @@ class JobBook:
         self._active: set[str] = set()  # keys of messages this process runs now
         self._reserved: set[str] = set()  # keys of messages about to create a job
         self._finished: OrderedDict[str, None] = OrderedDict()
+        self._unwritten: dict[str, Job | None] = {}  # changes not in the snapshot yet
+        self._dead: set[str] = set()  # keys the snapshot holds as null or malformed
+        self._legacy = False  # the snapshot holds the map of version 2.1.0
 
     def adopt(self, snapshot: Any) -> None:
         """Take in the jobs of the snapshot the step was given (jobs of messages that an
         earlier process left), except those this process knows better."""
-        entries = snapshot.get(SNAPSHOT_KEY) if isinstance(snapshot, dict) else None
-        if not isinstance(entries, dict):
-            return
+        found = read_snapshot(snapshot)
         with self._lock:
-            for key, value in entries.items():
-                job = Job.from_json(value)
-                if job is not None and key not in self._jobs and key not in self._finished \
+            self._legacy = self._legacy or found.legacy
+            self._dead |= found.dead - self._jobs.keys()
+            for key, job in found.jobs.items():
+                if key not in self._jobs and key not in self._finished \
                         and key not in self._active:
                     self._jobs[key] = job
 
@@ -179,7 +239,8 @@ class JobBook:
             replaced = self._jobs.get(key)
             self._jobs[key] = job
             self._reserved.discard(key)
-            publish(self._entries())
+            self._unwritten[key] = job
+            self._write(publish)
         return replaced if replaced is not None and replaced != job else None
 
     def forget(self, key: str, publish: Publish) -> None:
@@ -191,7 +252,8 @@ class JobBook:
             while len(self._finished) > MAX_FINISHED_KEYS:
                 self._finished.popitem(last=False)
             if self._jobs.pop(key, None) is not None:
-                publish(self._entries())
+                self._unwritten[key] = None
+                self._write(publish)
 
     def release(self, key: str) -> None:
         """The message stops without finishing (shutdown): its job stays remembered."""
@@ -205,14 +267,31 @@ class JobBook:
         with self._lock:
             stale = [key for key, job in self._jobs.items()
                      if key not in self._active and job.deadline_at + STALE_AFTER_DEADLINE_S < now]
+            self._unwritten.update(dict.fromkeys(stale))
             return [self._jobs.pop(key) for key in stale]
 
     def publish_current(self, publish: Publish) -> None:
+        """Write what the snapshot lacks (nothing when it is up to date)."""
         with self._lock:
-            publish(self._entries())
+            self._write(publish)
 
-    def _entries(self) -> dict[str, Any]:
-        return {SNAPSHOT_KEY: {key: job.to_json() for key, job in self._jobs.items()}}
+    def _write(self, publish: Publish) -> None:
+        """Write the changes not written yet: one ``updateSnapshot`` of their keys, or the
+        live jobs whole when the dead keys would outnumber them (or the 2.1.0 map is
+        there). A failed write is carried by the next one. Called under the lock."""
+        if not self._unwritten and not self._legacy:
+            return
+        ended = {key for key, job in self._unwritten.items() if job is None}
+        dead = (self._dead | ended) - (self._unwritten.keys() - ended)
+        if self._legacy or len(dead) > max(len(self._jobs), MIN_DEAD_KEYS_TO_COMPACT):
+            publish(REPLACE_EVENT, {snapshot_key(key): job.to_json()
+                                    for key, job in self._jobs.items()})
+            dead, self._legacy = set(), False
+        else:
+            publish(UPDATE_EVENT, {snapshot_key(key): None if job is None else job.to_json()
+                                   for key, job in self._unwritten.items()})
+        self._dead = dead
+        self._unwritten.clear()
 
 
 # The one book of this process: the messages it runs at the same time share it.

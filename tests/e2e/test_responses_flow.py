@@ -13,11 +13,11 @@ import signal
 
 import pytest
 
-from lib.responses.jobs import SNAPSHOT_KEY
 from tests.e2e.flows import step_in_flow
 from tests.support.openai_standin import OpenAIStandIn, Reply, response_object
 from tests.support.openapi_contract import validate
 from tests.support.platform_sim import FLOW_ID, STEP_ID, PlatformSim
+from tests.support.snapshots import job_writes, kept_jobs, stored
 
 API_KEY = "sk-e2e-responses-SECRET-key"
 MODEL = "gpt-5-mini"
@@ -53,16 +53,15 @@ def only_data(sim: PlatformSim) -> dict:
     return data.decoded()["body"]
 
 
+def snapshot_events(sim: PlatformSim) -> list[tuple[str, dict]]:
+    """The snapshot messages the sailor published: (their event, their payload)."""
+    return [(message.headers.get("snapshotEvent"), json.loads(message.body))
+            for message in sim.published_to("snapshot")]
+
+
 def stored_snapshot(sim: PlatformSim, snapshot: dict | None = None) -> dict:
     """The snapshot as the platform keeps it: `snapshot` replaces, `updateSnapshot` merges."""
-    stored = dict(snapshot or {})
-    for message in sim.published_to("snapshot"):
-        payload = json.loads(message.body)
-        if message.headers.get("snapshotEvent") == "snapshot":
-            stored = payload
-        else:
-            stored.update(payload)
-    return stored
+    return stored(snapshot_events(sim), snapshot)
 
 
 def test_a_plain_response_is_emitted_and_the_message_acknowledged(flow, openai):
@@ -136,13 +135,12 @@ def test_background_job_finishes_after_several_polls(flow, openai):
     assert body["output_text"] == "You said: Research"
     [job_id] = openai.jobs
     assert openai.jobs[job_id].polls == 5
-    snapshots = [json.loads(m.body)[SNAPSHOT_KEY] for m in sim.published_to("snapshot")]
-    [remembered, forgotten] = snapshots
+    [remembered, forgotten] = job_writes(snapshot_events(sim))
     assert list(remembered) == ["research-1"]
     assert remembered["research-1"]["id"] == job_id
     assert isinstance(remembered["research-1"]["deadlineAt"], float)
     assert len(remembered["research-1"]["request"]) == 32, "the digest of its request"
-    assert forgotten == {}
+    assert forgotten == {"research-1": None}
 
 
 def test_two_background_jobs_run_side_by_side(flow, openai):
@@ -154,9 +152,10 @@ def test_two_background_jobs_run_side_by_side(flow, openai):
     assert sim.wait_until(lambda: len(sim.published_to("data")) == 2, timeout=30)
     texts = sorted(d.decoded()["body"]["output_text"] for d in sim.published_to("data"))
     assert texts == ["You said: first", "You said: second"]
-    remembered = [set(json.loads(m.body)[SNAPSHOT_KEY]) for m in sim.published_to("snapshot")]
+    events = snapshot_events(sim)
+    remembered = [set(kept_jobs(stored(events[:n]))) for n in range(1, len(events) + 1)]
     assert {"first", "second"} in remembered, "both jobs were remembered at the same time"
-    assert stored_snapshot(sim)[SNAPSHOT_KEY] == {}
+    assert kept_jobs(stored_snapshot(sim)) == {}
 
 
 def test_job_is_cancelled_after_the_longest_wait(broker, openai, repo_root):
@@ -199,7 +198,7 @@ def test_job_interrupted_by_sigterm_is_resumed_not_created_again(broker, openai,
         assert "shutdown grace period" not in first.output(), "stopped at once, not at the end"
 
         snapshot = stored_snapshot(sim)
-        assert snapshot[SNAPSHOT_KEY]["message-1"]["id"] == job_id
+        assert kept_jobs(snapshot)["message-1"]["id"] == job_id
         sim.api.answer("GET", f"/v1/tasks/{FLOW_ID}/steps/{STEP_ID}",
                        (200, step_data(openai, snapshot)))
         openai.jobs[job_id].polls_left = 2
@@ -210,7 +209,7 @@ def test_job_interrupted_by_sigterm_is_resumed_not_created_again(broker, openai,
         assert len(openai.response_requests()) == 1, "created once, resumed once"
         [data] = sim.published_to("data")
         assert data.headers["parentMessageId"] == sent["messageId"]
-        assert stored_snapshot(sim)[SNAPSHOT_KEY] == {}
+        assert kept_jobs(stored_snapshot(sim)) == {}
         assert "Resuming the background response" in second.output()
         assert second.stop() == 0, second.output()
     finally:

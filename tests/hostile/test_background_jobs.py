@@ -30,12 +30,13 @@ import pytest
 from lib.actions import create_response
 from lib.errors import ConfigError
 from lib.responses.errors import LongestWaitPassedError, ResponseMayExistError
-from lib.responses.jobs import SNAPSHOT_KEY, Job, JobBook, message_key, request_digest
+from lib.responses.jobs import Job, JobBook, message_key, request_digest
 from lib.responses.request import build_response_request
 from tests.support.action_support import API_KEY, FakeSelf
 from tests.support.hostile_server import HostileServer, answer, stream_headers
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import in_state, response_object
+from tests.support.snapshots import job_writes, stored, with_jobs
 
 MODEL = "gpt-5-mini"
 BODY = {"input": "Research heat pumps", "background": True}
@@ -165,7 +166,8 @@ def paths(server: HostileServer, method: str) -> list[str]:
 
 
 def snapshot_entries(me: FakeSelf) -> list[dict[str, Any]]:
-    return [payload[SNAPSHOT_KEY] for event, payload in me.emitted if event == "updateSnapshot"]
+    """Each snapshot write's jobs, by message key (None: the job ended)."""
+    return job_writes(me.emitted)
 
 
 # ---- at most one job per delivery ----------------------------------------------------------
@@ -255,7 +257,7 @@ def entry(response_id: str, body: dict[str, Any], model: str = MODEL,
 def test_a_job_is_resumed_by_its_own_message_and_request() -> None:
     final = response_object(MODEL, "Mine", background=True)
     with HostileServer(Script([server_error], final)) as server:
-        me, error, result = run(server, snapshot={SNAPSHOT_KEY: {"m1": entry(final["id"], BODY)}})
+        me, error, result = run(server, snapshot=with_jobs({"m1": entry(final["id"], BODY)}))
     assert error is None
     assert result["body"]["output_text"] == "Mine"
     assert posts(server) == []
@@ -271,8 +273,8 @@ def test_a_job_of_another_request_with_the_same_id_is_not_resumed(
     theirs = response_object(model, "Not yours", background=True)
     mine = response_object(MODEL, "Yours", background=True)
     with HostileServer(Script([created_event(mine)], mine)) as server:
-        me, error, result = run(server, snapshot={SNAPSHOT_KEY: {
-            "m1": entry(theirs["id"], body, model)}})
+        me, error, result = run(server, snapshot=with_jobs({
+            "m1": entry(theirs["id"], body, model)}))
     assert error is None
     assert result["body"]["output_text"] == "Yours"
     assert len(posts(server)) == 1
@@ -285,8 +287,8 @@ def test_an_entry_without_a_request_digest_is_not_resumed() -> None:
     """Entries written by an earlier version name no request."""
     mine = response_object(MODEL, "Fresh", background=True)
     with HostileServer(Script([created_event(mine)], mine)) as server:
-        _me, error, result = run(server, snapshot={SNAPSHOT_KEY: {
-            "m1": {"id": "resp_old", "deadlineAt": 4e9}}})
+        _me, error, result = run(server, snapshot=with_jobs({
+            "m1": {"id": "resp_old", "deadlineAt": 4e9}}))
     assert error is None
     assert result["body"]["output_text"] == "Fresh"
     assert len(posts(server)) == 1
@@ -326,8 +328,8 @@ def test_an_entry_whose_deadline_is_not_a_finite_number_is_not_resumed(deadline:
     mine = response_object(MODEL, "Fresh", background=True)
     with HostileServer(Script([created_event(mine)], mine)) as server:
         stale = entry("resp_theirs", BODY)
-        _me, error, result = run(server, snapshot={SNAPSHOT_KEY: {
-            "m1": stale | {"deadlineAt": deadline}}})
+        _me, error, result = run(server, snapshot=with_jobs({
+            "m1": stale | {"deadlineAt": deadline}}))
     assert error is None
     assert result["body"]["output_text"] == "Fresh"
     assert "/v1/responses/resp_theirs" not in paths(server, "GET")
@@ -336,15 +338,15 @@ def test_an_entry_whose_deadline_is_not_a_finite_number_is_not_resumed(deadline:
 def test_a_far_deadline_ends_by_the_longest_wait() -> None:
     final = response_object(MODEL, "Never", background=True)
     with HostileServer(Script([server_error], final, running_polls=10**9)) as server:
-        _me, error, _ = run(server, snapshot={SNAPSHOT_KEY: {
-            "m1": entry(final["id"], BODY, deadline_at=1e300)}}, longestWait="0.0005")
+        _me, error, _ = run(server, snapshot=with_jobs({
+            "m1": entry(final["id"], BODY, deadline_at=1e300)}), longestWait="0.0005")
     assert isinstance(error, LongestWaitPassedError)
     assert paths(server, "POST") == [f"/v1/responses/{final['id']}/cancel"]
 
 
 def full_snapshot(count: int) -> dict[str, Any]:
-    return {SNAPSHOT_KEY: {f"other-{n}": entry(f"resp_other{n}", {"input": str(n)})
-                           for n in range(count)}}
+    return with_jobs({f"other-{n}": entry(f"resp_other{n}", {"input": str(n)})
+                      for n in range(count)})
 
 
 def test_a_message_that_would_exceed_the_cap_is_rebounded_before_anything_is_sent(
@@ -384,11 +386,16 @@ def test_the_default_cap_is_32_and_a_bad_value_names_the_variable(
     assert "RESPONSES_MAX_BACKGROUND_JOBS" in str(error)
 
 
-def test_the_snapshot_stays_small() -> None:
-    """32 jobs with the longest ids and message keys: under 9 KB."""
+@pytest.mark.parametrize("message_id", [lambda n: f"{n}-" + "m" * 5000,
+                                        lambda n: f"{n:03}" + "m" * 97],
+                         ids=["digested", "the longest kept as it is"])
+def test_the_snapshot_stays_small(message_id: Callable[[int], str]) -> None:
+    """32 jobs with the longest ids and message keys: each write under 340 bytes, the
+    snapshot under 11 KB."""
     book, published = JobBook(), []
     for n in range(32):
-        key = message_key({"id": f"{n}-" + "m" * 5000}) or ""
-        book.remember(key, Job("resp_" + "a" * 123, 4e9, "f" * 32), published.append)
-    assert len(json.dumps(published[-1])) < 32 * 280
-
+        key = message_key({"id": message_id(n)}) or ""
+        book.remember(key, Job("resp_" + "a" * 123, 4e9, "f" * 32),
+                      lambda *write: published.append(write))
+    assert max(len(json.dumps(payload)) for _, payload in published) < 340
+    assert len(json.dumps(stored(published))) < 32 * 340

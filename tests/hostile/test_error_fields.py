@@ -40,12 +40,12 @@ from lib.openai.errors import (
 from lib.openai.responses import MAX_RESPONSE_ID_CHARS, response_id_of
 from lib.redaction import OWN_SECRETS, printed_forms
 from lib.responses.errors import ResponseMayExistError
-from lib.responses.jobs import SNAPSHOT_KEY
 from lib.responses.output import failure_of
 from tests.support.action_support import FakeSelf
 from tests.support.hostile_server import HostileServer, answer
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import in_state, response_object
+from tests.support.snapshots import with_jobs
 
 KEY = "sk-proj-ECHO-MARKER-" + "Zq81Xw7Lk4Vb8Nc3Hs6Jd1Fg5Tp0Ym" * 5
 FORBIDDEN = (*printed_forms(KEY), "ECHO-MARKER")
@@ -259,7 +259,7 @@ def test_a_snapshot_entry_with_an_id_of_another_shape_is_not_resumed() -> None:
     with HostileServer(lambda h: answer(h, 200, json.dumps(response_object(
             "gpt-5-mini", "fresh")).encode())) as server:
         _, error, result = run(create_response, server, {"input": "hi"},
-                               snapshot={SNAPSHOT_KEY: entries})
+                               snapshot=with_jobs(entries))
     assert error is None
     assert result["body"]["output_text"] == "fresh"
     assert [r["path"] for r in server.requests] == ["/v1/responses"]

@@ -1,4 +1,4 @@
-"""Background polling, the job book and the stream assembler, on an injected clock."""
+"""Background polling and the stream assembler, on an injected clock."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from lib.errors import ConfigError
 from lib.openai.errors import CallInterruptedError, InternalServerError, NotFoundError
 from lib.openai.responses import ResponseAssembler
 from lib.responses.errors import LongestWaitPassedError
-from lib.responses.jobs import SNAPSHOT_KEY, Job, JobBook, message_key
 from lib.responses.polling import BackgroundWait, PollSchedule, schedule_from
 from tests.support.action_support import RecordingLogger
 from tests.support.openai_standin import in_state, response_events, response_object
@@ -110,37 +109,6 @@ def test_poll_intervals_can_be_shortened_by_the_environment() -> None:
                 {"RESPONSES_POLL_FIRST_S": "5", "RESPONSES_POLL_MAX_S": "1"}):
         with pytest.raises(ConfigError, match="RESPONSES_POLL"):
             schedule_from(bad)
-
-
-DIGEST = "d" * 32
-
-
-def test_book_keeps_concurrent_jobs_and_adopts_only_unknown_ones() -> None:
-    book, published = JobBook(), []
-    book.adopt({SNAPSHOT_KEY: {"old": {"id": "resp_old", "deadlineAt": 5, "request": DIGEST},
-                               "broken": {"id": 7}}, "other": 1})
-    assert book.claim("a") == (True, None)
-    assert book.claim("a") == (False, None), "one key, two messages at once"
-    book.remember("a", Job("resp_a", 10, DIGEST), published.append)
-    assert book.claim("old") == (True, Job("resp_old", 5, DIGEST))
-    book.forget("old", published.append)
-    book.adopt({SNAPSHOT_KEY: {"old": {"id": "resp_old", "deadlineAt": 5, "request": DIGEST}}})
-    entry_a = {"id": "resp_a", "deadlineAt": 10, "request": DIGEST}
-    assert published == [
-        {SNAPSHOT_KEY: {"old": {"id": "resp_old", "deadlineAt": 5, "request": DIGEST},
-                        "a": entry_a}},
-        {SNAPSHOT_KEY: {"a": entry_a}},
-    ], "a finished job is not taken in again from an older snapshot"
-    book.release("a")
-    assert book.take_stale(10 + 15 * 60 + 1) == [Job("resp_a", 10, DIGEST)]
-
-
-def test_message_key_is_the_id_and_never_the_body() -> None:
-    assert message_key({"id": "abc", "body": {}}) == "abc"
-    assert message_key({"body": {"input": "x", "a": 1}}) is None
-    long_id = "m" * 5000
-    assert message_key({"id": long_id}) == message_key({"id": long_id})
-    assert len(message_key({"id": long_id}) or "") < 100
 
 
 def test_the_assembler_takes_the_terminal_response_and_falls_back_to_done_items() -> None:

@@ -30,7 +30,7 @@ from lib.responses.errors import (
     ResponseGoneError,
     ResponseRejectedError,
 )
-from lib.responses.jobs import SNAPSHOT_KEY, Job, JobBook, request_digest
+from lib.responses.jobs import Job, JobBook, request_digest
 from lib.responses.request import build_response_request
 from tests.support.action_support import (
     API_KEY,
@@ -42,6 +42,7 @@ from tests.support.action_support import (
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import in_state, response_events, response_object, sse_lines
 from tests.support.openapi_contract import validate
+from tests.support.snapshots import job_writes, kept_jobs, stored, with_jobs
 
 pytestmark = pytest.mark.usefixtures("fresh_clients", "fresh_jobs", "quick_polls",
                                      "guarded_dns", "every_body_checked")
@@ -115,7 +116,8 @@ def sent_bodies() -> list[dict]:
 
 
 def snapshot_updates(me: FakeSelf) -> list[dict]:
-    return [payload[SNAPSHOT_KEY] for event, payload in me.emitted if event == "updateSnapshot"]
+    """Each snapshot write's jobs, by message key (None: the job ended)."""
+    return job_writes(me.emitted)
 
 
 # ---- plain responses ----------------------------------------------------------------
@@ -390,7 +392,7 @@ def test_background_job_is_polled_to_its_end_and_remembered_meanwhile() -> None:
     assert len(gets) == 4
     [remembered, forgotten] = snapshot_updates(me)
     assert remembered["m1"]["id"] == final["id"]
-    assert forgotten == {}
+    assert forgotten == {"m1": None}
 
 
 def test_deep_research_models_run_in_the_background() -> None:
@@ -416,18 +418,26 @@ def test_job_still_running_after_the_longest_wait_is_cancelled() -> None:
     assert any(c.request.url.endswith("/cancel") for c in responses.calls)
 
 
-def test_redelivered_message_resumes_its_job_instead_of_creating_another() -> None:
+@pytest.mark.parametrize("legacy", [False, True], ids=["one key per job", "the map of 2.1.0"])
+def test_redelivered_message_resumes_its_job_instead_of_creating_another(legacy: bool) -> None:
     final = response_object(MODEL, "Resumed", background=True)
     running = in_state(final, "in_progress")
     answer(running, url=job_url(final["id"]), method=responses.GET)
     answer(final, url=job_url(final["id"]), method=responses.GET)
     body = {"input": "Research", "background": True}
-    snapshot = {SNAPSHOT_KEY: {"m1": entry(final["id"], body)}, "otherKey": 1}
+    snapshot = with_jobs({"m1": entry(final["id"], body)}, legacy=legacy) | {"otherKey": 1}
     me, result = run(body, snapshot=snapshot)
     assert result["body"]["output_text"] == "Resumed"
     assert sent_bodies() == [], "the job must not be created twice"
     assert "Resuming the background response" in me.logger.text()
-    assert snapshot_updates(me) == [{}]
+    kept = stored(me.emitted, snapshot)
+    assert kept_jobs(kept) == {}
+    if legacy:  # the first write after the old map replaces the snapshot: the map is gone
+        assert [event for event, _ in me.emitted] == ["snapshot"]
+        assert kept == {}
+    else:
+        assert me.emitted == [("updateSnapshot", {"backgroundResponse:m1": None})]
+        assert kept["otherKey"] == 1
 
 
 def test_a_resumed_job_does_not_download_its_attachments_again(
@@ -440,7 +450,7 @@ def test_a_resumed_job_does_not_download_its_attachments_again(
     answer(final, url=job_url(final["id"]), method=responses.GET)
     body = {"input": [{"role": "user", "content": [
         {"type": "input_file", "file_url": "http://files.internal/gone"}]}], "background": True}
-    snapshot = {SNAPSHOT_KEY: {"m1": entry(final["id"], body)}}
+    snapshot = with_jobs({"m1": entry(final["id"], body)})
     _, result = run(body, snapshot=snapshot)
     assert result["body"]["output_text"] == "Resumed"
     assert [c.request.url for c in responses.calls] == [job_url(final["id"])]
@@ -452,7 +462,7 @@ def test_a_resumed_job_that_is_gone_fails_clearly() -> None:
            url=job_url("resp_gone"), method=responses.GET)
 
     body = {"input": "Research", "background": True}
-    snapshot = {SNAPSHOT_KEY: {"m1": entry("resp_gone", body)}}
+    snapshot = with_jobs({"m1": entry("resp_gone", body)})
     with pytest.raises(ResponseGoneError, match="no longer found"):
         run(body, snapshot=snapshot)
     assert sent_bodies() == []
@@ -473,23 +483,23 @@ def test_jobs_of_other_messages_left_long_ago_are_cancelled() -> None:
     answer(response_object(MODEL, "ok"))
     old = response_object(MODEL, None, status="cancelled")
     answer(old, url=f"{job_url('resp_old')}/cancel")
-    snapshot = {SNAPSHOT_KEY: {"gone-message": {"id": "resp_old", "deadlineAt": 1000}}}
+    snapshot = with_jobs({"gone-message": {"id": "resp_old", "deadlineAt": 1000}})
     me, _ = run({"input": "Hi"}, snapshot=snapshot)
     assert any(c.request.url.endswith("/resp_old/cancel") for c in responses.calls)
-    assert snapshot_updates(me) == [{}]
+    assert snapshot_updates(me) == [{"gone-message": None}]
 
 
 def test_several_jobs_run_at_once_and_keep_each_others_ids(fresh_jobs: JobBook) -> None:
     first = response_object(MODEL, "first", background=True)
     second = response_object(MODEL, "second", background=True)
     gate = threading.Event()
-    published: list[dict] = []
+    published: list[tuple[str, object]] = []
 
     class Me(FakeSelf):
         def emit(self, event: str, payload: object = None) -> None:
             super().emit(event, payload)
-            if event == "updateSnapshot":
-                published.append(payload[SNAPSHOT_KEY])
+            if event in ("updateSnapshot", "snapshot"):
+                published.append((event, payload))
 
     answer(in_state(first, "queued"))
     answer(in_state(second, "queued"))
@@ -517,10 +527,11 @@ def test_several_jobs_run_at_once_and_keep_each_others_ids(fresh_jobs: JobBook) 
     first_thread.join(10)
     assert results["first"]["body"]["output_text"] == "first"
     assert results["second"]["body"]["output_text"] == "second"
-    assert published[1] == {"first": entry(first["id"], {"input": "first", "background": True},
-                                           published[1]["first"]["deadlineAt"]),
-                            "second": published[1]["second"]}
-    assert published[-1] == {}
+    both = kept_jobs(stored(published[:2]))
+    assert both == {"first": entry(first["id"], {"input": "first", "background": True},
+                                   both["first"]["deadlineAt"]),
+                    "second": both["second"]}
+    assert kept_jobs(stored(published)) == {}
 
 
 class StoppingSelf(FakeSelf):
@@ -552,10 +563,10 @@ def test_shutdown_leaves_the_job_running_and_the_next_delivery_resumes_it(
     fresh_jobs.release("m1")
 
     answer(final, url=job_url(final["id"]), method=responses.GET)
-    again, result = run({"input": "Long", "background": True}, snapshot={SNAPSHOT_KEY: remembered})
+    again, result = run({"input": "Long", "background": True}, snapshot=with_jobs(remembered))
     assert result["body"]["output_text"] == "Finished later"
     assert len(sent_bodies()) == 1, "created once"
-    assert snapshot_updates(again) == [{}]
+    assert snapshot_updates(again) == [{"m1": None}]
 
 
 def test_shutdown_during_a_background_stream_leaves_the_job_running() -> None:
