@@ -61,7 +61,7 @@ LEGACY_SNAPSHOT_KEY = "backgroundResponses"
 # how long after its deadline an unclaimed job is taken as given up for good
 STALE_AFTER_DEADLINE_S = 15 * 60.0
 MAX_FINISHED_KEYS = 1024
-# The jobs kept in the snapshot (about 190 bytes each, key included, at most 300), and the
+# The jobs kept in the snapshot (about 200 bytes each, key included, at most 340), and the
 # variable that changes it.
 DEFAULT_MAX_JOBS = 32
 MAX_JOBS_LIMIT = 1000
