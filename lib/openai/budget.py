@@ -18,7 +18,7 @@ from __future__ import annotations
 from lib.openai.errors import AnswerTooLargeError
 
 
-def json_values(text: str | bytes) -> int:
+def json_values(text: str | bytes | bytearray) -> int:
     """An upper bound of the JSON values in `text` (each `{`, `[`, `,` and `:`; those in
     strings too). Linear, at C speed."""
     if isinstance(text, str):
@@ -37,7 +37,7 @@ class AnswerBudget:
         self.kept_bytes = 0
         self.kept_values = 0
 
-    def check_json(self, text: str | bytes, what: str = "answer") -> None:
+    def check_json(self, text: str | bytes | bytearray, what: str = "answer") -> None:
         """One JSON text to be parsed whole (an answer, an event, a JSON answer's content)
         must fit the caps on its own."""
         self._check(len(text), json_values(text), what)
