@@ -28,23 +28,11 @@ from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 from lib.errors import is_user_error
 from lib.openai.budget import AnswerBudget
 from lib.openai.errors import (
-    NO_SECRETS,
-    AnswerTooLargeError,
-    APIConnectionError,
-    APITimeoutError,
-    BadRequestError,
-    CallInterruptedError,
     NotFoundError,
     NotResentError,
     OpenAIError,
     RequestNotSentError,
-    RetryLaterError,
-    StreamError,
-    error_from_response,
-    is_about_the_model,
     request_id_from,
-    shown,
-    with_hint,
 )
 from lib.openai.limits import (
     CONNECT_TIMEOUT_S,
@@ -54,15 +42,29 @@ from lib.openai.limits import (
     CallLimits,
 )
 from lib.openai.multipart import MultipartForm
-from lib.openai.paths import ENDPOINT_PATHS, base_url_hint
-from lib.openai.retry import RetryPolicy, should_retry
+from lib.openai.retry import RetryPolicy
 from lib.openai.sse import ServerSentEvent, read_events
+from lib.openai.wire import (
+    JSON_CONTENT_TYPE,
+    ByteCap,
+    Deadline,
+    Failure,
+    build_headers,
+    encode_body,
+    environment_settings,
+    json_answer,
+    log_retry,
+    media_type,
+    read_error,
+    retry_delay_s,
+    send_error,
+    status_error,
+    with_base_url_hint,
+)
 from lib.redaction import OWN_SECRETS, Redactor, url_for_humans
 from lib.version import USER_AGENT
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-JSON_CONTENT_TYPE = "application/json"
-TOO_MANY_REQUESTS = 429  # refused before any work: a call that is not idempotent may retry it
 POOL_CONNECTIONS = 4  # distinct hosts kept
 # Connections kept per host. The sailor runs up to its prefetch of messages at once, each
 # holding one connection for its call (a stream for its whole answer); calls beyond this
@@ -70,78 +72,8 @@ POOL_CONNECTIONS = 4  # distinct hosts kept
 # reconnected a third of its calls). An idle pool slot costs nothing.
 POOL_MAXSIZE = 256
 MAX_CACHED_CLIENTS = 16
-HEADER_FIELDS = {"Authorization": "API Key", "OpenAI-Organization": "Organization",
-                 "OpenAI-Project": "Project"}
 
 log = logging.getLogger(__name__)
-
-
-# ---- pure request building ------------------------------------------------------------
-
-
-def build_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
-    """The headers every call carries; a value HTTP cannot carry is a `RequestNotSentError`
-    naming the field (never showing the value)."""
-    headers = {
-        "Authorization": f"Bearer {api_key}",
-        "Accept": JSON_CONTENT_TYPE,
-        "User-Agent": USER_AGENT,
-    }
-    if organization:
-        headers["OpenAI-Organization"] = organization
-    if project:
-        headers["OpenAI-Project"] = project
-    for name, value in headers.items():
-        if not _sendable_header_value(value):
-            raise RequestNotSentError(
-                f"{HEADER_FIELDS.get(name, name)} contains a character that cannot be sent "
-                "in an HTTP header (a line break, a control character or a character outside "
-                "Latin-1); paste it again")
-    return headers
-
-
-def _sendable_header_value(value: str) -> bool:
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return value == value.strip() and not any(ord(c) < 32 or ord(c) == 127 for c in value)
-
-
-def encode_body(body: Mapping[str, Any]) -> bytes:
-    """The JSON request body; values JSON cannot carry (NaN, objects) are a `BadRequestError`."""
-    try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequestError(f"The request body cannot be sent as JSON: {exc}") from None
-    return text.encode("utf-8")
-
-
-def media_type(content_type: str | None) -> str | None:
-    """`image/png` from `image/png; charset=binary`; None when absent."""
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
-def decode_json_object(
-    body: bytes, status: int, request_id: str | None, redactor: Redactor = NO_SECRETS
-) -> dict[str, Any]:
-    """A successful answer's JSON object; anything else is an `OpenAIError` (its snippet
-    of the body redacted: a misconfigured server may echo the request)."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
-        document = None
-    if not isinstance(document, dict):
-        snippet = redactor.text(shown(body[:4096].decode("utf-8", "replace"), 80) or "", 80)
-        raise OpenAIError(
-            f"The server answered with something that is not a JSON object: {snippet!r}; "
-            "check the base URL",
-            status=status,
-            request_id=request_id,
-        )
-    return document
 
 
 # ---- the client ----------------------------------------------------------------------
@@ -162,10 +94,10 @@ def _new_session(base_url: str, headers: Mapping[str, str] | None) -> requests.S
     """A pooled session without cookies; proxy and CA settings read from the environment
     once, not per call."""
     session = requests.Session()
-    environment = session.merge_environment_settings(base_url, {}, None, None, None)
+    proxies, verify = environment_settings(base_url)
     session.trust_env = False  # no per-call environment lookups, no ~/.netrc overriding auth
-    session.proxies.update(environment.get("proxies") or {})
-    session.verify = environment.get("verify", True)
+    session.proxies.update(proxies)
+    session.verify = verify
     session.cookies.set_policy(_NoCookies())
     adapter = HTTPAdapter(pool_connections=POOL_CONNECTIONS, pool_maxsize=POOL_MAXSIZE,
                           max_retries=0)
@@ -176,34 +108,6 @@ def _new_session(base_url: str, headers: Mapping[str, str] | None) -> requests.S
     else:
         session.headers["User-Agent"] = USER_AGENT
     return session
-
-
-class _Deadline:
-    """The total deadline of one call (retries included), and the caller's stop signal
-    (the step's shutdown): both end a call between two reads."""
-
-    def __init__(self, monotonic: Callable[[], float], total_s: float,
-                 stop: threading.Event | None = None) -> None:
-        self._monotonic = monotonic
-        self.total_s = total_s
-        self._at = monotonic() + total_s
-        self.stop = stop
-
-    def remaining_s(self) -> float:
-        return self._at - self._monotonic()
-
-    def check(self, request_id: str | None = None) -> None:
-        """Raise `CallInterruptedError` once the stop signal is set, `APITimeoutError` once
-        the deadline has passed."""
-        if self.stop is not None and self.stop.is_set():
-            raise CallInterruptedError(
-                "Stopped waiting for the API's answer: the step is shutting down; the "
-                "message is left for redelivery")
-        if self.remaining_s() < 0:
-            raise APITimeoutError(
-                f"The call took longer than its total deadline of {self.total_s:g} s "
-                "(10 x the step's Request timeout, at least 15 minutes) and was stopped",
-                request_id=request_id)
 
 
 class OpenAIClient:
@@ -329,7 +233,7 @@ class OpenAIClient:
                                         logger=logger, stop=stop, idempotent=idempotent)
         return self._file_answer(response, deadline, timeout_s, max_bytes)
 
-    def _file_answer(self, response: requests.Response, deadline: _Deadline,
+    def _file_answer(self, response: requests.Response, deadline: Deadline,
                      timeout_s: float, max_bytes: int) -> FileAnswer:
         """An answer whose bytes are read as they are taken, up to `max_bytes`."""
         request_id = request_id_from(response.headers)
@@ -339,7 +243,7 @@ class OpenAIClient:
                           request_id)
 
     def _json_of(self, response: requests.Response, timeout_s: float, request_id: str | None,
-                 deadline: _Deadline, *, answer_limits: AnswerLimits | None = None,
+                 deadline: Deadline, *, answer_limits: AnswerLimits | None = None,
                  idempotent: bool = True) -> dict[str, Any]:
         """A successful answer's JSON object, read within the bounds (closes the answer):
         its bytes as read, its JSON values before it is parsed. For a call that is not
@@ -349,16 +253,15 @@ class OpenAIClient:
             with response:
                 content = self._read_answer(response, timeout_s, request_id, deadline,
                                             limits.max_bytes)
-            limits.budget(request_id).check_json(content)
-            return decode_json_object(content, response.status_code, request_id,
-                                      self._redactor)
         except OpenAIError as exc:
             if idempotent:
                 raise
             raise NotResentError(exc) from None
+        return json_answer(content, response.status_code, request_id, self._redactor,
+                           limits, idempotent=idempotent)
 
     def _events_of(self, response: requests.Response, timeout_s: float,
-                   request_id: str | None, deadline: _Deadline) -> Iterator[ServerSentEvent]:
+                   request_id: str | None, deadline: Deadline) -> Iterator[ServerSentEvent]:
         """The server-sent events of an answer, read within the bounds (as they arrive)."""
         chunks = self._capped(self._guarded_chunks(response, timeout_s, request_id, deadline),
                               self.limits.max_stream_bytes, response.status_code, request_id,
@@ -372,11 +275,11 @@ class OpenAIClient:
         self, method: str, path: str, body: Mapping[str, Any] | MultipartForm | None, *,
         timeout_s: float, logger: Any, stop: threading.Event | None = None,
         idempotent: bool = True,
-    ) -> tuple[requests.Response, _Deadline]:
+    ) -> tuple[requests.Response, Deadline]:
         """Send `method` `path` with its own total deadline (and `stop`, see
         `request_json`): the answer, its body unread. A JSON body is encoded once; a form
         is produced anew for every attempt."""
-        deadline = _Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
+        deadline = Deadline(self._monotonic, self.limits.total_deadline_s(timeout_s), stop)
         data: bytes | Callable[[], Iterable[bytes]] | None = None
         headers = None
         if isinstance(body, MultipartForm):
@@ -388,9 +291,7 @@ class OpenAIClient:
                                   headers=headers, timeout_s=timeout_s, logger=logger,
                                   deadline=deadline, idempotent=idempotent)
         except NotFoundError as error:
-            if path in ENDPOINT_PATHS and not is_about_the_model(error):
-                raise with_hint(error, base_url_hint(self.base_url)) from None
-            raise
+            raise with_base_url_hint(error, path, self.base_url) from None
         return response, deadline
 
     # -- transport --
@@ -405,7 +306,7 @@ class OpenAIClient:
         headers: Mapping[str, str] | None = None,
         logger: Any = None,
         what: str | None = None,
-        deadline: _Deadline | None = None,
+        deadline: Deadline | None = None,
         idempotent: bool = True,
     ) -> requests.Response:
         """Send with retries; a 2xx/3xx answer is returned with its body unread, anything
@@ -436,7 +337,9 @@ class OpenAIClient:
                     timeout=(self.connect_timeout_s, timeout_s),
                 )
             except requests.RequestException as exc:
-                error = self._transport_error(exc, what, timeout_s)
+                failure, reason = classify(exc, self._redactor)
+                error = send_error(failure, reason, what,
+                                   connect_timeout_s=self.connect_timeout_s, timeout_s=timeout_s)
                 if is_user_error(error):
                     raise error from None
                 if not idempotent and not never_sent(exc):
@@ -450,63 +353,24 @@ class OpenAIClient:
                     return response
                 response_headers = response.headers
                 error = self._retryable_status_error(response, timeout_s, deadline, idempotent)
-            delay = policy.delay_s(attempts - 1, response_headers)
-            if attempts > policy.max_retries or (
-                    deadline is not None and deadline.remaining_s() < delay):
-                error.attempts = attempts
-                raise error
-            # only %s with text: works with stdlib logging and the sailor's Node-style logger
-            logger.warning("%s failed (%s); retry %s of %s in %s s", what, str(error),
-                           str(attempts), str(policy.max_retries), f"{delay:.2f}")
+            delay = retry_delay_s(policy, attempts, response_headers, error, deadline)
+            log_retry(logger, what, error, attempts=attempts, policy=policy, delay_s=delay)
             policy.wait(delay, None if deadline is None else deadline.stop)
 
     def _retryable_status_error(
-        self, response: requests.Response, timeout_s: float, deadline: _Deadline | None,
+        self, response: requests.Response, timeout_s: float, deadline: Deadline | None,
         idempotent: bool,
     ) -> OpenAIError:
         """The typed error of an HTTP error answer that may be tried again; raised when it
-        may not (the user's, a call that is not idempotent, a wait longer than we sleep)."""
+        may not (``lib.openai.wire.status_error``)."""
         with response:
-            error, retryable = self._status_error(response, timeout_s, deadline)
-        if not retryable:
-            raise error
-        if not idempotent and response.status_code != TOO_MANY_REQUESTS:
-            raise NotResentError(error)
-        too_long = self.retry_policy.too_long_wait_s(response.headers)
-        if too_long is not None:
-            raise RetryLaterError(too_long, error)
-        return error
-
-    def _status_error(
-        self, response: requests.Response, timeout_s: float, deadline: _Deadline | None,
-    ) -> tuple[OpenAIError, bool]:
-        """The typed error for an HTTP error answer, and whether to retry it."""
-        status = response.status_code
-        body = self._read_error_body(response, timeout_s, deadline)
-        error = error_from_response(status, body, response.headers, self._redactor)
-        return error, should_retry(status, response.headers, error.code)
-
-    def _transport_error(
-        self, exc: requests.RequestException, what: str, timeout_s: float
-    ) -> OpenAIError:
-        """A typed, scrubbed error for a failure without an HTTP answer (no exception chain
-        is kept: the request object inside it carries the Authorization header)."""
-        if isinstance(exc, requests.ConnectTimeout):
-            return APITimeoutError(
-                f"{what}: could not connect within {self.connect_timeout_s:g} s "
-                "(the connect timeout)")
-        if is_timeout(exc):
-            return APITimeoutError(
-                f"{what}: no answer within {timeout_s:g} s (the step's Request timeout)")
-        if isinstance(exc, requests.ConnectionError):
-            return APIConnectionError(f"{what}: could not connect ({_reason(exc)})")
-        detail = self._redactor.text(f"{type(exc).__name__}: {exc}", 200)
-        return RequestNotSentError(
-            f"{what}: the request cannot be sent ({detail}); check the base URL")
+            body = self._read_error_body(response, timeout_s, deadline)
+        return status_error(response.status_code, response.headers, body, self._redactor,
+                            self.retry_policy, idempotent=idempotent)
 
     def _read_answer(
         self, response: requests.Response, timeout_s: float, request_id: str | None,
-        deadline: _Deadline, max_bytes: int | None = None,
+        deadline: Deadline, max_bytes: int | None = None,
     ) -> bytes:
         """A successful answer's body, read within the deadline and the size cap."""
         return b"".join(self._capped(
@@ -515,7 +379,7 @@ class OpenAIClient:
             "answer"))
 
     def _read_error_body(
-        self, response: requests.Response, timeout_s: float, deadline: _Deadline | None
+        self, response: requests.Response, timeout_s: float, deadline: Deadline | None
     ) -> bytes:
         """An error answer's body, up to the cap (the rest is not needed for the message)."""
         limit = self.limits.max_error_body_bytes
@@ -533,18 +397,14 @@ class OpenAIClient:
     def _capped(chunks: Iterator[bytes], limit: int, status: int, request_id: str | None,
                 what: str) -> Iterator[bytes]:
         """`chunks` until more than `limit` bytes came: then `AnswerTooLargeError`."""
-        read = 0
+        cap = ByteCap(limit, status, request_id, what)
         for chunk in chunks:
-            read += len(chunk)
-            if read > limit:
-                raise AnswerTooLargeError(
-                    f"The server's {what} is larger than {limit} bytes; it is not read "
-                    "further", status=status, request_id=request_id)
+            cap.add(len(chunk))
             yield chunk
 
     def _guarded_chunks(
         self, response: requests.Response, idle_timeout_s: float, request_id: str | None,
-        deadline: _Deadline | None = None,
+        deadline: Deadline | None = None,
     ) -> Iterator[bytes]:
         """The body's chunks as they arrive; a broken or silent connection, or the passed
         deadline, becomes typed."""
@@ -557,15 +417,8 @@ class OpenAIClient:
                 # read1: whatever has arrived (chunked or not), without waiting for a full buffer
                 chunk = raw.read1(READ_CHUNK_BYTES, decode_content=True)
             except (requests.RequestException, HTTPError, OSError) as exc:
-                if is_timeout(exc):
-                    failure = APITimeoutError(
-                        f"No data for more than {idle_timeout_s:g} s (the idle timeout "
-                        "between chunks, set by the step's Request timeout)",
-                        request_id=request_id)
-                else:
-                    failure = StreamError(
-                        f"The connection broke while reading ({_reason(exc)})",
-                        request_id=request_id)
+                failure = read_error(Failure.TIMEOUT if is_timeout(exc) else Failure.CONNECTION,
+                                     _reason(exc), idle_timeout_s, request_id)
             if failure is not None:
                 raise failure
             if not chunk:
@@ -653,6 +506,18 @@ def never_sent(exc: requests.RequestException) -> bool:
     reason = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
     return isinstance(reason, NewConnectionError)
+
+
+def classify(exc: requests.RequestException, redactor: Redactor) -> tuple[Failure, str]:
+    """What a failure of `requests` without an answer was, and why in a few words (no
+    exception is kept: the request object inside it carries the Authorization header)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return Failure.CONNECT_TIMEOUT, "connect timeout"
+    if is_timeout(exc):
+        return Failure.TIMEOUT, "timeout"
+    if isinstance(exc, requests.ConnectionError):
+        return Failure.CONNECTION, _reason(exc)
+    return Failure.INVALID, redactor.text(f"{type(exc).__name__}: {exc}", 200)
 
 
 def is_timeout(exc: BaseException) -> bool:

@@ -36,10 +36,11 @@ from lib.attachments.inputs import name_in_url
 from lib.attachments.object_storage import ObjectStorage
 from lib.errors import AttachmentError, AttachmentNotAllowedError
 from lib.openai.chat import assemble_chat_completion, create_chat_completion
-from lib.openai.client import OpenAIClient, decode_json_object
+from lib.openai.client import OpenAIClient
 from lib.openai.errors import OpenAIError, error_from_event, error_from_response
 from lib.openai.retry import RetryPolicy
 from lib.openai.sse import ServerSentEvent, parse_event, read_events
+from lib.openai.wire import decode_json_object
 from lib.redaction import (
     MAX_FORM_CHARS,
     MAX_SECRET_CHARS,

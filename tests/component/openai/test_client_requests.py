@@ -10,17 +10,11 @@ import responses
 
 from lib.openai import client as client_module
 from lib.openai.chat import create_chat_completion
-from lib.openai.client import (
-    POOL_MAXSIZE,
-    OpenAIClient,
-    build_headers,
-    clear_clients,
-    encode_body,
-    get_client,
-)
+from lib.openai.client import POOL_MAXSIZE, OpenAIClient, clear_clients, get_client
 from lib.openai.errors import BadRequestError, OpenAIError
 from lib.openai.models import list_models
 from lib.openai.retry import RetryPolicy
+from lib.openai.wire import build_headers, encode_body
 from lib.version import USER_AGENT
 from tests.support.openapi_contract import validate
 

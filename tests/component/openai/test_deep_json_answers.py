@@ -7,9 +7,9 @@ import pytest
 
 from lib.chat.output import build_output
 from lib.errors import OutputParseError
-from lib.openai.client import decode_json_object
 from lib.openai.errors import OpenAIError, StreamError
 from lib.openai.sse import ServerSentEvent, parse_event
+from lib.openai.wire import decode_json_object
 from lib.responses.output import parsed_of
 
 DEEP = "[" * 100_000 + "]" * 100_000
