@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from lib.actions import create_response
+from lib.openai import async_client as async_client_module
 from lib.openai import client as client_module
 from lib.openai.client import clear_clients
 from lib.openai.retry import RetryPolicy
@@ -77,9 +78,15 @@ def platform() -> RecordingServer:
 
 @pytest.fixture
 def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """No cached clients before or after; retries without sleeping."""
+    """No cached clients before or after; retries without sleeping; the async client's
+    transport on `requests` (tests/support/requests_transport.py), so that `responses`
+    fakes OpenAI for the async actions too."""
+    from tests.support.requests_transport import RequestsTransport
+
     policy = functools.partial(RetryPolicy, sleep=lambda _s: None, random=lambda: 0.0)
     monkeypatch.setattr(client_module, "RetryPolicy", policy)
+    monkeypatch.setattr(async_client_module, "RetryPolicy", policy)
+    monkeypatch.setattr(async_client_module, "new_transport", RequestsTransport)
     clear_clients()
     yield
     clear_clients()

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.budget import AnswerBudget
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import NO_SECRETS, StreamError
@@ -56,6 +57,33 @@ def create_chat_completion(
         completion = assemble_chat_completion(answer.events, answer.request_id,
                                               answer.redactor, answer.budget())
         answer.release()  # the connection back to the pool
+        return completion
+
+
+async def create_chat_completion_async(
+    client: AsyncOpenAIClient,
+    body: Mapping[str, Any],
+    *,
+    timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+    logger: Any = None,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
+    """`create_chat_completion` on the event loop, through the async client: the stream,
+    if any, is read by the loop as it arrives."""
+    if body.get("stream") is not True:
+        return await client.request_json("POST", CHAT_COMPLETIONS_PATH, body,
+                                         timeout_s=timeout_s, logger=logger, stop=stop)
+    answer = await client.post_for_events(CHAT_COMPLETIONS_PATH, body, timeout_s=timeout_s,
+                                          logger=logger, stop=stop)
+    if isinstance(answer, dict):  # a compatible server that answered in one piece
+        return answer
+    async with answer:
+        reader = ChatStreamReader(answer.request_id, answer.redactor, answer.budget())
+        async for event in answer.events:
+            if reader.add(event):
+                break
+        completion = reader.result()
+        await answer.release()  # the connection back to the pool
         return completion
 
 
@@ -274,24 +302,46 @@ class ChatCompletionAssembler:
         return completion
 
 
+class ChatStreamReader:
+    """Reads `chat.completion.chunk` events, one at a time, up to `[DONE]`, into one
+    completion (within `budget`: what it keeps); the sync and async readers share it."""
+
+    def __init__(self, request_id: str | None = None, redactor: Redactor = NO_SECRETS,
+                 budget: AnswerBudget | None = None) -> None:
+        self._request_id = request_id
+        self._redactor = redactor
+        self._assembler = ChatCompletionAssembler(
+            budget or CallLimits().answer_budget(request_id))
+        self.done = False
+
+    def add(self, event: ServerSentEvent) -> bool:
+        """Fold one event in; True once `[DONE]` came (read no further)."""
+        chunk = parse_event(event, self._request_id, self._redactor)
+        if chunk is None:
+            self.done = True
+        else:
+            self._assembler.add(chunk, event.data)
+        return self.done
+
+    def result(self) -> dict[str, Any]:
+        """The completion; a stream that ended before it finished is a `StreamError`."""
+        if not self.done and not self._assembler.finished:
+            raise StreamError(
+                f"The stream ended before the completion was finished "
+                f"({self._assembler.chunk_count} chunks received)",
+                request_id=self._request_id,
+            )
+        return self._assembler.result()
+
+
 def assemble_chat_completion(
     events: Iterable[ServerSentEvent], request_id: str | None = None,
     redactor: Redactor = NO_SECRETS, budget: AnswerBudget | None = None,
 ) -> dict[str, Any]:
     """Read events up to `[DONE]` and return the assembled completion (within `budget`:
     what it keeps)."""
-    assembler = ChatCompletionAssembler(budget or CallLimits().answer_budget(request_id))
-    done = False
+    reader = ChatStreamReader(request_id, redactor, budget)
     for event in events:
-        chunk = parse_event(event, request_id, redactor)
-        if chunk is None:
-            done = True
+        if reader.add(event):
             break
-        assembler.add(chunk, event.data)
-    if not done and not assembler.finished:
-        raise StreamError(
-            f"The stream ended before the completion was finished "
-            f"({assembler.chunk_count} chunks received)",
-            request_id=request_id,
-        )
-    return assembler.result()
+    return reader.result()

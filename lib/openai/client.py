@@ -418,7 +418,7 @@ class OpenAIClient:
                 chunk = raw.read1(READ_CHUNK_BYTES, decode_content=True)
             except (requests.RequestException, HTTPError, OSError) as exc:
                 failure = read_error(Failure.TIMEOUT if is_timeout(exc) else Failure.CONNECTION,
-                                     _reason(exc), idle_timeout_s, request_id)
+                                     failure_reason(exc), idle_timeout_s, request_id)
             if failure is not None:
                 raise failure
             if not chunk:
@@ -516,7 +516,7 @@ def classify(exc: requests.RequestException, redactor: Redactor) -> tuple[Failur
     if is_timeout(exc):
         return Failure.TIMEOUT, "timeout"
     if isinstance(exc, requests.ConnectionError):
-        return Failure.CONNECTION, _reason(exc)
+        return Failure.CONNECTION, failure_reason(exc)
     return Failure.INVALID, redactor.text(f"{type(exc).__name__}: {exc}", 200)
 
 
@@ -533,7 +533,7 @@ def is_timeout(exc: BaseException) -> bool:
 _ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^)'\"\]]+)")
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     """Why a connection failed, in a few words, without urllib3's internals."""
     text = str(exc)
     match = _ERRNO_REASON.search(text)

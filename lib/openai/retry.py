@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from lib.openai.errors import INSUFFICIENT_QUOTA
+from lib.openai.stopping import sleep_unless_stopped
 
 MAX_RETRIES = 2  # 3 attempts in all, as the official SDK
 INITIAL_RETRY_DELAY_S = 0.5
@@ -100,6 +101,14 @@ class RetryPolicy:
             stop.wait(delay_s)
         else:
             time.sleep(delay_s)
+
+    async def wait_async(self, delay_s: float, stop: threading.Event | None = None) -> None:
+        """`wait` on the event loop: the injected `sleep`, else a wait on the loop that a
+        set `stop` ends early (lib.openai.stopping)."""
+        if self.sleep is not None:
+            self.sleep(delay_s)
+        else:
+            await sleep_unless_stopped(delay_s, stop)
 
     def too_long_wait_s(self, headers: Mapping[str, str]) -> float | None:
         """The server-requested wait, if it exceeds what we sleep through in-process."""

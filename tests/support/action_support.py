@@ -7,12 +7,17 @@ tests/conftest.py), so that retries do not sleep.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
+import inspect
 import json
+from collections.abc import Callable
 from typing import Any
 
 from elasticio_sailor.log import format_printf
+
+from lib.openai.async_client import close_async_clients
 
 API_KEY = "sk-proj-TESTKEY0123456789abcdefSECRET"
 BASE_URL = "https://api.openai.com/v1"
@@ -50,6 +55,22 @@ class FakeSelf:
 
     def emit(self, event: str, payload: Any = None) -> None:
         self.emitted.append((event, payload))
+
+
+def run_process(process: Callable[..., Any], *args: Any) -> Any:
+    """`process(*args)` as the sailor calls it: an ``async def`` one runs on an event loop
+    of its own (its async clients closed at the end), a sync one is called."""
+    result = process(*args)
+    if not inspect.isawaitable(result):
+        return result
+
+    async def until_done() -> Any:
+        try:
+            return await result
+        finally:
+            await close_async_clients()
+
+    return asyncio.run(until_done())
 
 
 def cfg(**overrides: Any) -> dict[str, Any]:

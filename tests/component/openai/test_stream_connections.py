@@ -5,15 +5,11 @@ bounded wait and a closed connection, never the answer."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler
-
 from lib.openai.chat import create_chat_completion
 from lib.openai.client import OpenAIClient
 from lib.openai.limits import CallLimits
 from lib.openai.responses import create_response
-from tests.support.hostile_server import HostileServer
+from tests.support.streaming_server import StreamingServer
 
 CHAT_EVENTS = [
     {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
@@ -26,46 +22,6 @@ RESPONSE = {"id": "resp_1", "object": "response", "created_at": 1, "model": "m",
             "status": "completed", "output": []}
 RESPONSE_EVENTS = [{"type": "response.created", "response": {**RESPONSE, "status": "in_progress"}},
                    {"type": "response.completed", "response": RESPONSE}]
-
-
-def chunked(data: bytes) -> bytes:
-    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
-
-
-class StreamingServer:
-    """Chunked event streams on keep-alive connections; records the client's port of
-    every request (one port = one connection)."""
-
-    def __init__(self, events: list[dict], *, end_body: bool = True,
-                 trickle: bool = False) -> None:
-        self.ports: list[int] = []
-        self.release_hold = threading.Event()
-        self._events = events
-        self._end_body = end_body
-        self._trickle = trickle
-        self.server = HostileServer(self._behave)
-
-    def _behave(self, handler: BaseHTTPRequestHandler) -> None:
-        self.ports.append(handler.client_address[1])
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
-        for event in self._events:
-            handler.wfile.write(chunked(f"data: {json.dumps(event)}\n\n".encode()))
-        handler.wfile.write(chunked(b"data: [DONE]\n\n"))
-        handler.wfile.flush()
-        if self._end_body:
-            handler.wfile.write(b"0\r\n\r\n")
-            handler.wfile.flush()
-        elif self._trickle:  # a keep-alive comment every 10 ms after the last event, endless
-            while not self.release_hold.wait(0.01):
-                handler.wfile.write(chunked(b": ping\n"))
-                handler.wfile.flush()
-            handler.close_connection = True
-        else:  # the body stays open after the last event until the test ends
-            self.release_hold.wait(10)
-            handler.close_connection = True
 
 
 def test_streamed_chat_calls_reuse_one_connection() -> None:
