@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lib.errors import ConfigError, InvalidBaseURLError
+from lib.openai.async_client import AsyncOpenAIClient, get_async_client
 from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client
 from lib.openai.limits import (
     DEFAULT_REQUEST_TIMEOUT_S,
@@ -78,6 +79,12 @@ class Credentials:
         """The process-wide client for these credentials (pooled connections)."""
         return get_client(api_key=self.api_key, base_url=self.base_url,
                           organization=self.organization, project=self.project)
+
+    def async_client(self) -> AsyncOpenAIClient:
+        """The running event loop's async client for these credentials (for the actions
+        whose `process` is a coroutine)."""
+        return get_async_client(api_key=self.api_key, base_url=self.base_url,
+                                organization=self.organization, project=self.project)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,9 +18,10 @@ sailor (tests, tools) the stop signal is an event nobody sets.
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,17 +122,37 @@ def finish(step: Step, work: Callable[[], dict[str, Any]]) -> dict[str, Any] | N
     the output message (:func:`api_error_body`)."""
     try:
         return work()
-    except CallInterruptedError as stopped:
-        raise ShutdownInterrupted(str(stopped)) from None
-    except (RetryLaterError, ReboundError) as err:
-        rebound_later(step.context, err)
-        return None
-    except OpenAIError as err:
-        if step.config.on_api_error != EMIT:
-            raise
-        step.logger.warning("%s; On API error is 'emit': the error is emitted as a message",
-                            str(err))
-        return {"body": api_error_body(err)}
+    except (CallInterruptedError, OpenAIError, ReboundError) as err:
+        output, _emitting = _finished_by(step, err)
+        return output
+
+
+async def finish_async(step: Step, work: Callable[[], Awaitable[dict[str, Any]]]
+                       ) -> dict[str, Any] | None:
+    """`finish` for an ``async def`` action: the same outcomes, a rebound's event awaited
+    (from the event loop, `emit` hands back an awaitable)."""
+    try:
+        return await work()
+    except (CallInterruptedError, OpenAIError, ReboundError) as err:
+        output, emitting = _finished_by(step, err)
+        if inspect.isawaitable(emitting):
+            await emitting
+        return output
+
+
+def _finished_by(step: Step, err: CallInterruptedError | OpenAIError | ReboundError
+                 ) -> tuple[dict[str, Any] | None, Any]:
+    """The output message an error of `work` makes (see `finish`), and what the rebound's
+    `emit` handed back."""
+    if isinstance(err, CallInterruptedError):
+        raise ShutdownInterrupted(str(err)) from None
+    if isinstance(err, RetryLaterError | ReboundError):
+        return None, rebound_later(step.context, err)
+    if step.config.on_api_error != EMIT:
+        raise err
+    step.logger.warning("%s; On API error is 'emit': the error is emitted as a message",
+                        str(err))
+    return {"body": api_error_body(err)}, None
 
 
 def api_error_body(err: OpenAIError) -> dict[str, Any]:
@@ -145,17 +166,17 @@ def api_error_body(err: OpenAIError) -> dict[str, Any]:
     }
 
 
-def rebound_later(context: Any, err: RetryLaterError | ReboundError) -> None:
+def rebound_later(context: Any, err: RetryLaterError | ReboundError) -> Any:
     """Send the message back to the queue instead of sleeping through a long Retry-After
     in the step (or taking a message it cannot take now). The platform, not the server,
     decides when it comes back: its delay starts at 15 s and doubles with each rebound
     (15 s, 30 s, 60 s, ...), up to its limit of rebounds (the sailor's `self.rebounds`
     says how many were done). The log and the reason say so; the reason is the short
-    text, never a traceback."""
+    text, never a traceback. What `emit` handed back (an awaitable on the event loop)."""
     wait_s = err.retry_after_s if isinstance(err, RetryLaterError) else None
     reason, note = rebound_texts(str(err), wait_s, getattr(context, "rebounds", None))
     context.logger.warning("%s. %s", reason, note)
-    context.emit("rebound", reason)
+    return context.emit("rebound", reason)
 
 
 def rebound_texts(text: str, wait_s: float | None, rebounds: Any) -> tuple[str, str]:

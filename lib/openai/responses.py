@@ -1,26 +1,27 @@
 """The Responses API calls (create, plain or streamed; retrieve; cancel), and the assembly
 of a streamed answer into the final Response.
 
-The calls are thin wrappers over the client's request machinery: they know the paths and
-what each call returns. In a stream every event names its kind in `type` (the SSE `event:`
-line repeats it). The Response itself comes with `response.created` (then `queued`/
-`in_progress` while it runs) and, whole, with the terminal event: `response.completed`,
-`response.incomplete` or `response.failed`. The assembler keeps the latest Response and
-the finished output items (`response.output_item.done`); the deltas in between are
-progress only. An `error` event (flat `{type, code, message}` or nested `{error: {...}}`)
-is a `StreamError`.
+The calls are thin wrappers over the async client's request machinery
+(``lib.openai.async_client``: Create Response runs on the sailor's event loop): they know
+the paths and what each call returns. In a stream every event names its kind in `type`
+(the SSE `event:` line repeats it). The Response itself comes with `response.created`
+(then `queued`/`in_progress` while it runs) and, whole, with the terminal event:
+`response.completed`, `response.incomplete` or `response.failed`. The assembler keeps
+the latest Response and the finished output items (`response.output_item.done`); the
+deltas in between are progress only. An `error` event (flat `{type, code, message}` or
+nested `{error: {...}}`) is a `StreamError`.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Any, TypeGuard
 from urllib.parse import quote
 
+from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.budget import AnswerBudget
-from lib.openai.client import OpenAIClient
 from lib.openai.errors import (
     NO_SECRETS,
     AnswerTooLargeError,
@@ -55,13 +56,13 @@ def response_path(response_id: str) -> str:
     return f"{RESPONSES_PATH}/{quote(response_id, safe='')}"
 
 
-def create_response(
-    client: OpenAIClient,
+async def create_response(
+    client: AsyncOpenAIClient,
     body: Mapping[str, Any],
     *,
     timeout_s: float,
     logger: Any = None,
-    on_created: Callable[[dict[str, Any]], None] | None = None,
+    on_created: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     stop: threading.Event | None = None,
     follow: bool = True,
     idempotent: bool = True,
@@ -74,37 +75,37 @@ def create_response(
     it is sent at most once once it may have reached the server, and a failure before the
     first Response is a `NotResentError`."""
     if body.get("stream") is not True:
-        return client.request_json("POST", RESPONSES_PATH, body, timeout_s=timeout_s,
-                                   logger=logger, idempotent=idempotent)
-    answer = client.post_for_events(RESPONSES_PATH, body, timeout_s=timeout_s, logger=logger,
-                                    idempotent=idempotent)
+        return await client.request_json("POST", RESPONSES_PATH, body, timeout_s=timeout_s,
+                                         logger=logger, idempotent=idempotent)
+    answer = await client.post_for_events(RESPONSES_PATH, body, timeout_s=timeout_s,
+                                          logger=logger, idempotent=idempotent)
     if isinstance(answer, dict):  # a compatible server that ignored `stream: true`
         return answer
-    with answer:
-        response = assemble_response(answer.events, answer.request_id, answer.redactor,
-                                     on_created=on_created, stop=stop, follow=follow,
-                                     idempotent=idempotent, budget=answer.budget())
+    async with answer:
+        response = await assemble_response(
+            answer.events, answer.request_id, answer.redactor, on_created=on_created,
+            stop=stop, follow=follow, idempotent=idempotent, budget=answer.budget())
         if follow:  # read to its end (a stream left early is closed instead)
-            answer.release()  # the connection back to the pool
+            await answer.release()  # the connection back to the pool
         return response
 
 
-def retrieve_response(
-    client: OpenAIClient, response_id: str, *, timeout_s: float, logger: Any = None,
+async def retrieve_response(
+    client: AsyncOpenAIClient, response_id: str, *, timeout_s: float, logger: Any = None,
     stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """GET /responses/{id}: the Response as it is now (`stop` ends the call, and its
     retries, when the step shuts down)."""
-    return client.request_json("GET", response_path(response_id), timeout_s=timeout_s,
-                               logger=logger, stop=stop)
+    return await client.request_json("GET", response_path(response_id), timeout_s=timeout_s,
+                                     logger=logger, stop=stop)
 
 
-def cancel_response(
-    client: OpenAIClient, response_id: str, *, timeout_s: float, logger: Any = None
+async def cancel_response(
+    client: AsyncOpenAIClient, response_id: str, *, timeout_s: float, logger: Any = None
 ) -> dict[str, Any]:
     """POST /responses/{id}/cancel: the Response, `cancelled` (or its final status)."""
-    return client.request_json("POST", f"{response_path(response_id)}/cancel",
-                               timeout_s=timeout_s, logger=logger)
+    return await client.request_json("POST", f"{response_path(response_id)}/cancel",
+                                     timeout_s=timeout_s, logger=logger)
 
 
 def status_of(response: Mapping[str, Any]) -> str:
@@ -192,12 +193,12 @@ class ResponseAssembler:
         return response
 
 
-def assemble_response(
-    events: Iterable[ServerSentEvent],
+async def assemble_response(
+    events: AsyncIterable[ServerSentEvent],
     request_id: str | None = None,
     redactor: Redactor = NO_SECRETS,
     *,
-    on_created: Callable[[dict[str, Any]], None] | None = None,
+    on_created: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     stop: threading.Event | None = None,
     follow: bool = True,
     idempotent: bool = True,
@@ -216,14 +217,14 @@ def assemble_response(
     assembler = ResponseAssembler(budget or CallLimits().answer_budget(request_id))
     announced = False
     try:
-        for event in events:
+        async for event in events:
             data = parse_event(event, request_id, redactor)
             if data is None:  # `[DONE]`: not sent by OpenAI, by some compatible servers
                 break
             assembler.add(data, request_id, redactor, event.data)
             if not announced and assembler.response is not None:
                 if on_created is not None:
-                    on_created(assembler.response)
+                    await on_created(assembler.response)
                 announced = True
             if assembler.finished:
                 return assembler.result()

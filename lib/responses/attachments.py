@@ -54,6 +54,12 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
     count_file_data(part.get("file_data"), f"{path}.file_data", downloads)
 
 
+def has_attachments(body: dict[str, Any]) -> bool:
+    """Whether `body` has an image or a file anywhere (only then may it need a download:
+    a request without one is sent as it is, without a thread to download in)."""
+    return next(attachment_places(body), None) is not None
+
+
 def inline_response_attachments(
     body: dict[str, Any], downloads: Downloads
 ) -> tuple[dict[str, Any], list[Inlined]]:

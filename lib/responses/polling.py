@@ -1,9 +1,11 @@
 """Waiting for a background response: polling with growing intervals, up to a deadline.
 
 `GET /responses/{id}` is asked after 1 s, then after intervals growing by half up to
-15 s, while the job is `queued` or `in_progress`. The wait between two polls is a wait on
-the step's stop signal, so a shutdown ends it at once (the job keeps running at OpenAI
-and is resumed by the next delivery of the message). A poll that fails for a
+15 s, while the job is `queued` or `in_progress`. The wait between two polls is a timer on
+the sailor's event loop (``lib.openai.stopping.sleep_unless_stopped``): no thread waits
+for a job, so a process holds as many waiting jobs as its prefetch lets in. A shutdown
+(the step's stop signal) ends the wait within a fraction of a second (the job keeps
+running at OpenAI and is resumed by the next delivery of the message). A poll that fails for a
 transient reason (network, 5xx, rate limit) is logged and tried again at the next
 interval; the deadline still holds. The clock and the wait are injected for tests.
 
@@ -13,15 +15,16 @@ The intervals can be shortened for tests and trials with two environment variabl
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lib.errors import ConfigError, is_user_error
-from lib.openai.client import OpenAIClient
+from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.errors import CallInterruptedError, OpenAIError
 from lib.openai.responses import (
     RUNNING_STATUSES,
@@ -29,6 +32,7 @@ from lib.openai.responses import (
     retrieve_response,
     status_of,
 )
+from lib.openai.stopping import sleep_unless_stopped
 from lib.responses.errors import LongestWaitPassedError
 
 FIRST_POLL_S = 1.0
@@ -81,22 +85,22 @@ class BackgroundWait:
     """Polls one background response until it ends, the deadline passes or the step
     shuts down."""
 
-    client: OpenAIClient
+    client: AsyncOpenAIClient
     logger: Any
     timeout_s: float
     stop: threading.Event = field(default_factory=threading.Event)
     schedule: PollSchedule = field(default_factory=PollSchedule)
     clock: Callable[[], float] = time.time
     # waits up to the given seconds; True when the step shuts down meanwhile
-    wait: Callable[[float], bool] | None = None
+    wait: Callable[[float], Awaitable[bool]] | None = None
 
-    def until_done(self, response: dict[str, Any], deadline_at: float,
+    async def until_done(self, response: dict[str, Any], deadline_at: float,
                    longest_wait_s: float) -> dict[str, Any]:
         """The response once it is no longer queued or in progress.
 
         Raises `LongestWaitPassedError` at `deadline_at` (the caller cancels the job) and
         `CallInterruptedError` when the step shuts down."""
-        wait = self.wait or self.stop.wait
+        wait = self.wait or functools.partial(sleep_unless_stopped, stop=self.stop)
         response_id = response_id_of(response)
         intervals = self.schedule.intervals()
         started = self.clock()
@@ -106,13 +110,13 @@ class BackgroundWait:
             now = self.clock()
             if now >= deadline_at:
                 raise LongestWaitPassedError(response_id, status_of(response), longest_wait_s)
-            if wait(min(next(intervals), deadline_at - now)):
+            if await wait(min(next(intervals), deadline_at - now)):
                 raise CallInterruptedError(
                     f"the step is shutting down; the background response {response_id} is "
                     "left running for the next delivery")
             polls += 1
             try:
-                response = retrieve_response(self.client, response_id,
+                response = await retrieve_response(self.client, response_id,
                                              timeout_s=self.timeout_s,
                                              logger=self.logger, stop=self.stop)
             except OpenAIError as err:

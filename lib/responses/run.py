@@ -18,17 +18,24 @@ stream is left once the id is known and the job is polled. What then happens to 
 
 A message that would start a job while the snapshot holds as many as it may is rebounded
 (`BackgroundJobsFullError`) before anything is sent.
+
+The run is a coroutine on the sailor's event loop: its calls go through the async client,
+its waits are timers on the loop, and its snapshot writes are awaited in the order the job
+book made them (`SnapshotWrites`). When the sailor cancels it (a shutdown that outlasted
+its grace period) the message is left to the broker as for a stop: the job is kept.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import is_user_error
-from lib.openai.client import OpenAIClient
+from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.errors import CallInterruptedError, NotFoundError, NotResentError, OpenAIError
 from lib.openai.responses import (
     RUNNING_STATUSES,
@@ -44,25 +51,45 @@ from lib.responses.errors import (
     ResponseGoneError,
     ResponseMayExistError,
 )
-from lib.responses.jobs import DEFAULT_MAX_JOBS, Job, JobBook, Publish, request_digest
+from lib.responses.jobs import DEFAULT_MAX_JOBS, Job, JobBook, request_digest
 from lib.responses.polling import BackgroundWait
+
+
+class SnapshotWrites:
+    """The snapshot writes of one message. The job book writes under its lock, at once,
+    through `publish`; from the event loop the component's `emit` hands back an awaitable
+    (the event is queued in order when it is called), which `written` awaits, in order."""
+
+    def __init__(self, emit: Callable[[str, Any], Any]) -> None:
+        self._emit = emit
+        self._pending: list[Awaitable[Any]] = []
+
+    def publish(self, event: str, payload: dict[str, Any]) -> None:
+        result = self._emit(event, payload)
+        if inspect.isawaitable(result):
+            self._pending.append(result)
+
+    async def written(self) -> None:
+        """Every write made so far is done (raises what a write raised)."""
+        while self._pending:
+            await self._pending.pop(0)
 
 
 @dataclass
 class ResponseRun:
-    client: OpenAIClient
+    client: AsyncOpenAIClient
     logger: Any
     timeout_s: float
     longest_wait_s: float
     waiter: BackgroundWait
     jobs: JobBook
-    publish: Publish
+    snapshot: SnapshotWrites
     stop: threading.Event
     max_jobs: int = DEFAULT_MAX_JOBS
     key: str | None = None  # the message's key while this process may remember its job
 
-    def run(self, key: str | None, request: dict[str, Any],
-            prepare: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    async def run(self, key: str | None, request: dict[str, Any],
+                  prepare: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
         """The final Response for the message `key` (None: a message without an id) that
         asks `request` (see the module doc). `prepare` gives the body to send (the
         attachments inlined); it is called only when a job is created, not when an earlier
@@ -72,7 +99,7 @@ class ResponseRun:
         self.key = key if claimable else None
         try:
             if earlier is not None and earlier.made_by(digest):
-                return self._resume(earlier)
+                return await self._resume(earlier)
             if earlier is not None:
                 self.logger.warning(
                     "The step's snapshot holds the background response %s for this message "
@@ -82,36 +109,38 @@ class ResponseRun:
             if background and self.key is not None \
                     and not self.jobs.reserve(self.key, self.max_jobs):
                 raise BackgroundJobsFullError(self.max_jobs)
-            body = prepare()
+            body = await prepare()
             if not background:
-                return create_response(self.client, body, timeout_s=self.timeout_s,
-                                        logger=self.logger)
-            return self._create_background(body, digest)
+                return await create_response(self.client, body, timeout_s=self.timeout_s,
+                                             logger=self.logger)
+            return await self._create_background(body, digest)
         finally:
             if claimable and key is not None:
                 self.jobs.release(key)
 
-    def _create_background(self, request: dict[str, Any], digest: str) -> dict[str, Any]:
+    async def _create_background(self, request: dict[str, Any], digest: str
+                                 ) -> dict[str, Any]:
         deadline_at = self.waiter.clock() + self.longest_wait_s
         streamed = request.get("stream") is True
         remembered: list[Job] = []  # the job, once its id is known
 
-        def remember(response: dict[str, Any]) -> None:
+        async def remember(response: dict[str, Any]) -> None:
             if status_of(response) not in RUNNING_STATUSES or remembered:
                 return
             job = Job(response_id_of(response), deadline_at, digest)
             remembered.append(job)  # known before the snapshot is written: a failure
             if self.key is not None:  # to write it cancels the job
-                replaced = self.jobs.remember(self.key, job, self.publish)
+                replaced = self.jobs.remember(self.key, job, self.snapshot.publish)
+                await self.snapshot.written()  # in the snapshot before anything else
                 if replaced is not None:
-                    self._cancel(replaced.response_id, "its snapshot entry was taken by a "
-                                 "new job of the same message id")
+                    await self._cancel(replaced.response_id, "its snapshot entry was taken "
+                                       "by a new job of the same message id")
             self.logger.info("Background response %s created; %s", job.response_id,
                              "following its stream" if streamed else "polling it")
 
         try:
             # the first event names the job: its id is known before anything else happens
-            response = create_response(self.client, {**request, "stream": True},
+            response = await create_response(self.client, {**request, "stream": True},
                                        timeout_s=self.timeout_s, logger=self.logger,
                                        on_created=remember, stop=self.stop if streamed else None,
                                        follow=streamed, idempotent=False)
@@ -121,7 +150,7 @@ class ResponseRun:
             if not remembered:
                 raise
             if is_user_error(exc):
-                self._give_up(remembered[0].response_id)
+                await self._give_up(remembered[0].response_id)
                 raise
             # the job runs on at OpenAI: follow it by polling
             self.logger.warning("The stream of the background response %s broke (%s); "
@@ -129,48 +158,49 @@ class ResponseRun:
             response = {"id": remembered[0].response_id, "status": "queued"}
         except BaseException as exc:
             if remembered and self._abandoned(exc):
-                self._give_up(remembered[0].response_id)
+                await self._give_up(remembered[0].response_id)
             raise
         if not remembered and status_of(response) in RUNNING_STATUSES:
             # a compatible server that answered the create in one piece
             response_id = response_id_of(response)  # a malformed id cannot be polled
             try:
-                remember(response)
+                await remember(response)
             except BaseException as exc:
                 if self._abandoned(exc):
-                    self._give_up(response_id)
+                    await self._give_up(response_id)
                 raise
         if not remembered:
             return response
-        return self._follow(response, remembered[0])
+        return await self._follow(response, remembered[0])
 
-    def _resume(self, job: Job) -> dict[str, Any]:
+    async def _resume(self, job: Job) -> dict[str, Any]:
         self.logger.info("Resuming the background response %s that an earlier delivery of "
                          "this message started (it is not created again)", job.response_id)
         # never later than a job made now would end (a snapshot is no trusted clock)
         deadline_at = min(job.deadline_at, self.waiter.clock() + self.longest_wait_s)
-        return self._follow({"id": job.response_id, "status": "queued"},
-                            Job(job.response_id, deadline_at, job.request))
+        return await self._follow({"id": job.response_id, "status": "queued"},
+                                  Job(job.response_id, deadline_at, job.request))
 
-    def _follow(self, response: dict[str, Any], job: Job) -> dict[str, Any]:
+    async def _follow(self, response: dict[str, Any], job: Job) -> dict[str, Any]:
         try:
-            response = self.waiter.until_done(response, job.deadline_at, self.longest_wait_s)
+            response = await self.waiter.until_done(response, job.deadline_at,
+                                                    self.longest_wait_s)
         except NotFoundError:
-            self._forget()
+            await self._forget()
             raise ResponseGoneError(
                 f"The background response {job.response_id} is no longer found (expired or "
                 "deleted); it is not created again: send the message again to start a new "
                 "one") from None
         except LongestWaitPassedError:
-            final = self._give_up(job.response_id)
+            final = await self._give_up(job.response_id)
             if final is not None and status_of(final) not in RUNNING_STATUSES | {"cancelled"}:
                 return final  # it ended just before the cancel
             raise
         except BaseException as exc:
             if self._abandoned(exc):
-                self._give_up(job.response_id)
+                await self._give_up(job.response_id)
             raise
-        self._forget()
+        await self._forget()
         if status_of(response) == "cancelled":
             raise ResponseCancelledError(
                 f"The background response {job.response_id} was cancelled before it finished")
@@ -178,9 +208,9 @@ class ResponseRun:
 
     def _abandoned(self, exc: BaseException) -> bool:
         """Whether the job is given up for good when `exc` ends the message: always, but
-        for a shutdown that leaves the job to the next delivery, which can resume it only
-        when it is remembered."""
-        if not isinstance(exc, CallInterruptedError):
+        for a shutdown (the stop signal, or the sailor cancelling the run) that leaves the
+        job to the next delivery, which can resume it only when it is remembered."""
+        if not isinstance(exc, CallInterruptedError | asyncio.CancelledError):
             return True
         if self.key is None:
             self.logger.warning("The step is shutting down; this message's background "
@@ -190,20 +220,20 @@ class ResponseRun:
             return True
         return False
 
-    def _give_up(self, response_id: str) -> dict[str, Any] | None:
+    async def _give_up(self, response_id: str) -> dict[str, Any] | None:
         """Cancel the job (best effort) and forget it: the message will not come back."""
         try:
-            self._forget()
+            await self._forget()
         except Exception as err:  # noqa: BLE001 - the cancel matters more than the snapshot
             self.logger.warning("Could not write the step's snapshot (%s); the job %s is "
                                 "cancelled anyway", type(err).__name__, response_id)
-        return self._cancel(response_id, "given up")
+        return await self._cancel(response_id, "given up")
 
-    def _cancel(self, response_id: str, why: str) -> dict[str, Any] | None:
+    async def _cancel(self, response_id: str, why: str) -> dict[str, Any] | None:
         """Cancel a job, best effort: its final Response, or None when the cancel failed."""
         try:
-            final = cancel_response(self.client, response_id, timeout_s=self.timeout_s,
-                                    logger=self.logger)
+            final = await cancel_response(self.client, response_id, timeout_s=self.timeout_s,
+                                          logger=self.logger)
         except OpenAIError as err:
             self.logger.warning("Cancelling the background response %s failed: %s",
                                 response_id, str(err))
@@ -212,16 +242,18 @@ class ResponseRun:
                          status_of(final))
         return final
 
-    def cancel_stale(self) -> None:
+    async def cancel_stale(self) -> None:
         """Cancel the jobs of earlier processes that no message came back for."""
         stale = self.jobs.take_stale(self.waiter.clock())
         for job in stale:
             self.logger.warning("The background response %s was not picked up again long "
                                 "after its deadline; cancelling it", job.response_id)
-            self._cancel(job.response_id, "not picked up again")
+            await self._cancel(job.response_id, "not picked up again")
         if stale:
-            self.jobs.publish_current(self.publish)
+            self.jobs.publish_current(self.snapshot.publish)
+            await self.snapshot.written()
 
-    def _forget(self) -> None:
+    async def _forget(self) -> None:
         if self.key is not None:
-            self.jobs.forget(self.key, self.publish)
+            self.jobs.forget(self.key, self.snapshot.publish)
+            await self.snapshot.written()

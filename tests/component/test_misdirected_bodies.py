@@ -10,14 +10,14 @@ import responses
 from lib.actions import create_response, send_request
 from lib.errors import InputValidationError
 from lib.responses.jobs import JobBook
-from tests.support.action_support import FakeSelf, cfg
+from tests.support.action_support import FakeSelf, cfg, run_process
 
 pytestmark = pytest.mark.usefixtures("fresh_clients")
 
 
 def refusal(process, body: dict) -> str:
     with pytest.raises(InputValidationError) as caught:
-        process(FakeSelf(), {"id": "m1", "body": body}, cfg(), {})
+        run_process(process, FakeSelf(), {"id": "m1", "body": body}, cfg(), {})
     assert len(responses.calls) == 0
     return str(caught.value)
 

@@ -24,6 +24,7 @@ from tests.support.action_support import (
     api_error,
     cfg,
     completion,
+    run_process,
 )
 from tests.support.openai_standin import response_object
 
@@ -119,7 +120,7 @@ def test_a_failed_response_of_create_response_is_emitted_with_its_code() -> None
     failed = response_object("gpt-5-mini", None, status="failed", error={
         "code": "server_error", "message": "The model failed to finish"})
     responses.post(f"{BASE_URL}/responses", json=failed)
-    result = create_response.process(FakeSelf(), {"id": "m1", "body": {"input": "Hi"}},
+    result = run_process(create_response.process, FakeSelf(), {"id": "m1", "body": {"input": "Hi"}},
                                      cfg(model="gpt-5-mini", onApiError="emit"), {})
     error = result["body"]["error"]
     assert (error["status"], error["code"]) == (None, "server_error")
@@ -135,11 +136,11 @@ def test_the_other_actions_emit_too(action, path: str, model: str, body: dict) -
     responses.post(f"{BASE_URL}{path}", status=403, json=api_error(
         "You are not allowed to use this model", error_type="invalid_request_error",
         code=None))
-    result = action.process(FakeSelf(), {"id": "m1", "body": body},
+    result = run_process(action.process, FakeSelf(), {"id": "m1", "body": body},
                             cfg(model=model, onApiError="emit"), {})
     assert result["body"]["error"]["status"] == 403
     with pytest.raises(PermissionDeniedError):  # the default fails the message
-        action.process(FakeSelf(), {"id": "m1", "body": body}, cfg(model=model), {})
+        run_process(action.process, FakeSelf(), {"id": "m1", "body": body}, cfg(model=model), {})
 
 
 @pytest.mark.parametrize("action_id", list(COMPONENT["actions"]))

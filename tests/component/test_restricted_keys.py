@@ -25,6 +25,7 @@ from tests.support.action_support import (
     api_error,
     cfg,
     completion,
+    run_process,
 )
 from tests.support.openai_standin import response_object
 
@@ -116,7 +117,7 @@ def test_create_response_sends_the_typed_model(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(create_response, "JOBS", JobBook())
     responses.post(RESPONSES_URL, json=response_object("gpt-5-mini", "Hi"))
     config = {"apiKey": API_KEY, "model": "gpt-4o", "modelId": "gpt-5-mini"}
-    result = create_response.process(FakeSelf(), {"id": "m1", "body": {"input": "Hi"}},
+    result = run_process(create_response.process, FakeSelf(), {"id": "m1", "body": {"input": "Hi"}},
                                      config, {})
     assert result["body"]["output_text"] == "Hi"
     (call,) = responses.calls

@@ -26,7 +26,7 @@ from lib.actions import create_response, send_request
 from lib.openai.budget import json_values
 from lib.openai.errors import AnswerTooLargeError
 from lib.openai.limits import MAX_ANSWER_BYTES, MAX_ANSWER_VALUES, MAX_OUTPUT_ITEMS, MIB
-from tests.support.action_support import API_KEY, FakeSelf
+from tests.support.action_support import API_KEY, FakeSelf, run_process
 from tests.support.hostile_server import HostileServer, stream_headers
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import response_object
@@ -72,7 +72,7 @@ def measured(action: Any, body: dict[str, Any], payload: bytes, content_type: st
         config = {"apiKey": API_KEY, "baseUrl": server.url, "model": MODEL}
         tracemalloc.start()
         try:
-            result = action.process(FakeSelf(), {"id": "m1", "body": body}, config, {})
+            result = run_process(action.process, FakeSelf(), {"id": "m1", "body": body}, config, {})
             error = None
         except Exception as exc:
             result, error = None, exc
@@ -191,7 +191,7 @@ def test_the_largest_answer_that_passes_stays_under_the_bound_with_its_encoding(
         cipher = MessageCipher("a" * 32, "b" * 16)
         tracemalloc.start()
         try:
-            result = action.process(FakeSelf(), {"id": "m1", "body": body}, config, {})
+            result = run_process(action.process, FakeSelf(), {"id": "m1", "body": body}, config, {})
             _now, processed = tracemalloc.get_traced_memory()
             encoded = cipher.encode_json(result, 2)  # what the sailor publishes
         finally:

@@ -29,7 +29,7 @@ from lib.responses.request import (
     attachment_places,
     build_response_request,
 )
-from tests.support.action_support import BASE_URL, FakeSelf, cfg
+from tests.support.action_support import BASE_URL, FakeSelf, cfg, run_process
 from tests.support.fake_downloads import FakeDownloads
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import response_object
@@ -141,7 +141,8 @@ def test_an_internal_url_at_any_place_is_refused_before_anything_is_sent(name: s
     body, place = bodies(METADATA)[name]
     responses.add(responses.POST, f"{BASE_URL}/responses", json=response_object("m", "x"))
     with pytest.raises(AttachmentNotAllowedError) as refused:
-        create_response.process(FakeSelf(), {"id": "m1", "body": body}, cfg(model="gpt-5"), {})
+        run_process(create_response.process, FakeSelf(), {"id": "m1", "body": body},
+                    cfg(model="gpt-5"), {})
     assert str(refused.value).startswith(f"{place}: this URL may not be downloaded")
     assert len(responses.calls) == 0
 

@@ -32,7 +32,7 @@ from lib.errors import ConfigError
 from lib.responses.errors import LongestWaitPassedError, ResponseMayExistError
 from lib.responses.jobs import Job, JobBook, message_key, request_digest
 from lib.responses.request import build_response_request
-from tests.support.action_support import API_KEY, FakeSelf
+from tests.support.action_support import API_KEY, FakeSelf, run_process
 from tests.support.hostile_server import HostileServer, answer, stream_headers
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import in_state, response_object
@@ -151,7 +151,7 @@ def run(server: HostileServer, body: dict[str, Any] | None = None, *, msg_id: st
         msg["id"] = msg_id
     config = {"apiKey": API_KEY, "baseUrl": server.url, "model": MODEL, **fields}
     try:
-        return me, None, create_response.process(me, msg, config, snapshot or {})
+        return me, None, run_process(create_response.process, me, msg, config, snapshot or {})
     except Exception as exc:
         return me, exc, None
 

@@ -41,7 +41,7 @@ from lib.openai.responses import MAX_RESPONSE_ID_CHARS, response_id_of
 from lib.redaction import OWN_SECRETS, printed_forms
 from lib.responses.errors import ResponseMayExistError
 from lib.responses.output import failure_of
-from tests.support.action_support import FakeSelf
+from tests.support.action_support import FakeSelf, run_process
 from tests.support.hostile_server import HostileServer, answer
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import in_state, response_object
@@ -184,7 +184,7 @@ def run(action: Any, server: HostileServer, body: dict[str, Any],
     me = FakeSelf()
     config = {"apiKey": KEY, "baseUrl": server.url, "model": "gpt-5-mini"}
     try:
-        result = action.process(me, {"id": "m1", "body": body}, config, snapshot or {})
+        result = run_process(action.process, me, {"id": "m1", "body": body}, config, snapshot or {})
     except Exception as exc:
         return me, exc, None
     return me, None, result

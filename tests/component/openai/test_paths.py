@@ -4,17 +4,22 @@ says about the base URL (it probably lacks /v1, or has one too many)."""
 from __future__ import annotations
 
 import ast
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
 
+from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.client import OpenAIClient
 from lib.openai.embeddings import create_embeddings
 from lib.openai.errors import NotFoundError
 from lib.openai.paths import ENDPOINT_PATHS, base_url_hint, without_endpoint_path
 from lib.openai.responses import create_response, retrieve_response
 from lib.openai.retry import RetryPolicy
+from tests.support.requests_transport import RequestsTransport
 
 API_KEY = "sk-test-paths-0123456789SECRET"
 OPENAI_DIR = Path(__file__).resolve().parents[3] / "lib" / "openai"
@@ -24,6 +29,21 @@ LACKS_V1 = "probably lacks /v1"
 def client(base_url: str) -> OpenAIClient:
     return OpenAIClient(API_KEY, base_url=base_url,
                         retry_policy=RetryPolicy(sleep=lambda _s: None, random=lambda: 0.0))
+
+
+def called(base_url: str, call: Callable[..., Awaitable[Any]], *args: Any,
+           **kwargs: Any) -> Any:
+    """`call(async client, *args, **kwargs)`, served from the `responses` registry."""
+    async def main() -> Any:
+        async_client = AsyncOpenAIClient(
+            API_KEY, base_url=base_url, transport=RequestsTransport(base_url),
+            retry_policy=RetryPolicy(sleep=lambda _s: None, random=lambda: 0.0))
+        try:
+            return await call(async_client, *args, **kwargs)
+        finally:
+            await async_client.aclose()
+
+    return asyncio.run(main())
 
 
 def test_every_path_the_api_modules_call_is_a_known_endpoint() -> None:
@@ -85,7 +105,8 @@ def test_a_404_for_the_apis_own_path_says_the_base_url_probably_lacks_v1() -> No
                    json={"error": {"message": "Unknown path /responses",
                                    "type": "invalid_request_error"}})
     with pytest.raises(NotFoundError) as caught:
-        create_response(client("http://127.0.0.1:8080"), {"model": "m", "input": "hi"}, timeout_s=5)
+        called("http://127.0.0.1:8080", create_response, {"model": "m", "input": "hi"},
+               timeout_s=5)
     text = str(caught.value)
     assert text.startswith("Unknown path /responses (status 404")
     assert LACKS_V1 in text
@@ -108,10 +129,10 @@ def test_a_404_about_the_model_or_a_stored_object_gets_no_base_url_hint() -> Non
         "message": "Response with id 'resp_gone' not found.", "type": "invalid_request_error"}})
     for _ in range(3):
         with pytest.raises(NotFoundError) as caught:
-            create_response(client(base), {"model": "gpt-9", "input": "hi"}, timeout_s=5)
+            called(base, create_response, {"model": "gpt-9", "input": "hi"}, timeout_s=5)
         assert "base URL" not in str(caught.value)
     with pytest.raises(NotFoundError) as gone:
-        retrieve_response(client(base), "resp_gone", timeout_s=5)
+        called(base, retrieve_response, "resp_gone", timeout_s=5)
     assert "base URL" not in str(gone.value)
 
 

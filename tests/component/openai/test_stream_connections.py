@@ -1,10 +1,14 @@
 """A streamed answer gives its connection back to the pool once its last event is read
-(lib/openai/client.py: EventStream.release), so streamed calls reuse connections as
-non-streamed ones do; a server that keeps the body open after the last event costs one
-bounded wait and a closed connection, never the answer."""
+(lib/openai/client.py: EventStream.release; the async client's AsyncEventStream.release),
+so streamed calls reuse connections as non-streamed ones do; a server that keeps the body
+open after the last event costs one bounded wait and a closed connection, never the
+answer."""
 
 from __future__ import annotations
 
+import asyncio
+
+from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.chat import create_chat_completion
 from lib.openai.client import OpenAIClient
 from lib.openai.limits import CallLimits
@@ -40,10 +44,16 @@ def test_streamed_chat_calls_reuse_one_connection() -> None:
 def test_streamed_responses_reuse_one_connection() -> None:
     streaming = StreamingServer(RESPONSE_EVENTS)
     with streaming.server as server:
-        client = OpenAIClient("sk-test", base_url=server.url)
-        answers = [create_response(client, {"model": "m", "stream": True, "input": "x"},
-                                   timeout_s=5) for _ in range(2)]
-        client.close()
+        async def two_calls() -> list[dict]:
+            client = AsyncOpenAIClient("sk-test", base_url=server.url)
+            try:
+                return [await create_response(client, {"model": "m", "stream": True,
+                                                       "input": "x"}, timeout_s=5)
+                        for _ in range(2)]
+            finally:
+                await client.aclose()
+
+        answers = asyncio.run(two_calls())
     assert [a["status"] for a in answers] == ["completed"] * 2
     assert len(set(streaming.ports)) == 1
 

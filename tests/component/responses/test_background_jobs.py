@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -27,7 +28,7 @@ class FakeTime:
     def clock(self) -> float:
         return self.now
 
-    def wait(self, seconds: float) -> bool:
+    async def wait(self, seconds: float) -> bool:
         self.waits.append(seconds)
         self.now += seconds
         return self.shutdown_after is not None and len(self.waits) > self.shutdown_after
@@ -40,7 +41,7 @@ class FakeClient:
         self.answers = list(answers)
         self.calls: list[tuple[str, str]] = []
 
-    def request_json(self, method: str, path: str, body: Any = None, **_: Any) -> dict:
+    async def request_json(self, method: str, path: str, body: Any = None, **_: Any) -> dict:
         self.calls.append((method, path))
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
@@ -66,8 +67,8 @@ def test_intervals_grow_from_1_s_to_15_s() -> None:
 def test_polls_until_the_job_ends_and_logs_progress_now_and_then() -> None:
     time, logger = FakeTime(), RecordingLogger()
     client = FakeClient([RUNNING] * 20 + [FINAL])
-    result = waiter(client, time, logger).until_done(in_state(FINAL, "queued"),
-                                                     time.now + 3600, 3600)
+    result = asyncio.run(waiter(client, time, logger).until_done(in_state(FINAL, "queued"),
+                                                                  time.now + 3600, 3600))
     assert result == FINAL
     assert len(client.calls) == 21
     assert client.calls[0] == ("GET", f"/responses/{FINAL['id']}")
@@ -81,23 +82,24 @@ def test_the_deadline_ends_the_wait_exactly() -> None:
     time = FakeTime()
     deadline = time.now + 100
     with pytest.raises(LongestWaitPassedError, match=r"longest wait of 1\.66667 minutes"):
-        waiter(FakeClient([RUNNING]), time).until_done(RUNNING, deadline, 100)
+        asyncio.run(waiter(FakeClient([RUNNING]), time).until_done(RUNNING, deadline, 100))
     assert time.now == deadline
 
 
 def test_transient_poll_failures_are_retried_and_user_errors_are_not() -> None:
     time, logger = FakeTime(), RecordingLogger()
     client = FakeClient([InternalServerError("busy", status=503), FINAL])
-    assert waiter(client, time, logger).until_done(RUNNING, time.now + 60, 60) == FINAL
+    assert asyncio.run(waiter(client, time, logger).until_done(RUNNING, time.now + 60, 60)) \
+        == FINAL
     assert "trying again" in logger.text()
     with pytest.raises(NotFoundError):
-        waiter(FakeClient([NotFoundError("gone", status=404)]), time).until_done(
-            RUNNING, time.now + 60, 60)
+        asyncio.run(waiter(FakeClient([NotFoundError("gone", status=404)]), time).until_done(
+            RUNNING, time.now + 60, 60))
 
 
 def test_a_finished_response_is_not_polled() -> None:
     client = FakeClient([RUNNING])
-    assert waiter(client, FakeTime()).until_done(FINAL, 0, 60) == FINAL
+    assert asyncio.run(waiter(client, FakeTime()).until_done(FINAL, 0, 60)) == FINAL
     assert client.calls == []
 
 
@@ -131,5 +133,5 @@ def test_shutdown_while_waiting_ends_the_wait() -> None:
     time.shutdown_after = 2
     client = FakeClient([RUNNING])
     with pytest.raises(CallInterruptedError, match="left running"):
-        waiter(client, time).until_done(RUNNING, time.now + 3600, 3600)
+        asyncio.run(waiter(client, time).until_done(RUNNING, time.now + 3600, 3600))
     assert len(client.calls) == 2

@@ -38,6 +38,7 @@ from tests.support.action_support import (
     FakeSelf,
     api_error,
     cfg,
+    run_process,
 )
 from tests.support.netguard import NetGuard
 from tests.support.openai_standin import in_state, response_events, response_object, sse_lines
@@ -85,7 +86,7 @@ def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(body: dict, config: dict | None = None, snapshot: dict | None = None,
         me: FakeSelf | None = None, msg_id: str = "m1") -> tuple[FakeSelf, object]:
     me = me or FakeSelf()
-    result = create_response.process(me, {"id": msg_id, "body": body},
+    result = run_process(create_response.process, me, {"id": msg_id, "body": body},
                                      config or cfg(model=MODEL), snapshot or {})
     return me, result
 
@@ -279,7 +280,7 @@ def test_input_or_prompt_is_needed_and_the_body_must_be_an_object() -> None:
     with pytest.raises(InputValidationError, match="needs one of input, prompt"):
         run({"instructions": "x"})
     with pytest.raises(InputValidationError, match="must be a JSON object"):
-        create_response.process(FakeSelf(), {"body": "text"}, cfg(model=MODEL), {})
+        run_process(create_response.process, FakeSelf(), {"body": "text"}, cfg(model=MODEL), {})
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "721", True])
