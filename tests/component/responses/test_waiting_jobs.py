@@ -76,6 +76,7 @@ class JobServer:
         self.all_polled = False
         self.polled_after_all: Counter[str] = Counter()
         self.cancelled: list[str] = []
+        self.polled_twice = asyncio.Event()
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -100,6 +101,8 @@ class JobServer:
                    for payload in written):
             self.polled_unwritten.append(response_id)
         self.polls[response_id] += 1
+        if sum(self.polls.values()) >= 2:
+            self.polled_twice.set()
         self.all_polled = self.all_polled or len(self.polls) == self.jobs
         if self.all_polled:
             self.polled_after_all[response_id] += 1
@@ -195,3 +198,40 @@ def test_a_job_whose_entry_could_not_be_written_is_cancelled_and_never_polled() 
     [job] = server.finals
     assert server.polls == Counter(), "not polled: its id was never in the snapshot"
     assert server.cancelled == [job]
+
+
+def test_a_run_the_sailor_cancels_leaves_its_job_running_and_remembered(
+        fresh_jobs: JobBook) -> None:
+    """At the end of its shutdown grace period the sailor cancels the work still in hand
+    and leaves the message to the broker: its job is kept for the next delivery, as for a
+    stop, not cancelled."""
+    server = JobServer(jobs=2)  # never all polled: the job stays in progress
+
+    async def main() -> None:
+        runner = web.AppRunner(server.app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        config = {"apiKey": API_KEY, "baseUrl": f"http://127.0.0.1:{port}/v1", "model": MODEL}
+        me = server.selves["job 0"] = LoopSelf()
+        task = asyncio.ensure_future(create_response.process(
+            me, {"id": "job 0", "body": {"input": "job 0", "background": True}}, config, {}))
+        try:
+            await server.polled_twice.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            await close_async_clients()
+            await runner.cleanup()
+
+    asyncio.run(main())
+    [job] = server.finals
+    assert server.cancelled == []
+    [(event, payload)] = server.selves["job 0"].emitted
+    assert (event, payload[snapshot_key("job 0")]["id"]) == (UPDATE_EVENT, job)
+    claimed, kept = fresh_jobs.claim("job 0")
+    assert claimed
+    assert kept is not None
+    assert kept.response_id == job
