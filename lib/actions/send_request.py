@@ -7,16 +7,17 @@ answers each choice's message also carries `parsed`.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from lib import step as steps
 from lib.attachments.inline import log_inlined
 from lib.chat import compatible_servers
-from lib.chat.attachments import inline_attachments
+from lib.chat.attachments import has_attachments, inline_attachments
 from lib.chat.output import build_output
 from lib.chat.request import build_request_body, misdirected
 from lib.model_list import getModels
-from lib.openai.chat import create_chat_completion
+from lib.openai.chat import create_chat_completion_async
 from lib.openai.errors import CallInterruptedError
 
 __all__ = ["getModels", "init", "process"]  # getModels: the select model of the Model field
@@ -25,25 +26,35 @@ INPUT_SCHEMA_FILE = "sendRequest.in.json"
 init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
 
 
-def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any = None) -> Any:
-    """Send the request; return the output message, or rebound it when asked to wait long."""
+async def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any],
+                  snapshot: Any = None) -> Any:
+    """Send the request; return the output message, or rebound it when asked to wait long.
+
+    An ``async def``: the sailor runs it on its event loop, where the call waits for the
+    model (and reads its stream) without a thread of its own; downloading the message's
+    attachments, blocking I/O, is done in a worker thread."""
     del snapshot  # stateless
     step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE, misdirected=misdirected)
     config = step.config
-    client = config.client()
-    messages, inlined = inline_attachments(step.body["messages"], step.downloads())
-    log_inlined(self.logger, inlined)
+    client = config.async_client()
+    if has_attachments(step.body["messages"]):
+        messages, inlined = await asyncio.to_thread(
+            inline_attachments, step.body["messages"], step.downloads())
+        log_inlined(self.logger, inlined)
+    else:
+        messages, _ = inline_attachments(step.body["messages"], step.downloads())
     request = build_request_body(
         {**step.body, "messages": messages}, config.model, config.server_type
     )
 
-    def send(request_body: dict[str, Any]) -> dict[str, Any]:
-        return create_chat_completion(client, request_body, timeout_s=config.timeout_s,
-                                      logger=self.logger, stop=step.stop)
+    async def send(request_body: dict[str, Any]) -> dict[str, Any]:
+        return await create_chat_completion_async(client, request_body,
+                                                  timeout_s=config.timeout_s,
+                                                  logger=self.logger, stop=step.stop)
 
-    def work() -> dict[str, Any]:
+    async def work() -> dict[str, Any]:
         try:
-            response = compatible_servers.send_with_fallback(
+            response = await compatible_servers.send_with_fallback(
                 send, request, config.server_type, self.logger
             )
         except CallInterruptedError:
@@ -52,4 +63,4 @@ def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any =
             raise
         return {"body": build_output(request, response)}
 
-    return steps.finish(step, work)
+    return await steps.finish_async(step, work)

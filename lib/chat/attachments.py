@@ -64,6 +64,13 @@ def _inline_file(part: dict[str, Any], path: str, downloads: Downloads, index: i
             file["file_data"] = f"data:{guessed};base64,{raw}"
 
 
+def has_attachments(messages: list[dict[str, Any]]) -> bool:
+    """Whether `messages` hold a part that `inline_attachments` may download (an image or
+    a file): without one, inlining is a copy, with no I/O."""
+    return any(part.get("type") in ("image_url", "file")
+               for _path, part in content_parts(messages, "messages"))
+
+
 def inline_attachments(
     messages: list[dict[str, Any]], downloads: Downloads
 ) -> tuple[list[dict[str, Any]], list[Inlined]]:

@@ -23,7 +23,7 @@ validation error naming `response_format`) gets the request once more with
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lib.config import COMPATIBLE
@@ -93,8 +93,8 @@ def refused_json_schema(error: OpenAIError) -> bool:
     return isinstance(error, _REFUSALS) and "response_format" in error.message
 
 
-def send_with_fallback(
-    send: Callable[[dict[str, Any]], dict[str, Any]],
+async def send_with_fallback(
+    send: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
     body: dict[str, Any],
     server_type: str,
     logger: Any,
@@ -102,7 +102,7 @@ def send_with_fallback(
     """`send(body)`; for a compatible server that refuses `json_schema`, once more as
     `json_object` + `schema`."""
     try:
-        return send(body)
+        return await send(body)
     except OpenAIError as error:
         fallback = json_object_form(body) if server_type == COMPATIBLE else None
         if fallback is None or not refused_json_schema(error):
@@ -112,4 +112,4 @@ def send_with_fallback(
             "schema again as response_format json_object with schema, the form llama.cpp "
             "takes", error.status,
         )
-        return send(fallback)
+        return await send(fallback)

@@ -42,7 +42,8 @@ def fresh_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def send(body: dict = CHAT, **fields: str) -> tuple[FakeSelf, object]:
     me = FakeSelf()
-    return me, send_request.process(me, {"id": "m1", "body": body}, cfg(**fields), {})
+    return me, run_process(send_request.process, me, {"id": "m1", "body": body},
+                           cfg(**fields), {})
 
 
 @pytest.mark.parametrize(("value", "parsed"), [

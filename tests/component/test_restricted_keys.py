@@ -105,7 +105,7 @@ def test_without_either_the_error_names_both_fields() -> None:
 def test_send_request_sends_the_typed_model() -> None:
     responses.post(COMPLETIONS_URL, json=completion("Hi"))
     config = {"apiKey": API_KEY, "modelId": "gpt-4.1-restricted"}
-    result = send_request.process(FakeSelf(), {"body": {"messages": [
+    result = run_process(send_request.process, FakeSelf(), {"body": {"messages": [
         {"role": "user", "content": "Hi"}]}}, config, {})
     assert result["body"]["choices"][0]["message"]["content"] == "Hi"
     (call,) = responses.calls  # no GET /models on the way

@@ -17,6 +17,7 @@ from tests.support.action_support import (
     FakeSelf,
     cfg,
     completion,
+    run_process,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -109,7 +110,7 @@ def test_every_example_of_a_model_that_writes_has_a_token_limit() -> None:
 def run(body: dict, server_type: str) -> tuple[FakeSelf, object]:
     me = FakeSelf()
     config = cfg(baseUrl=LOCAL_URL, serverType=server_type, model="smollm2")
-    return me, send_request.process(me, {"id": "m1", "body": body}, config, {})
+    return me, run_process(send_request.process, me, {"id": "m1", "body": body}, config, {})
 
 
 def sent_bodies() -> list[dict]:

@@ -26,6 +26,7 @@ from tests.support.action_support import (
     COMPLETIONS_URL,
     FakeSelf,
     cfg,
+    run_process,
 )
 from tests.support.openapi_contract import document, validate
 
@@ -114,9 +115,9 @@ def test_real_answers_satisfy_the_out_schema(
     message = {"id": "m1", "body": request_body}
     if error is not None:
         with pytest.raises(OutputParseError, match=re.escape(error)):
-            send_request.process(me, message, cfg(**config), {})
+            run_process(send_request.process, me, message, cfg(**config), {})
         return
-    result = send_request.process(me, message, cfg(**config), {})
+    result = run_process(send_request.process, me, message, cfg(**config), {})
     sent = json.loads(responses.calls[0].request.body)
     validate("CreateChatCompletionRequest", sent)
     output = result["body"]

@@ -27,6 +27,7 @@ from tests.support.action_support import (
     api_error,
     cfg,
     completion,
+    run_process,
 )
 from tests.support.netguard import NetGuard
 from tests.support.openapi_contract import validate
@@ -48,7 +49,8 @@ PDF = b"%PDF-1.7\n" + b"x" * 100
 
 def run(body: dict, config: dict | None = None, **kwargs: object) -> tuple[FakeSelf, object]:
     me = FakeSelf()
-    result = send_request.process(me, {"id": "m1", "body": body, **kwargs}, config or cfg(), {})
+    result = run_process(send_request.process, me, {"id": "m1", "body": body, **kwargs},
+                         config or cfg(), {})
     return me, result
 
 
@@ -363,8 +365,8 @@ def test_wrong_key_is_a_user_error_without_the_key() -> None:
         error_type="invalid_request_error", code="invalid_api_key"))
     me = FakeSelf()
     with pytest.raises(AuthenticationError) as caught:
-        send_request.process(me, {"body": {"messages": [{"role": "user", "content": "x"}]}},
-                             cfg(), {})
+        run_process(send_request.process, me,
+                    {"body": {"messages": [{"role": "user", "content": "x"}]}}, cfg(), {})
     assert isinstance(caught.value, UserError)
     assert "Incorrect API key" in str(caught.value)
     assert API_KEY not in str(caught.value)
