@@ -61,7 +61,7 @@ async def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any],
         longest_wait_s=config.longest_wait_s,
         waiter=BackgroundWait(client=client, logger=self.logger, timeout_s=config.timeout_s,
                               stop=step.stop, schedule=schedule_from(os.environ)),
-        jobs=JOBS, snapshot=SnapshotWrites(self.emit),
+        jobs=JOBS, snapshot=SnapshotWrites(self.emit, JOBS.write_failed),
         stop=step.stop, max_jobs=max_jobs_from(os.environ),
     )
     await run.cancel_stale()

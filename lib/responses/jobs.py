@@ -197,6 +197,7 @@ class JobBook:
         self._unwritten: dict[str, Job | None] = {}  # changes not in the snapshot yet
         self._dead: set[str] = set()  # keys the snapshot holds as null or malformed
         self._legacy = False  # the snapshot holds the map of version 2.1.0
+        self._rewrite = False  # a write failed after it was handed over: write all anew
 
     def adopt(self, snapshot: Any) -> None:
         """Take in the jobs of the snapshot the step was given (jobs of messages that an
@@ -270,6 +271,13 @@ class JobBook:
             self._unwritten.update(dict.fromkeys(stale))
             return [self._jobs.pop(key) for key in stale]
 
+    def write_failed(self) -> None:
+        """A write handed to `publish` failed later (from the event loop a write's outcome
+        is known only when it is awaited): what it carried is unknown to be stored, so the
+        next write is the live jobs whole."""
+        with self._lock:
+            self._rewrite = True
+
     def publish_current(self, publish: Publish) -> None:
         """Write what the snapshot lacks (nothing when it is up to date)."""
         with self._lock:
@@ -279,14 +287,15 @@ class JobBook:
         """Write the changes not written yet: one ``updateSnapshot`` of their keys, or the
         live jobs whole when the dead keys would outnumber them (or the 2.1.0 map is
         there). A failed write is carried by the next one. Called under the lock."""
-        if not self._unwritten and not self._legacy:
+        if not self._unwritten and not self._legacy and not self._rewrite:
             return
         ended = {key for key, job in self._unwritten.items() if job is None}
         dead = (self._dead | ended) - (self._unwritten.keys() - ended)
-        if self._legacy or len(dead) > max(len(self._jobs), MIN_DEAD_KEYS_TO_COMPACT):
+        if self._legacy or self._rewrite \
+                or len(dead) > max(len(self._jobs), MIN_DEAD_KEYS_TO_COMPACT):
             publish(REPLACE_EVENT, {snapshot_key(key): job.to_json()
                                     for key, job in self._jobs.items()})
-            dead, self._legacy = set(), False
+            dead, self._legacy, self._rewrite = set(), False, False
         else:
             publish(UPDATE_EVENT, {snapshot_key(key): None if job is None else job.to_json()
                                    for key, job in self._unwritten.items()})

@@ -58,10 +58,14 @@ from lib.responses.polling import BackgroundWait
 class SnapshotWrites:
     """The snapshot writes of one message. The job book writes under its lock, at once,
     through `publish`; from the event loop the component's `emit` hands back an awaitable
-    (the event is queued in order when it is called), which `written` awaits, in order."""
+    (the event is queued in order when it is called), which `written` awaits, in order.
+    A write that fails there is reported to `failed` (the book then writes its jobs whole
+    next time: a failed write is carried by the next one, as from a worker thread)."""
 
-    def __init__(self, emit: Callable[[str, Any], Any]) -> None:
+    def __init__(self, emit: Callable[[str, Any], Any],
+                 failed: Callable[[], None] | None = None) -> None:
         self._emit = emit
+        self._failed = failed
         self._pending: list[Awaitable[Any]] = []
 
     def publish(self, event: str, payload: dict[str, Any]) -> None:
@@ -72,7 +76,12 @@ class SnapshotWrites:
     async def written(self) -> None:
         """Every write made so far is done (raises what a write raised)."""
         while self._pending:
-            await self._pending.pop(0)
+            try:
+                await self._pending.pop(0)
+            except BaseException:  # a cancelled wait too: the write may not have happened
+                if self._failed is not None:
+                    self._failed()
+                raise
 
 
 @dataclass

@@ -232,6 +232,18 @@ def test_a_write_that_failed_is_carried_by_the_next_one() -> None:
                                              snapshot_key(MESSAGE.format(1)): None})
 
 
+def test_a_write_that_failed_once_awaited_makes_the_next_write_whole() -> None:
+    book, writes = JobBook(), Writes()
+    run_jobs(book, writes, range(3))
+    book.forget(MESSAGE.format(0), writes)  # handed over; its failure shows when awaited
+    book.write_failed()
+    book.forget(MESSAGE.format(1), writes)
+    assert writes[-1] == ("snapshot", {snapshot_key(MESSAGE.format(2)): job(2).to_json()})
+    book.forget(MESSAGE.format(2), writes)
+    assert writes[-1] == ("updateSnapshot", {snapshot_key(MESSAGE.format(2)): None}), \
+        "one whole write, then single keys again"
+
+
 def test_message_key_is_the_id_and_never_the_body() -> None:
     assert message_key({"id": "abc", "body": {}}) == "abc"
     assert message_key({"body": {"input": "x", "a": 1}}) is None

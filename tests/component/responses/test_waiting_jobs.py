@@ -22,6 +22,7 @@ from lib.actions import create_response
 from lib.openai.async_client import close_async_clients
 from lib.responses import polling
 from lib.responses.jobs import UPDATE_EVENT, JobBook, snapshot_key
+from lib.responses.run import SnapshotWrites
 from tests.support.action_support import API_KEY, FakeSelf
 from tests.support.openai_standin import in_state, response_object, sse_lines
 
@@ -235,3 +236,26 @@ def test_a_run_the_sailor_cancels_leaves_its_job_running_and_remembered(
     assert claimed
     assert kept is not None
     assert kept.response_id == job
+
+
+def test_a_write_that_fails_when_awaited_is_reported_to_the_book_once() -> None:
+    failures: list[None] = []
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        outcomes: list[asyncio.Future[None]] = [loop.create_future() for _ in range(2)]
+        handed = iter(outcomes)
+        writes = SnapshotWrites(lambda _event, _payload: next(handed),
+                                lambda: failures.append(None))
+        writes.publish(UPDATE_EVENT, {})
+        writes.publish(UPDATE_EVENT, {})
+        outcomes[0].set_result(None)
+        outcomes[1].set_exception(RuntimeError("the broker is gone"))
+        try:
+            await writes.written()
+        except RuntimeError as exc:
+            return [str(exc)]
+        return []
+
+    assert asyncio.run(main()) == ["the broker is gone"]
+    assert failures == [None]
