@@ -14,7 +14,7 @@ from lib.openai.chat import ChatCompletionAssembler, create_chat_completion
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import APITimeoutError, StreamError
 from lib.openai.retry import RetryPolicy
-from lib.openai.sse import ServerSentEvent, SseDecoder, iter_lines, read_events
+from lib.openai.sse import EventReader, ServerSentEvent, read_events
 from tests.support.openapi_contract import validate
 
 API_KEY = "sk-test-stream-0123456789SECRET"
@@ -217,10 +217,30 @@ class FakeClock:
         return self.now
 
 
+class Pieces(io.RawIOBase):
+    """A socket-like body that gives its pieces one read at a time (time passes between
+    reads: the clock is read once per piece)."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = list(pieces)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        if not self.pieces:
+            return 0
+        piece = self.pieces.pop(0)
+        assert len(piece) <= len(buffer)
+        buffer[:len(piece)] = piece
+        return len(piece)
+
+
 @responses.activate
 def test_keep_alives_alone_hit_the_idle_timeout() -> None:
     body = sse(chunk({"role": "assistant", "content": "Hi"}), done=False)
-    stream_answer(body + b": keep-alive\n\n" * 5 + sse(chunk({}, "stop")))
+    stream_answer(io.BufferedReader(Pieces(body, *[b": keep-alive\n\n"] * 5,
+                                           sse(chunk({}, "stop")))))
     with pytest.raises(APITimeoutError, match="no data for more than 25 s"):
         create_chat_completion(make_client(FakeClock(10.0)), BODY, timeout_s=25)
 
@@ -228,9 +248,21 @@ def test_keep_alives_alone_hit_the_idle_timeout() -> None:
 @responses.activate
 def test_steady_chunks_never_hit_the_idle_timeout() -> None:
     chunks = [chunk({"content": str(n)}) for n in range(10)] + [chunk({}, "stop")]
-    stream_answer(sse(*chunks))
+    stream_answer(io.BufferedReader(Pieces(*[sse(one, done=False) for one in chunks],
+                                           b"data: [DONE]\n\n")))
     result = create_chat_completion(make_client(FakeClock(5.0)), BODY, timeout_s=25)
     assert result["choices"][0]["message"]["content"] == "0123456789"
+
+
+def test_the_idle_timeout_is_read_once_per_piece() -> None:
+    """Data events reset it; keep-alives do not; lines in one piece take no time."""
+    clock = FakeClock(10.0)
+    reader = EventReader(idle_timeout_s=25, monotonic=clock)  # reads 10
+    assert reader.feed(b": ping\n\n" * 100 + b"data: 1\n\n") != []  # 20: data at 20
+    assert reader.feed(b": ping\n\n") == []  # 30
+    assert reader.feed(b": ping\n\n") == []  # 40
+    with pytest.raises(APITimeoutError, match="no data for more than 25 s"):
+        reader.feed(b"data: 2\n\n")  # 50: 30 s after the last data
 
 
 class SilentAfter(io.RawIOBase):
@@ -284,19 +316,17 @@ def test_a_server_that_ignores_stream_answers_json() -> None:
 def test_lines_are_split_across_chunks_crlf_and_multibyte() -> None:
     text = "data: é\r\n\r\ndata: [DONE]\n".encode()
     pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
-    assert list(iter_lines(pieces)) == ["data: é", "", "data: [DONE]"]
-    assert list(iter_lines([b"a\nb"])) == ["a", "b"]
+    events = read_events(pieces, idle_timeout_s=60, monotonic=lambda: 0.0)
+    assert [event.data for event in events] == ["é", "[DONE]"]
 
 
-def test_the_decoder_follows_the_sse_rules() -> None:
-    decoder = SseDecoder()
-    fed = [decoder.feed(line) for line in [
-        ": comment", "event: update", "data: line 1", "data:line 2", "id: 7", ""]]
-    assert fed[:-1] == [None] * 5
-    assert fed[-1] == ServerSentEvent("update", "line 1\nline 2")
-    assert decoder.feed("") is None
-    assert decoder.feed("data: tail") is None
-    assert decoder.flush() == ServerSentEvent(None, "tail")
+def test_the_reader_follows_the_sse_rules() -> None:
+    reader = EventReader(idle_timeout_s=60, monotonic=lambda: 0.0)
+    assert reader.feed(b": comment\nevent: update\ndata: line 1\ndata:line 2\nid: 7\n") == []
+    assert reader.feed(b"\n") == [ServerSentEvent("update", "line 1\nline 2")]
+    assert reader.feed(b"\n\nevent: x\n\n") == []  # blank lines, an event without data
+    assert reader.feed(b"data: tail") == []
+    assert reader.end() == [ServerSentEvent(None, "tail")]
 
 
 def test_read_events_yields_only_data_events() -> None:
@@ -321,4 +351,5 @@ def test_unknown_string_deltas_are_concatenated() -> None:
 
 def test_bytes_that_are_not_utf8_are_a_stream_error() -> None:
     with pytest.raises(StreamError, match="not UTF-8"):
-        list(iter_lines([b'data: {"a":1}\n', b"data: \xff\xfe\n"]))
+        list(read_events([b'data: {"a":1}\n', b"data: \xff\xfe\n"], idle_timeout_s=60,
+                         monotonic=lambda: 0.0))
