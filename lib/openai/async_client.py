@@ -29,11 +29,9 @@ from typing import Any, Self
 from lib.errors import is_user_error
 from lib.openai.budget import AnswerBudget
 from lib.openai.errors import (
-    APITimeoutError,
     NotFoundError,
     NotResentError,
     OpenAIError,
-    StreamError,
     request_id_from,
 )
 from lib.openai.limits import (
@@ -43,7 +41,7 @@ from lib.openai.limits import (
     CallLimits,
 )
 from lib.openai.retry import RetryPolicy
-from lib.openai.sse import ServerSentEvent, SseDecoder, _bounded, iter_lines
+from lib.openai.sse import EventReader, ServerSentEvent
 from lib.openai.transport import RawAnswer, Transport, TransportError
 from lib.openai.wire import (
     JSON_CONTENT_TYPE,
@@ -299,10 +297,10 @@ class _Events:
         self._idle_timeout_s = idle_timeout_s
         self._request_id = request_id
         self._cap = ByteCap(limits.max_stream_bytes, answer.status, request_id, "event stream")
-        self._reader = _EventFeed(idle_timeout_s=idle_timeout_s, monotonic=monotonic,
-                                  max_line_bytes=limits.max_sse_line_bytes,
-                                  max_events=limits.max_stream_events,
-                                  max_event_values=limits.max_answer_values)
+        self._reader = EventReader(idle_timeout_s=idle_timeout_s, monotonic=monotonic,
+                                   max_line_bytes=limits.max_sse_line_bytes,
+                                   max_events=limits.max_stream_events,
+                                   max_event_values=limits.max_answer_values)
         self._ready: deque[ServerSentEvent] = deque()
         self._ended = False
 
@@ -323,72 +321,6 @@ class _Events:
                 self._ended = True
                 ready.extend(self._reader.end())
         return ready.popleft()
-
-
-class _EventFeed:
-    """Bytes pushed in, events out, with every bound of `lib.openai.sse.read_events`.
-    (Drives sse's line splitter and decoder chunk by chunk until sse has a push reader.)"""
-
-    def __init__(self, *, idle_timeout_s: float, monotonic: Callable[[], float],
-                 max_line_bytes: int, max_events: int, max_event_values: int) -> None:
-        self._idle_timeout_s = idle_timeout_s
-        self._monotonic = monotonic
-        self._max_line_bytes = max_line_bytes
-        self._max_events = max_events
-        self._max_event_values = max_event_values
-        self._decoder = SseDecoder()
-        self._tail = bytearray()  # a line not ended yet
-        self._last_data_at = monotonic()
-        self._events = 0
-
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        cut = chunk.rfind(b"\n")
-        if cut < 0:
-            self._tail += chunk
-            if len(self._tail) > self._max_line_bytes:
-                raise StreamError(f"The stream sent a line longer than {self._max_line_bytes} "
-                                  "bytes; the answer is refused")
-            return []
-        lines = chunk[:cut + 1]
-        if self._tail:
-            lines = bytes(self._tail) + lines
-            self._tail.clear()
-        self._tail += chunk[cut + 1:]
-        events = []
-        for line in iter_lines((lines,), self._max_line_bytes):
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        return events
-
-    def _line(self, line: str) -> ServerSentEvent | None:
-        now = self._monotonic()
-        if now - self._last_data_at > self._idle_timeout_s:
-            raise APITimeoutError(
-                f"The stream sent no data for more than {self._idle_timeout_s:g} s (the idle "
-                "timeout between chunks, set by the step's Request timeout)")
-        event = self._decoder.feed(line)
-        if event is not None:
-            self._last_data_at = now
-            self._events += 1
-            return _bounded(event, self._events, self._max_events, self._max_event_values)
-        if self._decoder.pending_chars > self._max_line_bytes:
-            raise StreamError(f"The stream sent an event longer than {self._max_line_bytes} "
-                              "characters; the answer is refused")
-        return None
-
-    def end(self) -> list[ServerSentEvent]:
-        events = []
-        for line in iter_lines((bytes(self._tail),), self._max_line_bytes):
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        event = self._decoder.flush()
-        if event is not None:
-            self._events += 1
-            events.append(_bounded(event, self._events, self._max_events,
-                                   self._max_event_values))
-        return events
 
 
 # ---- one client per credentials per event loop -----------------------------------------

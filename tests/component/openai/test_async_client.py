@@ -281,16 +281,39 @@ def test_a_server_silent_in_the_middle_of_a_stream_is_an_idle_timeout() -> None:
                                           timeout_s=0.2))
 
 
+class LookingClock:
+    """10 s more at every look; the server waits for the client's looks, so that each of
+    its pieces is read on its own (the idle timeout is looked at once per piece read)."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+        self._looked = threading.Condition()
+
+    def __call__(self) -> float:
+        with self._looked:
+            self.looks += 1
+            self._looked.notify_all()
+            return self.looks * 10.0
+
+    def wait_for(self, looks: int) -> None:
+        with self._looked:
+            assert self._looked.wait_for(lambda: self.looks >= looks, timeout=10)
+
+
 def test_keep_alives_alone_hit_the_idle_timeout_between_data_events() -> None:
+    clock = LookingClock()
+
     def pings(handler: BaseHTTPRequestHandler) -> None:
         stream_headers(handler)
-        server.send(handler, sse(CHUNKS[0], done=False) + b": keep-alive\n\n" * 5
-                    + sse(CHUNKS[1]))
+        for piece in [sse(CHUNKS[0], done=False), *[b": keep-alive\n\n"] * 5,
+                      sse(CHUNKS[1])]:
+            looks = clock.looks
+            server.send(handler, piece)
+            clock.wait_for(looks + 2)  # the piece read, the deadline looked at again
 
-    clock = itertools.count(step=10)  # 10 s per look: the pings pass the 25 s timeout
     with HostileServer(pings) as server, pytest.raises(
             APITimeoutError, match="no data for more than 25 s"):
-        run(make_client(server.url, monotonic=lambda: float(next(clock))),
+        run(make_client(server.url, monotonic=clock),
             chat({"model": "m", "stream": True, **HELLO}, timeout_s=25))
 
 
