@@ -1,16 +1,26 @@
-"""Benchmark 5: our OpenAI client against the official ``openai`` Python SDK.
+"""Benchmark 5: our OpenAI clients against the official ``openai`` Python SDK.
 
-Both clients call the same local keep-alive HTTP server on 127.0.0.1 (a
-``ThreadingHTTPServer`` in a separate process that answers every POST at once with a
-small ``chat.completion`` JSON): ``--calls`` sequential chat-completion calls per block,
-the clients alternating block by block (A B A B), microseconds per call. The server's
-share is the same for both, so the ratio understates the difference in client overhead
-(a plain ``requests.Session`` is measured too, as the floor of a ``requests`` client,
-and a bare ``http.client`` keep-alive request as the floor of any client: the client
-overhead is the time per call above that floor).
+What users run: Send Request and Create Response call the API through our async client
+(``lib.openai.async_client.AsyncOpenAIClient`` on aiohttp), on the sailor's event loop;
+the other actions through the sync client (``lib.openai.client.OpenAIClient`` on
+``requests``). So two pairs are measured, each with its floors:
+
+- async: our ``AsyncOpenAIClient`` (``create_chat_completion_async``) against the SDK's
+  ``AsyncOpenAI``, on one event loop (the sailor's: uvloop when installed), with a plain
+  ``aiohttp.ClientSession`` as the floor of an aiohttp client;
+- sync: our ``OpenAIClient.request_json`` against the SDK's ``OpenAI``, with a plain
+  ``requests.Session`` as the floor of a ``requests`` client.
+
+All of them call the same local keep-alive HTTP server on 127.0.0.1 (a
+``ThreadingHTTPServer`` in a separate process that answers every POST at once with a small
+``chat.completion`` JSON): ``--calls`` sequential chat-completion calls per block, the
+clients alternating block by block (A B C … C B A), microseconds per call. A bare
+``http.client`` keep-alive request is the floor of any client: the client overhead is the
+time per call above it. The server's share is the same for all, so the ratios understate
+the differences in client overhead.
 
 Then the import time of our component module (``lib.actions.send_request``, which
-imports our client) against ``import openai``: fresh interpreters, median of ``--imports``.
+imports our clients) against ``import openai``: fresh interpreters, median of ``--imports``.
 
     .venv/bin/python bench/client_overhead.py
 
@@ -21,7 +31,9 @@ and prints the one command that installs it (``--install`` runs that command).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
+import inspect
 import json
 import os
 import platform
@@ -29,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -105,7 +118,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
     return server, f"http://127.0.0.1:{port}/v1"
 
 
-def clients(base_url: str) -> dict[str, object]:
+def sync_clients(base_url: str) -> dict[str, Callable[[], str]]:
     """name → a function that makes one chat-completion call and returns the answer text."""
     import http.client
     from urllib.parse import urlsplit
@@ -113,8 +126,8 @@ def clients(base_url: str) -> dict[str, object]:
     import openai
     import requests
 
-    from lib.openai.chat import create_chat_completion
     from lib.openai.client import OpenAIClient
+    from lib.openai.paths import CHAT_COMPLETIONS_PATH
 
     ours = OpenAIClient(API_KEY, base_url=base_url)
     sdk = openai.OpenAI(api_key=API_KEY, base_url=base_url, max_retries=2)
@@ -123,33 +136,100 @@ def clients(base_url: str) -> dict[str, object]:
     url = f"{base_url}/chat/completions"
 
     def call_ours() -> str:
-        return create_chat_completion(ours, REQUEST)["choices"][0]["message"]["content"]
+        answer = ours.request_json("POST", CHAT_COMPLETIONS_PATH, REQUEST)
+        return str(answer["choices"][0]["message"]["content"])
 
     def call_sdk() -> str:
-        return sdk.chat.completions.create(**REQUEST).choices[0].message.content
+        return str(sdk.chat.completions.create(**REQUEST).choices[0].message.content)
 
     def call_requests() -> str:
-        return session.post(url, json=REQUEST).json()["choices"][0]["message"]["content"]
+        return str(session.post(url, json=REQUEST).json()["choices"][0]["message"]["content"])
 
     parts = urlsplit(url)
-    raw = http.client.HTTPConnection(parts.hostname, parts.port)
+    raw = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
     raw_headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 
     def call_floor() -> str:
         # the least any Python client does: one keep-alive request, JSON in and out
         raw.request("POST", parts.path, json.dumps(REQUEST).encode(), raw_headers)
-        return json.loads(raw.getresponse().read())["choices"][0]["message"]["content"]
+        return str(json.loads(raw.getresponse().read())["choices"][0]["message"]["content"])
 
-    return {"ours": call_ours, "openai": call_sdk, "requests": call_requests,
+    return {"ours sync": call_ours, "openai sync": call_sdk, "requests": call_requests,
             "http.client": call_floor}
 
 
-def time_block(call: object, calls: int) -> float:
-    """Microseconds per call over ``calls`` sequential calls."""
+def async_clients(base_url: str) -> tuple[dict[str, Callable[[], Awaitable[str]]],
+                                          Callable[[], Awaitable[None]]]:
+    """name → a coroutine function that makes one chat-completion call on the running
+    loop and returns the answer text; and the function that closes them all."""
+    import aiohttp
+    import openai
+
+    from lib.openai.async_client import AsyncOpenAIClient
+    from lib.openai.chat import create_chat_completion_async
+
+    ours = AsyncOpenAIClient(API_KEY, base_url=base_url)
+    sdk = openai.AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=2)
+    session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"})
+    url = f"{base_url}/chat/completions"
+
+    async def call_ours() -> str:
+        answer = await create_chat_completion_async(ours, REQUEST)
+        return str(answer["choices"][0]["message"]["content"])
+
+    async def call_sdk() -> str:
+        answer = await sdk.chat.completions.create(**REQUEST)
+        return str(answer.choices[0].message.content)
+
+    async def call_aiohttp() -> str:
+        async with session.post(url, json=REQUEST) as answer:
+            return str((await answer.json())["choices"][0]["message"]["content"])
+
+    async def close() -> None:
+        await ours.aclose()
+        await sdk.close()
+        await session.close()
+
+    return {"ours async": call_ours, "openai async": call_sdk, "aiohttp": call_aiohttp}, close
+
+
+async def time_block(call: Callable[[], object], calls: int) -> float:
+    """Microseconds per call over ``calls`` sequential calls (a coroutine function's calls
+    awaited one after the other on the running loop)."""
     start = time.perf_counter()
-    for _ in range(calls):
-        call()
+    if inspect.iscoroutinefunction(call):
+        for _ in range(calls):
+            await call()
+    else:
+        for _ in range(calls):
+            call()
     return (time.perf_counter() - start) * 1e6 / calls
+
+
+async def measure(base_url: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    """Every client's µs per call, blocks interleaved, all on the running loop (a sync
+    client blocks it while it runs: nothing else runs there)."""
+    funcs: dict[str, Callable[[], object]] = {}
+    async_funcs, close = async_clients(base_url)
+    funcs.update(async_funcs)
+    funcs.update(sync_clients(base_url))
+    try:
+        for name, call in funcs.items():
+            answer = call()
+            if inspect.isawaitable(answer):
+                answer = await answer
+            assert answer == "Hello! How can I help?", name
+            await time_block(call, args.warmup)
+        per_call: dict[str, list[float]] = {name: [] for name in funcs}
+        for rep in range(args.reps):
+            order = list(funcs) if rep % 2 == 0 else list(reversed(funcs))
+            for name in order:
+                per_call[name].append(await time_block(funcs[name], args.calls))
+            print(f"  block {rep + 1}: " + ", ".join(
+                f"{name} {per_call[name][-1]:.0f} µs" for name in funcs), flush=True)
+    finally:
+        await close()
+    return per_call
 
 
 def import_times(repetitions: int) -> dict[str, list[float]]:
@@ -186,42 +266,35 @@ def main() -> None:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     import openai
+    from elasticio_sailor.task_mode import event_loop_factory
 
+    loop_factory = event_loop_factory(os.environ)
     server, base_url = start_server()
     try:
-        funcs = clients(base_url)
-        for name, call in funcs.items():
-            assert call() == "Hello! How can I help?", name
-            time_block(call, args.warmup)
-        per_call: dict[str, list[float]] = {name: [] for name in funcs}
-        for rep in range(args.reps):
-            order = list(funcs) if rep % 2 == 0 else list(reversed(funcs))
-            for name in order:
-                per_call[name].append(time_block(funcs[name], args.calls))
-            print(f"  block {rep + 1}: " + ", ".join(
-                f"{name} {per_call[name][-1]:.0f} µs" for name in funcs), flush=True)
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            per_call = runner.run(measure(base_url, args))
     finally:
         server.terminate()
         server.wait()
     imports = import_times(args.imports)
 
-    ours, sdk, plain, floor = (statistics.median(per_call[n])
-                               for n in ("ours", "openai", "requests", "http.client"))
+    median = {name: statistics.median(values) for name, values in per_call.items()}
+    floor = median["http.client"]
     names = list(imports)
     import_ratio = statistics.median(imports[names[0]]) / statistics.median(imports[names[1]])
+    loop_name = "uvloop" if loop_factory is not None else "asyncio"
     print(f"\nclient overhead — {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, Python "
-          f"{platform.python_version()}, openai {openai.__version__}, {args.reps} blocks of "
-          f"{args.calls} sequential calls per client, interleaved")
-    print(f"  µs per call, median (min-max): ours {describe(per_call['ours'])}, "
-          f"openai SDK {describe(per_call['openai'])}, "
-          f"plain requests.Session {describe(per_call['requests'])}, "
-          f"http.client floor {describe(per_call['http.client'])}")
-    print(f"  per call: ours/openai = {ours / sdk:.2f}   (openai/plain requests = "
-          f"{sdk / plain:.2f}, ours/plain requests = {ours / plain:.2f})")
-    print(f"  client overhead (per call minus the http.client floor, which includes the "
-          f"server): ours {ours - floor:.0f} µs, openai {sdk - floor:.0f} µs, "
-          f"ours/openai = {(ours - floor) / (sdk - floor):.2f}")
+          f"{platform.python_version()}, openai {openai.__version__}, {loop_name} loop, "
+          f"{args.reps} blocks of {args.calls} sequential calls per client, interleaved")
+    print("  µs per call, median (min-max): " + ", ".join(
+        f"{name} {describe(values)}" for name, values in per_call.items()))
+    for ours, sdk, plain in (("ours async", "openai async", "aiohttp"),
+                             ("ours sync", "openai sync", "requests")):
+        print(f"  {ours.split()[1]}: ours/openai = {median[ours] / median[sdk]:.2f} per call, "
+              f"{(median[ours] - floor) / (median[sdk] - floor):.2f} of the overhead above the "
+              f"http.client floor (ours {median[ours] - floor:.0f} µs, openai "
+              f"{median[sdk] - floor:.0f} µs, plain {plain} {median[plain] - floor:.0f} µs)")
     print(f"  import ms, median (min-max) of {args.imports} fresh interpreters: "
           + ", ".join(f"{name} {describe(values, 1)}" for name, values in imports.items()))
     print(f"  import ours/openai = {import_ratio:.2f}")
@@ -229,7 +302,8 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"client_overhead-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps({"per_call_us": per_call, "import_ms": imports,
-                                "openai": openai.__version__, "args": vars(args)}, indent=1))
+                                "openai": openai.__version__, "loop": loop_name,
+                                "args": vars(args)}, indent=1))
     print(f"\nraw results: {path}")
 
 
