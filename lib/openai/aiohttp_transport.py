@@ -74,8 +74,9 @@ class AiohttpTransport:
         return _Answer(response)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        session, self._session = self._session, None  # a later send makes a new one
+        if session is not None:
+            await session.close()
 
 
 class _Answer:

@@ -12,7 +12,7 @@ environment once. What both clients do alike is in ``lib.openai.wire``; how byte
 a `lib.openai.transport.Transport` (aiohttp's, ``lib.openai.aiohttp_transport``).
 
 `get_async_client` keeps one client per credentials per running event loop (an aiohttp
-session belongs to one loop).
+session belongs to one loop); a client it drops is closed once its calls have ended.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Self
 
 from lib.errors import is_user_error
@@ -104,13 +104,34 @@ class AsyncOpenAIClient:
         self._headers = build_headers(api_key, organization, project)
         self._json_headers = {**self._headers, "Content-Type": JSON_CONTENT_TYPE}
         self._transport = transport or new_transport(base_url)
+        self._calls = 0  # calls in flight; a stream counts until it is closed
+        self._close_when_idle = False
 
     def __repr__(self) -> str:
         return f"AsyncOpenAIClient(base_url={url_for_humans(self.base_url)!r})"
 
     async def aclose(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections (a later call opens new ones)."""
         await self._transport.aclose()
+
+    def close_when_idle(self) -> None:
+        """Close the pooled connections once no call is in flight: now if none is, else
+        when the last one ends (a stream: when it is closed). A call made later (by a
+        holder of the client) opens new connections, closed again when it ends."""
+        self._close_when_idle = True
+        self._close_if_idle()
+
+    def _call_ended(self) -> None:
+        self._calls -= 1
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        if self._close_when_idle and self._calls == 0:
+            _in_background(self._close_unless_called())
+
+    async def _close_unless_called(self) -> None:
+        if self._calls == 0:  # no call started since this close was scheduled
+            await self.aclose()
 
     # -- endpoints --
 
@@ -122,10 +143,15 @@ class AsyncOpenAIClient:
     ) -> dict[str, Any]:
         """`method` `path` (below the base URL) with an optional JSON body: the JSON answer
         (`stop`, `idempotent` and `answer_limits` as for `OpenAIClient.request_json`)."""
-        answer, deadline = await self._open(method, path, body, timeout_s=timeout_s,
-                                            logger=logger, stop=stop, idempotent=idempotent)
-        return await self._json_of(answer, timeout_s, deadline, answer_limits=answer_limits,
-                                   idempotent=idempotent)
+        self._calls += 1
+        try:
+            answer, deadline = await self._open(method, path, body, timeout_s=timeout_s,
+                                                logger=logger, stop=stop,
+                                                idempotent=idempotent)
+            return await self._json_of(answer, timeout_s, deadline,
+                                       answer_limits=answer_limits, idempotent=idempotent)
+        finally:
+            self._call_ended()
 
     async def post_for_events(
         self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
@@ -134,12 +160,22 @@ class AsyncOpenAIClient:
         """POST expecting server-sent events; `timeout_s` is the longest wait for the first
         and the longest silence between two, the call's total deadline holds. A server
         that answers JSON instead (it ignored `stream`) gives that object."""
-        answer, deadline = await self._open("POST", path, body, timeout_s=timeout_s,
-                                            logger=logger, stop=stop, idempotent=idempotent)
-        if media_type(answer.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
-            return await self._json_of(answer, timeout_s, deadline, idempotent=idempotent)
-        return AsyncEventStream(answer, self._redactor, deadline, timeout_s,
-                                limits=self.limits, monotonic=self._monotonic)
+        self._calls += 1
+        stream = None
+        try:
+            answer, deadline = await self._open("POST", path, body, timeout_s=timeout_s,
+                                                logger=logger, stop=stop,
+                                                idempotent=idempotent)
+            if media_type(answer.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
+                return await self._json_of(answer, timeout_s, deadline,
+                                           idempotent=idempotent)
+            stream = AsyncEventStream(answer, self._redactor, deadline, timeout_s,
+                                      limits=self.limits, monotonic=self._monotonic,
+                                      on_close=self._call_ended)
+            return stream
+        finally:
+            if stream is None:  # else the call ends when the stream is closed
+                self._call_ended()
 
     # -- one call --
 
@@ -249,8 +285,10 @@ class AsyncEventStream:
 
     def __init__(self, answer: RawAnswer, redactor: Redactor, deadline: Deadline,
                  idle_timeout_s: float, *, limits: CallLimits | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 on_close: Callable[[], None] | None = None) -> None:
         self._answer = answer
+        self._on_close = on_close
         self._limits = limits or CallLimits()
         self.request_id = request_id_from(answer.headers)
         self.redactor = redactor
@@ -277,6 +315,9 @@ class AsyncEventStream:
 
     async def aclose(self) -> None:
         self._answer.close()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -348,10 +389,20 @@ def get_async_client(
                                    project=key[3])
         of_loop[key] = client
         if len(of_loop) > MAX_CACHED_CLIENTS:
-            of_loop.popitem(last=False)  # not closed: a call may still use it
+            _key, evicted = of_loop.popitem(last=False)
+            evicted.close_when_idle()  # its calls in flight end first
     else:
         of_loop.move_to_end(key)
     return client
+
+
+_background: set[asyncio.Task[None]] = set()  # referenced until done (the loop's are weak)
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def close_async_clients() -> None:

@@ -59,5 +59,5 @@ class Transport(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections; a later `send` opens new ones."""
         ...
