@@ -15,12 +15,10 @@ import json
 import re
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
+from .aes_cbc import BLOCK_BYTES, transform_for
 from .errors import SailorException
 from .jsvalues import stringify
 
-BLOCK_BYTES = 16
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 
 
@@ -57,24 +55,18 @@ class MessageCipher:
         self._iv = iv.encode("utf-8")
         if len(self._iv) != BLOCK_BYTES:
             raise ValueError("the message crypto IV must be exactly 16 bytes long")
-        self._algorithm = algorithms.AES(self._key)
-        # immutable and thread-safe: each encryptor()/decryptor() is a fresh context
-        self._cipher_object = Cipher(self._algorithm, modes.CBC(self._iv))
-
-    def _cipher(self) -> Cipher[modes.CBC]:
-        return self._cipher_object
+        # thread-safe: each call is a fresh cipher context
+        self._transform = transform_for(self._key, self._iv)
 
     def encrypt(self, text: str) -> bytes:
         data = text.encode("utf-8")
         pad = BLOCK_BYTES - len(data) % BLOCK_BYTES
-        encryptor = self._cipher().encryptor()
-        return encryptor.update(data + bytes((pad,)) * pad) + encryptor.finalize()
+        return self._transform(data + bytes((pad,)) * pad, True)
 
     def decrypt(self, data: bytes) -> str:
         if not data or len(data) % BLOCK_BYTES:
             raise DecryptionError("ciphertext length is not a positive multiple of 16")
-        decryptor = self._cipher().decryptor()
-        padded = decryptor.update(data) + decryptor.finalize()
+        padded = self._transform(data, False)
         pad = padded[-1]
         if not 1 <= pad <= BLOCK_BYTES or padded[-pad:] != bytes((pad,)) * pad:
             raise DecryptionError("bad padding")

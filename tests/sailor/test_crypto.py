@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
+import sys
 
 import pytest
+from elasticio_sailor import aes_cbc, crypto
 from elasticio_sailor.crypto import DecryptionError, MessageCipher, lenient_b64decode
 from elasticio_sailor.jsvalues import stringify
 
@@ -22,8 +25,14 @@ VECTORS = [
 ]
 
 
-@pytest.fixture
-def cipher() -> MessageCipher:
+TRANSFORMS = {"openssl": aes_cbc.openssl_transform,
+              "cryptography": aes_cbc.cryptography_transform}
+
+
+@pytest.fixture(params=sorted(TRANSFORMS))
+def cipher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> MessageCipher:
+    """The cipher on each AES implementation: OpenSSL through ctypes, and the fallback."""
+    monkeypatch.setattr(crypto, "transform_for", TRANSFORMS[request.param])
     return MessageCipher(PASSWORD, IV)
 
 
@@ -83,3 +92,45 @@ def test_non_json_plaintext_is_a_decryption_error(cipher: MessageCipher) -> None
 def test_wrong_iv_length_is_refused() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
         MessageCipher(PASSWORD, "short")
+
+
+def test_both_implementations_give_the_same_bytes() -> None:
+    key, iv = hashlib.sha256(b"k").digest(), IV.encode()
+    openssl = aes_cbc.openssl_transform(key, iv)
+    fallback = aes_cbc.cryptography_transform(key, iv)
+    for blocks in (1, 2, 7, 64, 4097):
+        plain = bytes(range(256)) * (blocks * 16 // 256) + bytes(range(blocks * 16 % 256))
+        encrypted = openssl(plain, True)
+        assert len(encrypted) == len(plain) != 0
+        assert encrypted == fallback(plain, True)
+        assert openssl(encrypted, False) == plain == fallback(encrypted, False)
+
+
+def test_openssl_is_used_when_reachable_and_cryptography_otherwise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    key, iv = bytes(32), bytes(16)
+    assert aes_cbc.transform_for(key, iv).__qualname__.startswith("openssl_transform")
+
+    def unreachable(_key: bytes, _iv: bytes) -> aes_cbc.Transform:
+        raise OSError("no libcrypto")
+
+    monkeypatch.setattr(aes_cbc, "openssl_transform", unreachable)
+    assert aes_cbc.transform_for(key, iv).__qualname__.startswith("cryptography_transform")
+
+
+def test_key_and_iv_sizes_are_checked() -> None:
+    with pytest.raises(ValueError, match="32-byte key"):
+        aes_cbc.transform_for(bytes(16), bytes(16))
+
+
+def test_the_cipher_does_not_import_cryptography() -> None:
+    """Its bindings and their own OpenSSL are ~6.5 MB of resident memory per process;
+    OpenSSL's libcrypto is already mapped by ``ssl``."""
+    code = ("import sys\n"
+            "from elasticio_sailor.crypto import MessageCipher\n"
+            f"c = MessageCipher({PASSWORD!r}, {IV!r})\n"
+            f"assert c.encrypt_b64({VECTORS[0][0]!r}).decode() == {VECTORS[0][1]!r}\n"
+            "print(sorted(m for m in sys.modules if m.startswith('cryptography')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
