@@ -1,6 +1,5 @@
 """What a task-mode process does not import until it needs it, checked in a fresh
-interpreter: each of these is resident memory of every step's
-process.
+interpreter: each of these is resident memory of every step's process.
 
 - ``cryptography``: its bindings and their own OpenSSL, ~6.5 MB; the message cipher runs
   on the libcrypto that ``ssl`` has already mapped (``aes_cbc.py``);
