@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from .aes_cbc import BLOCK_BYTES, transform_for
+from .aes_cbc import BLOCK_BYTES, BadPaddingError, aes_cbc_for
 from .errors import SailorException
 from .jsvalues import stringify
 
@@ -55,23 +55,18 @@ class MessageCipher:
         self._iv = iv.encode("utf-8")
         if len(self._iv) != BLOCK_BYTES:
             raise ValueError("the message crypto IV must be exactly 16 bytes long")
-        # thread-safe: each call is a fresh cipher context
-        self._transform = transform_for(self._key, self._iv)
+        self._aes = aes_cbc_for(self._key, self._iv)  # thread-safe
 
     def encrypt(self, text: str) -> bytes:
-        data = text.encode("utf-8")
-        pad = BLOCK_BYTES - len(data) % BLOCK_BYTES
-        return self._transform(data + bytes((pad,)) * pad, True)
+        return self._aes.encrypt(text.encode("utf-8"))
 
     def decrypt(self, data: bytes) -> str:
         if not data or len(data) % BLOCK_BYTES:
             raise DecryptionError("ciphertext length is not a positive multiple of 16")
-        padded = self._transform(data, False)
-        pad = padded[-1]
-        if not 1 <= pad <= BLOCK_BYTES or padded[-pad:] != bytes((pad,)) * pad:
-            raise DecryptionError("bad padding")
         try:
-            return padded[:-pad].decode("utf-8")
+            return str(self._aes.decrypt(data), "utf-8")
+        except BadPaddingError as exc:
+            raise DecryptionError("bad padding") from exc
         except UnicodeDecodeError as exc:
             raise DecryptionError("plaintext is not UTF-8") from exc
 

@@ -23,14 +23,13 @@ VECTORS = [
 ]
 
 
-TRANSFORMS = {"openssl": aes_cbc.openssl_transform,
-              "cryptography": aes_cbc.cryptography_transform}
+IMPLEMENTATIONS = {"openssl": aes_cbc.OpenSSLAesCbc, "cryptography": aes_cbc.CryptographyAesCbc}
 
 
-@pytest.fixture(params=sorted(TRANSFORMS))
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def cipher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> MessageCipher:
     """The cipher on each AES implementation: OpenSSL through ctypes, and the fallback."""
-    monkeypatch.setattr(crypto, "transform_for", TRANSFORMS[request.param])
+    monkeypatch.setattr(crypto, "aes_cbc_for", IMPLEMENTATIONS[request.param])
     return MessageCipher(PASSWORD, IV)
 
 
@@ -94,29 +93,36 @@ def test_wrong_iv_length_is_refused() -> None:
 
 def test_both_implementations_give_the_same_bytes() -> None:
     key, iv = hashlib.sha256(b"k").digest(), IV.encode()
-    openssl = aes_cbc.openssl_transform(key, iv)
-    fallback = aes_cbc.cryptography_transform(key, iv)
-    for blocks in (1, 2, 7, 64, 4097):
-        plain = bytes(range(256)) * (blocks * 16 // 256) + bytes(range(blocks * 16 % 256))
-        encrypted = openssl(plain, True)
-        assert len(encrypted) == len(plain) != 0
-        assert encrypted == fallback(plain, True)
-        assert openssl(encrypted, False) == plain == fallback(encrypted, False)
+    openssl, fallback = aes_cbc.OpenSSLAesCbc(key, iv), aes_cbc.CryptographyAesCbc(key, iv)
+    for size in (0, 1, 15, 16, 17, 100, 4096, 65_537):
+        plain = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+        encrypted = openssl.encrypt(plain)
+        assert len(encrypted) == (size // 16 + 1) * 16  # PKCS#7: always a pad, 1-16 bytes
+        assert encrypted == fallback.encrypt(plain)
+        assert bytes(openssl.decrypt(encrypted)) == plain == fallback.decrypt(encrypted)
+
+
+@pytest.mark.parametrize("implementation", sorted(IMPLEMENTATIONS))
+@pytest.mark.parametrize("last_block", [bytes(16), bytes(15) + b"\x11", b"\x02" * 15 + b"\x03"])
+def test_bad_padding_is_refused_by_both(implementation: str, last_block: bytes) -> None:
+    key, iv = bytes(32), bytes(16)
+    encrypted = aes_cbc.CryptographyAesCbc(key, iv).encrypt(b"x" * 16 + last_block)[:32]
+    with pytest.raises(aes_cbc.BadPaddingError):
+        IMPLEMENTATIONS[implementation](key, iv).decrypt(encrypted)
 
 
 def test_openssl_is_used_when_reachable_and_cryptography_otherwise(
         monkeypatch: pytest.MonkeyPatch) -> None:
     key, iv = bytes(32), bytes(16)
-    assert aes_cbc.transform_for(key, iv).__qualname__.startswith("openssl_transform")
+    assert isinstance(aes_cbc.aes_cbc_for(key, iv), aes_cbc.OpenSSLAesCbc)
 
-    def unreachable(_key: bytes, _iv: bytes) -> aes_cbc.Transform:
+    def unreachable(_key: bytes, _iv: bytes) -> aes_cbc.AesCbc:
         raise OSError("no libcrypto")
 
-    monkeypatch.setattr(aes_cbc, "openssl_transform", unreachable)
-    assert aes_cbc.transform_for(key, iv).__qualname__.startswith("cryptography_transform")
+    monkeypatch.setattr(aes_cbc, "OpenSSLAesCbc", unreachable)
+    assert isinstance(aes_cbc.aes_cbc_for(key, iv), aes_cbc.CryptographyAesCbc)
 
 
 def test_key_and_iv_sizes_are_checked() -> None:
     with pytest.raises(ValueError, match="32-byte key"):
-        aes_cbc.transform_for(bytes(16), bytes(16))
-
+        aes_cbc.aes_cbc_for(bytes(16), bytes(16))
