@@ -1,7 +1,7 @@
 """What a task-mode process does not import until it needs it, checked in a fresh
 interpreter: each of these is resident memory of every step's process.
 
-- ``cryptography``: its bindings and their own OpenSSL, ~6.5 MB; the message cipher runs
+- ``cryptography``: its bindings and their own OpenSSL, ~7 MB; the message cipher runs
   on the libcrypto that ``ssl`` has already mapped (``aes_cbc.py``);
 - ``requests`` (with urllib3 and charset_normalizer, ~4.5 MB) for the object storage:
   imported at its first request, which most steps never make.
