@@ -52,7 +52,8 @@ class AnswerBudget:
         """The assembly keeps `size` more characters in `values` more values."""
         self.kept_bytes += size
         self.kept_values += values
-        self._check(self.kept_bytes, self.kept_values, "assembled answer")
+        if self.kept_bytes > self.max_bytes or self.kept_values > self.max_values:
+            self._check(self.kept_bytes, self.kept_values, "assembled answer")
 
     def keep_json(self, text: str) -> None:
         """The assembly keeps what `text` parses to."""

@@ -157,7 +157,10 @@ class _ChoiceState:
         """Fold in one chunk's choice (`data`: the chunk's text, for what is kept whole)."""
         delta = choice.get("delta")
         for key, value in (delta.items() if isinstance(delta, dict) else ()):
-            if value is not None:
+            if key == _CONTENT:  # nearly every chunk: a piece of the text
+                if value is not None:
+                    self.content = _appended(self.content, value, budget)
+            elif value is not None:
                 self._add_field(key, value, budget)
         if choice.get("logprobs"):
             budget.keep_json(data)  # the chunk's text: more than its tokens take
@@ -168,8 +171,6 @@ class _ChoiceState:
     def _add_field(self, key: str, value: Any, budget: AnswerBudget) -> None:
         if key == _ROLE:
             self.role = value
-        elif key == _CONTENT:
-            self.content = _appended(self.content, value, budget)
         elif key == _REFUSAL:
             self.refusal = _appended(self.refusal, value, budget)
         elif key == _TOOL_CALLS:

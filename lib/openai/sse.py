@@ -158,7 +158,10 @@ class EventReader:
                 start = search = end + 2
             else:  # other fields, comments, more lines, a leading blank line
                 start = search = self._lines(buf, start, start, events, to_blank_line=True)
-        self._keep_rest(buf, start, events)
+        if start < size or buf is pending:
+            self._keep_rest(buf, start, events)
+        else:  # the piece ended with an event: nothing is pending
+            self._cr = False
 
     def _keep_rest(self, buf: bytes | bytearray, start: int,
                    events: list[ServerSentEvent]) -> None:
