@@ -2,9 +2,10 @@
 
 A realistic stream: 200 `chat.completion.chunk` events of one token each (as OpenAI sends
 them: id, model, system_fingerprint, service_tier, `usage: null`), the usage chunk and
-`[DONE]`, read as the sync client reads it (`read_events` into `assemble_chat_completion`)
-and as the async client does (`EventReader.feed` per piece into `ChatStreamReader.add` per
-event); the pieces are either one event each or cut at random bytes. Calls are counted by
+`[DONE]`, read as the async client reads it (`EventReader.feed` per piece into
+`ChatStreamReader.add` per event; the sync client, which read streams through
+`read_events`, no longer streams); the pieces are either one event each or cut at random
+bytes. Calls are counted by
 cProfile (builtins included), CPU by `time.process_time`: the best of 5 batches of runs.
 No network.
 
@@ -26,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib.openai.chat import ChatStreamReader, assemble_chat_completion
-from lib.openai.sse import EventReader, read_events
+from lib.openai.chat import ChatStreamReader
+from lib.openai.sse import EventReader
 
 BATCHES = 5
 HEAD = {"id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", "object": "chat.completion.chunk",
@@ -63,11 +64,6 @@ def cut_at_random(pieces: list[bytes], seed: int = 1) -> list[bytes]:
     data = b"".join(pieces)
     cuts = sorted(random.Random(seed).sample(range(1, len(data)), len(pieces) - 1))
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
-
-
-def read_sync(pieces: list[bytes]) -> dict[str, Any]:
-    return assemble_chat_completion(read_events(pieces, idle_timeout_s=60,
-                                                monotonic=time.monotonic))
 
 
 def read_push(pieces: list[bytes]) -> dict[str, Any]:
@@ -111,14 +107,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="print the N most called")
     args = parser.parse_args()
     whole = stream(args.chunks)
-    assert read_sync(whole) == read_push(cut_at_random(whole))
+    assert read_push(whole) == read_push(cut_at_random(whole))
     print("| path | pieces | calls per chunk | CPU per chunk |")
     print("| ---- | ------ | --------------- | ------------- |")
-    for path, read in (("sync: read_events", read_sync), ("push: EventReader", read_push)):
-        for name, pieces in (("one event each", whole),
-                             ("cut at random bytes", cut_at_random(whole))):
-            calls, cpu = measure(read, pieces, args.runs, args.top)
-            print(f"| {path} | {name} | {calls:.1f} | {cpu:.2f} us |")
+    for name, pieces in (("one event each", whole),
+                         ("cut at random bytes", cut_at_random(whole))):
+        calls, cpu = measure(read_push, pieces, args.runs, args.top)
+        print(f"| push: EventReader | {name} | {calls:.1f} | {cpu:.2f} us |")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The Chat Completions call, and the assembly of its streamed chunks into one completion.
 
-`create_chat_completion` POSTs /chat/completions through the client; with `stream: true`
-the `chat.completion.chunk` events are folded by `ChatCompletionAssembler` into the
-`chat.completion` shape a non-streamed call returns (pure functions over the events).
+`create_chat_completion_async` POSTs /chat/completions through the async client (Send
+Request runs on the sailor's event loop); with `stream: true` the `chat.completion.chunk`
+events are read by `ChatStreamReader` as they arrive, and `ChatCompletionAssembler` folds
+them into the `chat.completion` shape a non-streamed call returns (pure functions over
+the events).
 Linear in the stream: every text (content, refusal, `reasoning_content` and other string
 fields, tool call arguments) is kept as its pieces and joined once at the end, logprobs
 are extended in place; what is kept is counted in the answer's budget
@@ -12,12 +14,11 @@ are extended in place; what is kept is counted in the answer's budget
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.budget import AnswerBudget
-from lib.openai.client import OpenAIClient
 from lib.openai.errors import NO_SECRETS, StreamError
 from lib.openai.limits import DEFAULT_REQUEST_TIMEOUT_S, MAX_CHOICES, CallLimits
 from lib.openai.paths import CHAT_COMPLETIONS_PATH
@@ -32,34 +33,6 @@ _ROLE, _CONTENT, _REFUSAL, _TOOL_CALLS, _FUNCTION_CALL = (
 _TOP_LEVEL_KEYS = ("id", "created", "model", "system_fingerprint", "service_tier")
 
 
-def create_chat_completion(
-    client: OpenAIClient,
-    body: Mapping[str, Any],
-    *,
-    timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
-    logger: Any = None,
-    stop: threading.Event | None = None,
-) -> dict[str, Any]:
-    """POST /chat/completions; with `stream: true` the events are assembled into one
-    `chat.completion`. `timeout_s` is the longest wait for the answer to start and the
-    longest silence between chunks; the whole call ends by its total deadline.
-
-    `stop` is checked before every attempt and between chunks: once set, the call ends
-    with `CallInterruptedError`."""
-    if body.get("stream") is not True:
-        return client.request_json("POST", CHAT_COMPLETIONS_PATH, body, timeout_s=timeout_s,
-                                   logger=logger, stop=stop)
-    answer = client.post_for_events(CHAT_COMPLETIONS_PATH, body, timeout_s=timeout_s,
-                                    logger=logger, stop=stop)
-    if isinstance(answer, dict):  # a compatible server that answered in one piece
-        return answer
-    with answer:
-        completion = assemble_chat_completion(answer.events, answer.request_id,
-                                              answer.redactor, answer.budget())
-        answer.release()  # the connection back to the pool
-        return completion
-
-
 async def create_chat_completion_async(
     client: AsyncOpenAIClient,
     body: Mapping[str, Any],
@@ -68,8 +41,11 @@ async def create_chat_completion_async(
     logger: Any = None,
     stop: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """`create_chat_completion` on the event loop, through the async client: the stream,
-    if any, is read by the loop as it arrives."""
+    """POST /chat/completions; with `stream: true` the events are assembled into one
+    `chat.completion`, read by the loop as they arrive. `timeout_s` is the longest wait
+    for the answer to start and the longest silence between chunks; the whole call ends
+    by its total deadline. `stop` is checked before every attempt and between chunks:
+    once set, the call ends with `CallInterruptedError`."""
     if body.get("stream") is not True:
         return await client.request_json("POST", CHAT_COMPLETIONS_PATH, body,
                                          timeout_s=timeout_s, logger=logger, stop=stop)
@@ -305,7 +281,7 @@ class ChatCompletionAssembler:
 
 class ChatStreamReader:
     """Reads `chat.completion.chunk` events, one at a time, up to `[DONE]`, into one
-    completion (within `budget`: what it keeps); the sync and async readers share it."""
+    completion (within `budget`: what it keeps)."""
 
     def __init__(self, request_id: str | None = None, redactor: Redactor = NO_SECRETS,
                  budget: AnswerBudget | None = None) -> None:
@@ -333,16 +309,3 @@ class ChatStreamReader:
                 request_id=self._request_id,
             )
         return self._assembler.result()
-
-
-def assemble_chat_completion(
-    events: Iterable[ServerSentEvent], request_id: str | None = None,
-    redactor: Redactor = NO_SECRETS, budget: AnswerBudget | None = None,
-) -> dict[str, Any]:
-    """Read events up to `[DONE]` and return the assembled completion (within `budget`:
-    what it keeps)."""
-    reader = ChatStreamReader(request_id, redactor, budget)
-    for event in events:
-        if reader.add(event):
-            break
-    return reader.result()

@@ -1,16 +1,20 @@
-"""The HTTP transport: one pooled `requests.Session` per credentials, retries, typed errors.
+"""The sync HTTP transport: one pooled `requests.Session` per credentials, retries, typed
+errors.
 
-Request building and answer decoding are pure functions; `OpenAIClient` only sends,
-retries by `RetryPolicy` and maps failures to `lib.openai.errors`; it knows no endpoint
-but the path it is given (the calls of each API surface live beside it: ``chat``,
-``responses``, ``models``). Every call is bounded by `lib.openai.limits`. The base URL
-comes checked and normalised (``lib.config``). `get_client` keeps one client per
-(api_key, base_url, organization, project) per process; it is thread-safe.
+The client of the sync actions (embeddings, moderations, audio, files, images, models);
+Send Request and Create Response, whose calls mostly wait, call through the async client
+on the sailor's event loop (``lib.openai.async_client``), which streams. Request building
+and answer decoding are pure functions (``lib.openai.wire``, shared by both clients);
+`OpenAIClient` only sends, retries by `RetryPolicy` and maps failures to
+`lib.openai.errors`; it knows no endpoint but the path it is given (the calls of each API
+surface live beside it: ``embeddings``, ``files``, ``models``). Every call is bounded by
+`lib.openai.limits`. The base URL comes checked and normalised (``lib.config``).
+`get_client` keeps one client per (api_key, base_url, organization, project) per
+process; it is thread-safe.
 """
 
 from __future__ import annotations
 
-import http.client
 import http.cookiejar
 import json
 import logging
@@ -26,7 +30,6 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, NewConnectionError, ReadTimeoutError
 
 from lib.errors import is_user_error
-from lib.openai.budget import AnswerBudget
 from lib.openai.errors import (
     NotFoundError,
     NotResentError,
@@ -43,7 +46,6 @@ from lib.openai.limits import (
 )
 from lib.openai.multipart import MultipartForm
 from lib.openai.retry import RetryPolicy
-from lib.openai.sse import ServerSentEvent, read_events
 from lib.openai.wire import (
     JSON_CONTENT_TYPE,
     ByteCap,
@@ -164,24 +166,6 @@ class OpenAIClient:
         return self._json_of(response, timeout_s, request_id_from(response.headers), deadline,
                              answer_limits=answer_limits, idempotent=idempotent)
 
-    def post_for_events(
-        self, path: str, body: Mapping[str, Any], *, timeout_s: float, logger: Any = None,
-        stop: threading.Event | None = None, idempotent: bool = True,
-    ) -> EventStream | dict[str, Any]:
-        """POST expecting server-sent events; `timeout_s` is the longest wait for the first
-        and the longest silence between two, the call's total deadline holds (`stop` and
-        `idempotent` as for `request_json`). A server that answers JSON instead (it ignored
-        `stream`) gives that object."""
-        response, deadline = self._open("POST", path, body, timeout_s=timeout_s,
-                                        logger=logger, stop=stop, idempotent=idempotent)
-        request_id = request_id_from(response.headers)
-        if media_type(response.headers.get("Content-Type")) == JSON_CONTENT_TYPE:
-            return self._json_of(response, timeout_s, request_id, deadline,
-                                 idempotent=idempotent)
-        events = self._events_of(response, timeout_s, request_id, deadline)
-        return EventStream(response, events, request_id, self._redactor, limits=self.limits,
-                           monotonic=self._monotonic)
-
     def request_form(
         self, path: str, form: MultipartForm, *, text_answer: bool = False,
         timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S, logger: Any = None,
@@ -259,17 +243,6 @@ class OpenAIClient:
             raise NotResentError(exc) from None
         return json_answer(content, response.status_code, request_id, self._redactor,
                            limits, idempotent=idempotent)
-
-    def _events_of(self, response: requests.Response, timeout_s: float,
-                   request_id: str | None, deadline: Deadline) -> Iterator[ServerSentEvent]:
-        """The server-sent events of an answer, read within the bounds (as they arrive)."""
-        chunks = self._capped(self._guarded_chunks(response, timeout_s, request_id, deadline),
-                              self.limits.max_stream_bytes, response.status_code, request_id,
-                              "event stream")
-        return read_events(chunks, idle_timeout_s=timeout_s, monotonic=self._monotonic,
-                           max_line_bytes=self.limits.max_sse_line_bytes,
-                           max_events=self.limits.max_stream_events,
-                           max_event_values=self.limits.max_answer_values)
 
     def _open(
         self, method: str, path: str, body: Mapping[str, Any] | MultipartForm | None, *,
@@ -426,11 +399,17 @@ class OpenAIClient:
             yield chunk
 
 
-class _OpenAnswer:
-    """An answer still being read; close it (or use `with`) to free the connection."""
+class FileAnswer:
+    """A file (or an answer too large to hold) the server answers with: its bytes as they
+    arrive (`chunks`, read once) and its media type. Close it (or use `with`) to free the
+    connection."""
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(self, response: requests.Response, chunks: Iterator[bytes],
+                 media_type: str | None, request_id: str | None) -> None:
         self._response = response
+        self.chunks = chunks
+        self.media_type = media_type
+        self.request_id = request_id
 
     def close(self) -> None:
         self._response.close()
@@ -440,62 +419,6 @@ class _OpenAnswer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class EventStream(_OpenAnswer):
-    """The events of a streamed answer."""
-
-    def __init__(self, response: requests.Response, events: Iterator[ServerSentEvent],
-                 request_id: str | None, redactor: Redactor, *,
-                 limits: CallLimits | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(response)
-        self.events = events
-        self.request_id = request_id
-        self.redactor = redactor
-        self._limits = limits or CallLimits()
-        self._monotonic = monotonic
-
-    def budget(self) -> AnswerBudget:
-        """A budget for the answer assembled from these events (lib.openai.budget)."""
-        return self._limits.answer_budget(self.request_id)
-
-    def release(self) -> None:
-        """The caller has the last event it needs: read what is left of the body (normally
-        only the end of the chunked encoding) so that the connection goes back to the pool
-        instead of being closed — a stream stops reading at its last event, and without
-        this every streamed call opened a new connection (a new TLS handshake). Bounded:
-        `max_drain_bytes` in all, no new read once `drain_timeout_s` has passed, each socket
-        read waiting at most `drain_timeout_s`; beyond, or on any failure, the connection is
-        closed as before. The answer is not affected."""
-        raw = self._response.raw
-        limits = self._limits
-        try:
-            connection = raw.connection
-            sock = getattr(connection, "sock", None) if connection is not None else None
-            if sock is not None:
-                sock.settimeout(limits.drain_timeout_s)  # the next request sets its own
-            ends_at = self._monotonic() + limits.drain_timeout_s
-            left = limits.max_drain_bytes
-            while left > 0 and self._monotonic() < ends_at:
-                chunk = raw.read1(left, decode_content=True)
-                if not chunk:
-                    break  # the end of the body: urllib3 has put the connection back
-                left -= len(chunk)
-        except (HTTPError, OSError, ValueError, http.client.HTTPException):
-            pass  # the connection is closed by close(), as without draining
-
-
-class FileAnswer(_OpenAnswer):
-    """A file (or an answer too large to hold) the server answers with: its bytes as they
-    arrive (`chunks`, read once) and its media type."""
-
-    def __init__(self, response: requests.Response, chunks: Iterator[bytes],
-                 media_type: str | None, request_id: str | None) -> None:
-        super().__init__(response)
-        self.chunks = chunks
-        self.media_type = media_type
-        self.request_id = request_id
 
 
 def never_sent(exc: requests.RequestException) -> bool:

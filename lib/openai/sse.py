@@ -2,17 +2,16 @@
 
 `EventReader` is pushed the bytes of a stream as they arrive (`feed`, then `end`) and
 returns the events each piece completes, within the bounds (line, event, events, JSON
-values, and the idle timeout between data events, given a clock); the sync client reads
-through `read_events`, a loop over it, the async client feeds it itself. `parse_event`
-reads one event's JSON (an error event raises). All pure apart from the given clock; the
-assembly of a surface's events lives with its calls (``lib.openai.chat``,
-``lib.openai.responses``).
+values, and the idle timeout between data events, given a clock): the async client feeds
+it what each read of the body gives. `parse_event` reads one event's JSON (an error event
+raises). All pure apart from the given clock; the assembly of a surface's events lives
+with its calls (``lib.openai.chat``, ``lib.openai.responses``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,25 +248,6 @@ def _utf8(text: bytes | bytearray) -> str:
 
 def _not_utf8() -> StreamError:
     return StreamError("The stream sent bytes that are not UTF-8 text")
-
-
-def read_events(
-    chunks: Iterable[bytes],
-    *,
-    idle_timeout_s: float,
-    monotonic: Callable[[], float],
-    max_line_bytes: int = MAX_SSE_LINE_BYTES,
-    max_events: int = MAX_STREAM_EVENTS,
-    max_event_values: int = MAX_ANSWER_VALUES,
-) -> Iterator[ServerSentEvent]:
-    """The events of a stream of byte chunks, read by an `EventReader` (see it for the
-    bounds) as the chunks arrive."""
-    reader = EventReader(idle_timeout_s=idle_timeout_s, monotonic=monotonic,
-                         max_line_bytes=max_line_bytes, max_events=max_events,
-                         max_event_values=max_event_values)
-    for chunk in chunks:
-        yield from reader.feed(chunk)
-    yield from reader.end()
 
 
 def parse_event(

@@ -8,7 +8,10 @@ through ``tests/support/netguard_site``): nothing leaves 127.0.0.1, and what was
 checked.
 
 A planted key is looked for in every printed form (plain, repr, URL-encoded,
-JSON-escaped) in every event, payload field and log line.
+JSON-escaped) in every event, payload field and log line. Streams are read by the async
+client on aiohttp (Send Request's; the only client that reads streams), non-streamed
+calls by the sync client (the sync actions'); Send Request itself runs in `exec` and in
+the sailor.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from lib.errors import UserError
-from lib.openai.chat import create_chat_completion
+from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import (
     AnswerTooLargeError,
@@ -38,8 +41,10 @@ from lib.openai.errors import (
     StreamError,
 )
 from lib.openai.limits import MAX_SSE_LINE_BYTES, MIB, CallLimits
+from lib.openai.paths import CHAT_COMPLETIONS_PATH
 from lib.openai.retry import RetryPolicy
 from lib.redaction import printed_forms
+from tests.support.async_calls import complete
 from tests.support.hostile_server import HostileServer, answer, stream_headers
 from tests.support.netguard import NetGuard, recorded_connects, subprocess_env
 from tests.support.platform_sim import PlatformSim
@@ -112,8 +117,26 @@ HELLO = {"messages": [{"role": "user", "content": "hello"}]}
 
 
 def client(base_url: str, **kwargs: Any) -> OpenAIClient:
+    """The sync client (the sync actions'): non-streamed calls."""
     return OpenAIClient(KEY, base_url=base_url,
                         retry_policy=RetryPolicy(sleep=lambda _s: None), **kwargs)
+
+
+def post(base_url: str, body: dict[str, Any], *, limits: CallLimits | None = None,
+         **kwargs: Any) -> dict[str, Any]:
+    """A non-streamed chat completion through the sync client."""
+    return client(base_url, limits=limits).request_json("POST", CHAT_COMPLETIONS_PATH, body,
+                                                        **kwargs)
+
+
+def stream(base_url: str, body: dict[str, Any], *, limits: CallLimits | None = None,
+           monotonic: Callable[[], float] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """A streamed chat completion through the async client (aiohttp; the only client that
+    reads streams), on a loop of its own."""
+    extra: dict[str, Any] = {} if monotonic is None else {"monotonic": monotonic}
+    api = AsyncOpenAIClient(KEY, base_url=base_url, limits=limits,
+                            retry_policy=RetryPolicy(sleep=lambda _s: None), **extra)
+    return complete(api, {**body, "stream": True}, **kwargs)
 
 
 # ---- secrets --------------------------------------------------------------------------
@@ -122,7 +145,7 @@ def client(base_url: str, **kwargs: Any) -> OpenAIClient:
 def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: NetGuard) -> None:
     with HostileServer(echo_the_key_everywhere) as server, \
             pytest.raises(AuthenticationError) as caught:
-        create_chat_completion(client(server.url), {"model": "m", **HELLO})
+        post(server.url, {"model": "m", **HELLO})
     error = caught.value
     assert_clean(str(error), repr(error), *(str(getattr(error, field)) for field in
                                              ("message", "type", "code", "param",
@@ -135,7 +158,7 @@ def test_a_key_echoed_in_every_error_field_is_redacted(no_outside_network: NetGu
 def test_a_key_in_a_stream_error_event_is_redacted(no_outside_network: NetGuard) -> None:
     with HostileServer(error_event_with_the_key) as server, \
             pytest.raises(StreamError) as caught:
-        create_chat_completion(client(server.url), {"model": "m", "stream": True, **HELLO})
+        stream(server.url, {"model": "m", **HELLO})
     error = caught.value
     assert_clean(str(error), repr(error), *(str(getattr(error, field)) for field in
                                              ("message", "type", "code", "param")))
@@ -237,9 +260,8 @@ def test_an_endless_stream_ends_by_the_total_deadline(no_outside_network: NetGua
     seconds = itertools.count()
     limits = CallLimits(min_total_deadline_s=100.0)
     with HostileServer(forever) as server, pytest.raises(APITimeoutError) as caught:
-        create_chat_completion(
-            client(server.url, limits=limits, monotonic=lambda: float(next(seconds))),
-            {"model": "m", "stream": True, **HELLO}, timeout_s=5)
+        stream(server.url, {"model": "m", **HELLO}, limits=limits,
+               monotonic=lambda: float(next(seconds)), timeout_s=5)
     assert "took longer than its total deadline of 100 s" in str(caught.value)
     assert server.bytes_sent > 0
     assert server.connection_closed.wait(10)  # the client hung up; the server noticed
@@ -260,8 +282,7 @@ def test_a_line_without_end_is_refused_at_the_cap_in_linear_time() -> None:
         tracemalloc.start()
         try:
             with pytest.raises(StreamError, match="line longer than 16777216 bytes"):
-                create_chat_completion(client(server.url),
-                    {"model": "m", "stream": True, **HELLO})
+                stream(server.url, {"model": "m", **HELLO})
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -282,8 +303,7 @@ def test_an_event_of_many_short_lines_is_refused_at_the_cap() -> None:
 
     with HostileServer(many_lines) as server, pytest.raises(
             StreamError, match=f"event longer than {cap} characters"):
-        create_chat_completion(client(server.url, limits=CallLimits(max_sse_line_bytes=cap)),
-            {"model": "m", "stream": True, **HELLO})
+        stream(server.url, {"model": "m", **HELLO}, limits=CallLimits(max_sse_line_bytes=cap))
 
 
 def test_a_huge_answer_is_refused_while_reading() -> None:
@@ -301,8 +321,7 @@ def test_a_huge_answer_is_refused_while_reading() -> None:
         tracemalloc.start()
         try:
             with pytest.raises(AnswerTooLargeError) as caught:
-                create_chat_completion(client(server.url, limits=limits),
-                    {"model": "m", **HELLO})
+                post(server.url, {"model": "m", **HELLO}, limits=limits)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -326,8 +345,7 @@ def test_an_endless_stream_of_small_events_is_refused_at_the_stream_cap() -> Non
             server.send(handler, event)
 
     with HostileServer(endless) as server, pytest.raises(AnswerTooLargeError) as caught:
-        create_chat_completion(client(server.url, limits=CallLimits(max_stream_bytes=MIB)),
-            {"model": "m", "stream": True, **HELLO})
+        stream(server.url, {"model": "m", **HELLO}, limits=CallLimits(max_stream_bytes=MIB))
     assert f"event stream is larger than {MIB} bytes" in str(caught.value)
     assert server.connection_closed.wait(10)
     assert server.bytes_sent < 64 * MIB  # reading stopped early
@@ -344,7 +362,7 @@ def test_cookies_set_by_the_server_are_not_kept_nor_sent() -> None:
     with HostileServer(cookie_monster) as server:
         api = client(server.url)
         for _ in range(3):
-            create_chat_completion(api, {"model": "m", **HELLO})
+            api.request_json("POST", CHAT_COMPLETIONS_PATH, {"model": "m", **HELLO})
     assert [r["headers"].get("Cookie") for r in server.requests] == [None, None, None]
 
 
@@ -359,8 +377,7 @@ def test_an_error_answer_that_never_ends_is_read_only_to_its_cap() -> None:
             server.send(handler, b"w" * 65536)
 
     with HostileServer(endless_error) as server, pytest.raises(OpenAIError) as caught:
-        create_chat_completion(client(server.url, limits=CallLimits(max_error_body_bytes=MIB)),
-            {"model": "m", **HELLO})
+        post(server.url, {"model": "m", **HELLO}, limits=CallLimits(max_error_body_bytes=MIB))
     assert caught.value.status == 400
     assert len(str(caught.value)) < 400
     assert server.connection_closed.wait(10)
@@ -381,8 +398,7 @@ def test_a_stream_stops_between_chunks_when_the_sailor_shuts_down() -> None:
             time.sleep(0.01)
 
     with HostileServer(forever) as server, pytest.raises(CallInterruptedError) as caught:
-        create_chat_completion(client(server.url),
-            {"model": "m", "stream": True, **HELLO}, stop=stop)
+        stream(server.url, {"model": "m", **HELLO}, stop=stop)
     assert "left for redelivery" in str(caught.value)
     assert server.connection_closed.wait(10)
 
@@ -392,7 +408,7 @@ def test_no_request_is_sent_once_the_sailor_shuts_down() -> None:
     stop.set()
     with HostileServer(echo_the_key_everywhere) as server, \
             pytest.raises(CallInterruptedError):
-        create_chat_completion(client(server.url), {"model": "m", **HELLO}, stop=stop)
+        post(server.url, {"model": "m", **HELLO}, stop=stop)
     assert server.requests == []
 
 
@@ -404,7 +420,7 @@ def test_a_retry_wait_ends_when_the_sailor_shuts_down() -> None:
         answer(handler, 503, b'{"error": {"message": "busy"}}', {"retry-after": "50"})
 
     with HostileServer(overloaded) as server, pytest.raises(CallInterruptedError):
-        create_chat_completion(client(server.url), {"model": "m", **HELLO}, stop=stop)
+        post(server.url, {"model": "m", **HELLO}, stop=stop)
     assert len(server.requests) == 1
 
 

@@ -35,11 +35,12 @@ from lib.attachments.inline import filename_for
 from lib.attachments.inputs import name_in_url
 from lib.attachments.object_storage import ObjectStorage
 from lib.errors import AttachmentError, AttachmentNotAllowedError
-from lib.openai.chat import assemble_chat_completion, create_chat_completion
+from lib.openai.chat import ChatStreamReader
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import OpenAIError, error_from_event, error_from_response
+from lib.openai.paths import CHAT_COMPLETIONS_PATH
 from lib.openai.retry import RetryPolicy
-from lib.openai.sse import ServerSentEvent, parse_event, read_events
+from lib.openai.sse import EventReader, ServerSentEvent, parse_event
 from lib.openai.wire import decode_json_object
 from lib.redaction import (
     MAX_FORM_CHARS,
@@ -155,7 +156,7 @@ def transport_error(shape: str) -> list[str]:
 
     client._session.request = refuse  # type: ignore[method-assign]
     with pytest.raises(OpenAIError) as caught:
-        create_chat_completion(client, {"model": "m", "messages": []})
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, {"model": "m", "messages": []})
     return texts_of(caught.value)
 
 
@@ -367,9 +368,9 @@ def test_a_key_split_across_the_data_lines_of_one_event_is_redacted() -> None:
     half = len(KEY) // 2
     body = (f'data: {{"error": "invalid key {KEY[:half]}\n'
             f'data: {KEY[half:]} refused"\n\n').encode()
-    events = read_events([body], idle_timeout_s=5.0, monotonic=lambda: 0.0)
+    [event] = EventReader(idle_timeout_s=5.0, monotonic=lambda: 0.0).feed(body)
     with pytest.raises(OpenAIError) as caught:
-        assemble_chat_completion(events, "req_1", Redactor([KEY]))
+        ChatStreamReader("req_1", Redactor([KEY])).add(event)
     message = str(caught.value)
     assert "not JSON" in message
     assert not any(KEY[at:at + 12] in message for at in range(len(KEY) - 11))

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from lib.openai.chat import ChatCompletionAssembler, assemble_chat_completion
+from lib.openai.budget import AnswerBudget
+from lib.openai.chat import ChatCompletionAssembler, ChatStreamReader
 from lib.openai.errors import AnswerTooLargeError, StreamError
 from lib.openai.limits import MAX_CHOICES, CallLimits
-from lib.openai.sse import ServerSentEvent, read_events
+from lib.openai.sse import EventReader, ServerSentEvent
 
 CHUNKS = 20_000
 COPIED: list[int] = []  # characters or items copied by concatenation, per operation
@@ -92,22 +93,32 @@ def events(count: int) -> Iterator[ServerSentEvent]:
     yield ServerSentEvent(None, "[DONE]")
 
 
+def assemble(stream: Iterator[ServerSentEvent],
+             budget: AnswerBudget | None = None) -> dict[str, Any]:
+    """The completion of `stream`'s events, read as the async client reads them."""
+    reader = ChatStreamReader(budget=budget)
+    for event in stream:
+        if reader.add(event):
+            break
+    return reader.result()
+
+
 def test_a_long_stream_of_reasoning_is_assembled_whole() -> None:
-    completion = assemble_chat_completion(events(200_000))
+    completion = assemble(events(200_000))
     assert completion["choices"][0]["message"]["reasoning_content"] == "ab" * 200_000
 
 
-def sse_bytes(count: int) -> Iterator[bytes]:
-    line = f"data: {json.dumps(chunk({'content': 'ab'}))}\n\n".encode()
-    for _ in range(count):
-        yield line
-
-
 def test_a_stream_of_more_events_than_the_cap_is_refused_at_the_cap() -> None:
+    line = f"data: {json.dumps(chunk({'content': 'ab'}))}\n\n".encode()
+    reader = EventReader(idle_timeout_s=60, monotonic=lambda: 0.0, max_events=1000)
     read: list[ServerSentEvent] = []
+
+    def feed_5000() -> None:
+        for _ in range(5000):
+            read.extend(reader.feed(line))
+
     with pytest.raises(AnswerTooLargeError, match="more than 1000 events"):
-        read.extend(read_events(sse_bytes(5000), idle_timeout_s=60, monotonic=lambda: 0.0,
-                                max_events=1000))
+        feed_5000()
     assert len(read) == 1000
 
 
@@ -123,5 +134,5 @@ def test_more_choices_than_the_api_gives_are_refused() -> None:
 def test_what_a_stream_keeps_is_counted_as_it_is_built() -> None:
     budget = CallLimits(max_answer_bytes=1000).answer_budget()
     with pytest.raises(AnswerTooLargeError, match="assembled answer is larger than 1000"):
-        assemble_chat_completion(events(10_000), budget=budget)
+        assemble(events(10_000), budget)
     assert budget.kept_bytes <= 1002

@@ -1,6 +1,6 @@
-"""A server of chunked event streams on keep-alive connections, for the clients' tests of
-connection reuse (lib/openai/client.py, lib/openai/async_client.py: a stream's end is
-drained so that its connection goes back to the pool)."""
+"""A server of chunked event streams on keep-alive connections, for the async client's
+tests of connection reuse (lib/openai/async_client.py: a stream's end is drained so that
+its connection goes back to the pool)."""
 
 from __future__ import annotations
 

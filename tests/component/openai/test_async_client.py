@@ -10,7 +10,7 @@ import itertools
 import json
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -36,6 +36,7 @@ from lib.openai.errors import (
 from lib.openai.limits import MIB, AnswerLimits, CallLimits
 from lib.openai.retry import RetryPolicy
 from lib.version import USER_AGENT
+from tests.support.async_calls import chat, run
 from tests.support.hostile_server import HostileServer, answer, stream_headers
 from tests.support.streaming_server import StreamingServer
 
@@ -69,22 +70,6 @@ def make_client(url: str, sleeps: Sleeps | None = None, **kwargs: Any) -> AsyncO
                          clock=lambda: 1_800_000_000.0, random=lambda: 0.0)
     kwargs.setdefault("retry_policy", policy)
     return AsyncOpenAIClient(KEY, base_url=url, **kwargs)
-
-
-def run(client: AsyncOpenAIClient,
-        call: Callable[[AsyncOpenAIClient], Awaitable[Any]]) -> Any:
-    """`call(client)` on a fresh event loop; the client's connections closed after."""
-    async def main() -> Any:
-        try:
-            return await call(client)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(main())
-
-
-def chat(body: dict[str, Any], **kwargs: Any) -> Callable[[AsyncOpenAIClient], Awaitable[Any]]:
-    return lambda client: create_chat_completion_async(client, body, **kwargs)
 
 
 def scripted(*answers: tuple[int, bytes, dict[str, str]]) -> Callable[..., None]:

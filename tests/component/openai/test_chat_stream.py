@@ -1,20 +1,22 @@
-"""Streamed chat completions: SSE decoding, chunk assembly, errors and the idle timeout."""
+"""Streamed chat completions through the async client, served from the `responses`
+registry (tests/support/requests_transport.py): SSE decoding, chunk assembly, errors and
+the idle timeout."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 import responses
 
 from lib.errors import UserError
-from lib.openai.chat import ChatCompletionAssembler, create_chat_completion
-from lib.openai.client import OpenAIClient
+from lib.openai.async_client import AsyncOpenAIClient
+from lib.openai.chat import ChatCompletionAssembler
 from lib.openai.errors import APITimeoutError, StreamError
 from lib.openai.retry import RetryPolicy
-from lib.openai.sse import EventReader, ServerSentEvent, read_events
+from lib.openai.sse import EventReader, ServerSentEvent
+from tests.support.async_calls import complete, registry_client
 from tests.support.openapi_contract import validate
 
 API_KEY = "sk-test-stream-0123456789SECRET"
@@ -55,10 +57,10 @@ def sse(*chunks: dict, done: bool = True) -> bytes:
     return (text + ("data: [DONE]\n\n" if done else "")).encode()
 
 
-def make_client(monotonic: object = None) -> OpenAIClient:
+def make_client(monotonic: object = None) -> AsyncOpenAIClient:
     policy = RetryPolicy(sleep=lambda _s: None, random=lambda: 0.0)
     kwargs = {"monotonic": monotonic} if monotonic else {}
-    return OpenAIClient(API_KEY, base_url=BASE_URL, retry_policy=policy, **kwargs)
+    return registry_client(API_KEY, BASE_URL, retry_policy=policy, **kwargs)
 
 
 def stream_answer(body: bytes | io.BufferedReader, **headers: str) -> None:
@@ -79,7 +81,7 @@ def test_content_and_usage_are_assembled() -> None:
         chunk({}, "stop"),
         chunk(no_choices=True, usage=USAGE),
     ))
-    result = create_chat_completion(make_client(), BODY)
+    result = complete(make_client(), BODY)
     validate("CreateChatCompletionResponse", result)
     assert result == {
         "id": "chatcmpl-s1", "object": "chat.completion", "created": 1741570000,
@@ -107,7 +109,7 @@ def test_tool_call_fragments_are_joined_by_index() -> None:
         chunk({"tool_calls": [{"index": 1, "function": {"arguments": ': "Rome"}'}}]}),
         chunk({}, "tool_calls"),
     ))
-    result = create_chat_completion(make_client(), BODY)
+    result = complete(make_client(), BODY)
     validate("CreateChatCompletionResponse", result)
     message = result["choices"][0]["message"]
     assert message["content"] is None
@@ -129,7 +131,7 @@ def test_a_streamed_refusal_is_assembled_into_one_text() -> None:
         chunk({"refusal": "I can't help with that."}),
         chunk({}, "stop"),
     ))
-    result = create_chat_completion(make_client(), BODY)
+    result = complete(make_client(), BODY)
     validate("CreateChatCompletionResponse", result)
     assert result["choices"][0]["message"]["refusal"] == "I'm sorry, I can't help with that."
     assert result["choices"][0]["message"]["content"] is None
@@ -152,7 +154,7 @@ def test_logprobs_and_several_choices_are_assembled() -> None:
         chunk({}, "stop", index=1),
         chunk({}, "length", index=0),
     ))
-    result = create_chat_completion(make_client(), BODY)
+    result = complete(make_client(), BODY)
     validate("CreateChatCompletionResponse", result)
     first, second = result["choices"]
     assert (first["index"], first["message"]["content"], first["finish_reason"]) == (
@@ -170,7 +172,7 @@ def test_an_error_event_inside_the_stream_raises() -> None:
     body = sse(chunk({"role": "assistant", "content": "Hel"}), done=False)
     stream_answer(body + f"data: {json.dumps(error)}\n\n".encode())
     with pytest.raises(StreamError, match="server had an error") as caught:
-        create_chat_completion(make_client(), BODY)
+        complete(make_client(), BODY)
     assert caught.value.request_id == "req_s"
     assert caught.value.type == "server_error"
     assert not isinstance(caught.value, UserError)
@@ -181,7 +183,7 @@ def test_a_named_error_event_raises() -> None:
     body = sse(chunk({"content": "x"}), done=False)
     stream_answer(body + b'event: error\ndata: {"message": "overloaded", "code": "busy"}\n\n')
     with pytest.raises(StreamError, match="overloaded") as caught:
-        create_chat_completion(make_client(), BODY)
+        complete(make_client(), BODY)
     assert caught.value.code == "busy"
 
 
@@ -189,20 +191,20 @@ def test_a_named_error_event_raises() -> None:
 def test_data_that_is_not_json_raises() -> None:
     stream_answer(b"data: {not json\n\n")
     with pytest.raises(StreamError, match="not JSON"):
-        create_chat_completion(make_client(), BODY)
+        complete(make_client(), BODY)
 
 
 @responses.activate
 def test_a_stream_cut_short_raises() -> None:
     stream_answer(sse(chunk({"role": "assistant", "content": "Hel"}), done=False))
     with pytest.raises(StreamError, match="ended before the completion was finished"):
-        create_chat_completion(make_client(), BODY)
+        complete(make_client(), BODY)
 
 
 @responses.activate
 def test_a_finished_stream_without_done_is_accepted() -> None:
     stream_answer(sse(chunk({"content": "Hi"}), chunk({}, "stop"), done=False))
-    assert create_chat_completion(make_client(), BODY)["choices"][0]["message"]["content"] == "Hi"
+    assert complete(make_client(), BODY)["choices"][0]["message"]["content"] == "Hi"
 
 
 class FakeClock:
@@ -242,7 +244,7 @@ def test_keep_alives_alone_hit_the_idle_timeout() -> None:
     stream_answer(io.BufferedReader(Pieces(body, *[b": keep-alive\n\n"] * 5,
                                            sse(chunk({}, "stop")))))
     with pytest.raises(APITimeoutError, match="no data for more than 25 s"):
-        create_chat_completion(make_client(FakeClock(10.0)), BODY, timeout_s=25)
+        complete(make_client(FakeClock(10.0)), BODY, timeout_s=25)
 
 
 @responses.activate
@@ -250,7 +252,7 @@ def test_steady_chunks_never_hit_the_idle_timeout() -> None:
     chunks = [chunk({"content": str(n)}) for n in range(10)] + [chunk({}, "stop")]
     stream_answer(io.BufferedReader(Pieces(*[sse(one, done=False) for one in chunks],
                                            b"data: [DONE]\n\n")))
-    result = create_chat_completion(make_client(FakeClock(5.0)), BODY, timeout_s=25)
+    result = complete(make_client(FakeClock(5.0)), BODY, timeout_s=25)
     assert result["choices"][0]["message"]["content"] == "0123456789"
 
 
@@ -287,7 +289,7 @@ def test_a_silent_socket_is_an_idle_timeout() -> None:
     body = io.BufferedReader(SilentAfter(sse(chunk({"content": "Hi"}), done=False)))
     stream_answer(body)
     with pytest.raises(APITimeoutError, match="No data for more than 30 s") as caught:
-        create_chat_completion(make_client(), BODY, timeout_s=30)
+        complete(make_client(), BODY, timeout_s=30)
     assert caught.value.request_id == "req_s"
 
 
@@ -296,7 +298,7 @@ def test_an_error_status_before_the_stream_is_retried() -> None:
     responses.post(URL, status=503, json={"error": {
         "message": "Overloaded", "type": "server_error", "param": None, "code": None}})
     stream_answer(sse(chunk({"content": "ok"}), chunk({}, "stop")))
-    assert create_chat_completion(make_client(), BODY)["choices"][0]["message"]["content"] == "ok"
+    assert complete(make_client(), BODY)["choices"][0]["message"]["content"] == "ok"
 
 
 @responses.activate
@@ -307,17 +309,10 @@ def test_a_server_that_ignores_stream_answers_json() -> None:
                                            "refusal": None}}]}
     validate("CreateChatCompletionResponse", completion)
     responses.post(URL, json=completion)
-    assert create_chat_completion(make_client(), BODY) == completion
+    assert complete(make_client(), BODY) == completion
 
 
 # ---- the pure parts ------------------------------------------------------------------
-
-
-def test_lines_are_split_across_chunks_crlf_and_multibyte() -> None:
-    text = "data: é\r\n\r\ndata: [DONE]\n".encode()
-    pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
-    events = read_events(pieces, idle_timeout_s=60, monotonic=lambda: 0.0)
-    assert [event.data for event in events] == ["é", "[DONE]"]
 
 
 def test_the_reader_follows_the_sse_rules() -> None:
@@ -329,15 +324,6 @@ def test_the_reader_follows_the_sse_rules() -> None:
     assert reader.end() == [ServerSentEvent(None, "tail")]
 
 
-def test_read_events_yields_only_data_events() -> None:
-    def chunks() -> Iterator[bytes]:
-        yield b": ping\n\ndata: 1\n\n"
-        yield b"data: 2"
-
-    events = list(read_events(chunks(), idle_timeout_s=60, monotonic=lambda: 0.0))
-    assert [event.data for event in events] == ["1", "2"]
-
-
 def test_unknown_string_deltas_are_concatenated() -> None:
     assembler = ChatCompletionAssembler()
     for delta in ({"reasoning_content": "Think"}, {"reasoning_content": "ing."},
@@ -346,10 +332,3 @@ def test_unknown_string_deltas_are_concatenated() -> None:
     message = assembler.result()["choices"][0]["message"]
     assert message["reasoning_content"] == "Thinking."
     assert message["content"] == "Done"
-
-
-
-def test_bytes_that_are_not_utf8_are_a_stream_error() -> None:
-    with pytest.raises(StreamError, match="not UTF-8"):
-        list(read_events([b'data: {"a":1}\n', b"data: \xff\xfe\n"], idle_timeout_s=60,
-                         monotonic=lambda: 0.0))

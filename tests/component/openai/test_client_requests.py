@@ -9,10 +9,10 @@ import pytest
 import responses
 
 from lib.openai import client as client_module
-from lib.openai.chat import create_chat_completion
 from lib.openai.client import POOL_MAXSIZE, OpenAIClient, clear_clients, get_client
 from lib.openai.errors import BadRequestError, OpenAIError
 from lib.openai.models import list_models
+from lib.openai.paths import CHAT_COMPLETIONS_PATH
 from lib.openai.retry import RetryPolicy
 from lib.openai.wire import build_headers, encode_body
 from lib.version import USER_AGENT
@@ -68,7 +68,7 @@ def test_chat_completion_sends_headers_url_and_body() -> None:
     responses.post(f"{BASE_URL}/chat/completions", json=COMPLETION)
     client = make_client(organization="org-1", project="proj_1")
 
-    result = create_chat_completion(client, BODY)
+    result = client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
 
     assert result == COMPLETION
     request = responses.calls[0].request
@@ -85,7 +85,7 @@ def test_chat_completion_sends_headers_url_and_body() -> None:
 @responses.activate
 def test_optional_headers_are_left_out() -> None:
     responses.post(f"{BASE_URL}/chat/completions", json=COMPLETION)
-    create_chat_completion(make_client(), BODY)
+    make_client().request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     headers = responses.calls[0].request.headers
     assert "OpenAI-Organization" not in headers
     assert "OpenAI-Project" not in headers
@@ -94,7 +94,7 @@ def test_optional_headers_are_left_out() -> None:
 @responses.activate
 def test_body_is_sent_as_compact_utf8_json() -> None:
     responses.post(f"{BASE_URL}/chat/completions", json=COMPLETION)
-    create_chat_completion(make_client(), BODY)
+    make_client().request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     raw = responses.calls[0].request.body
     assert isinstance(raw, bytes)
     assert "Héllo".encode() in raw
@@ -120,7 +120,7 @@ def test_a_success_that_is_not_json_names_the_base_url() -> None:
     responses.post(f"{BASE_URL}/chat/completions", body="<html>login</html>",
                    content_type="text/html")
     with pytest.raises(OpenAIError, match="check the base URL"):
-        create_chat_completion(make_client(), BODY)
+        make_client().request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
 
 
 def test_every_call_carries_key_accept_and_user_agent_headers() -> None:
@@ -170,6 +170,6 @@ def test_a_caller_logger_gets_the_retry_lines(caplog: pytest.LogCaptureFixture) 
     responses.post(f"{BASE_URL}/chat/completions", json=COMPLETION)
     logger = logging.getLogger("test.component")
     with caplog.at_level(logging.WARNING, logger="test.component"):
-        create_chat_completion(make_client(), BODY, logger=logger)
+        make_client().request_json("POST", CHAT_COMPLETIONS_PATH, BODY, logger=logger)
     assert "retry 1 of 2" in caplog.text
     assert "overloaded" in caplog.text

@@ -11,7 +11,6 @@ import responses
 
 from lib.errors import UserError
 from lib.openai import errors as openai_errors
-from lib.openai.chat import create_chat_completion
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import (
     APIConnectionError,
@@ -23,7 +22,9 @@ from lib.openai.errors import (
     ServerValidationError,
     UnprocessableEntityError,
 )
+from lib.openai.paths import CHAT_COMPLETIONS_PATH
 from lib.openai.retry import RetryPolicy
+from tests.support.async_calls import complete, registry_client
 
 API_KEY = "sk-test-wording-0123456789SECRET"
 BASE_URL = "http://127.0.0.1:8080/v1"
@@ -46,7 +47,7 @@ def fail_three_times(**reply: object) -> OpenAIError:
     for _ in range(3):
         responses.post(URL, **reply)
     with pytest.raises(OpenAIError) as caught:
-        create_chat_completion(client(), BODY)
+        client().request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert len(responses.calls) == 3
     return caught.value
 
@@ -108,7 +109,8 @@ def test_the_total_deadline_stops_a_call_and_says_which_timeout() -> None:
 
     responses.post(URL, body="data: {}\n\n" * 10, content_type="text/event-stream")
     with pytest.raises(APITimeoutError) as caught:
-        create_chat_completion(client(monotonic=monotonic), {**BODY, "stream": True})
+        complete(registry_client(API_KEY, BASE_URL, monotonic=monotonic),
+                 {**BODY, "stream": True})
     assert "took longer than its total deadline of 900 s" in str(caught.value)
     assert "10 x the step's Request timeout, at least 15 minutes" in str(caught.value)
 
@@ -133,7 +135,7 @@ def test_a_422_keeps_its_per_field_details() -> None:
          "type": "less_than_equal"},
     ]})
     with pytest.raises(UnprocessableEntityError) as caught:
-        create_chat_completion(client(), BODY)
+        client().request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert caught.value.message == (
         "messages[0].role: Input should be 'user'; "
         "temperature: Input should be less than or equal to 2")
@@ -147,7 +149,7 @@ def test_a_400_from_a_validating_proxy_keeps_its_details() -> None:
         "details": [{"path": "/messages/0/role", "message": "must be equal to one of the "
                      "allowed values"}] * 7}})
     with pytest.raises(OpenAIError) as caught:
-        create_chat_completion(client(), BODY)
+        client().request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     text = str(caught.value)
     assert text.startswith("Request validation failed: messages.0.role: must be equal to one "
                            "of the allowed values; ")
@@ -159,7 +161,8 @@ def test_a_400_from_a_validating_proxy_keeps_its_details() -> None:
 ])
 def test_a_key_http_cannot_carry_fails_at_once_without_echo(api_key: str) -> None:
     with responses.RequestsMock() as mock, pytest.raises(RequestNotSentError) as caught:
-        create_chat_completion(OpenAIClient(api_key, base_url=BASE_URL), BODY)
+        OpenAIClient(api_key, base_url=BASE_URL).request_json("POST", CHAT_COMPLETIONS_PATH,
+                                                              BODY)
     assert len(mock.calls) == 0
     assert isinstance(caught.value, UserError)
     assert str(caught.value).startswith("API Key contains a character that cannot be sent")
@@ -184,8 +187,8 @@ def test_the_api_session_keeps_no_cookies() -> None:
     for _ in range(2):
         responses.post(URL, json=answer, headers={"Set-Cookie": "session=tracking; Path=/"})
     api = client()
-    create_chat_completion(api, BODY)
-    create_chat_completion(api, BODY)
+    api.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
+    api.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert "Cookie" not in responses.calls[1].request.headers
     assert len(api._session.cookies) == 0
 

@@ -11,7 +11,6 @@ import requests
 import responses
 
 from lib.errors import UserError
-from lib.openai.chat import create_chat_completion
 from lib.openai.client import OpenAIClient
 from lib.openai.errors import (
     APIConnectionError,
@@ -24,6 +23,7 @@ from lib.openai.errors import (
     RateLimitError,
     RetryLaterError,
 )
+from lib.openai.paths import CHAT_COMPLETIONS_PATH
 from lib.openai.retry import MAX_RETRIES, RetryPolicy
 from tests.support.openapi_contract import validate
 
@@ -77,7 +77,7 @@ def test_three_500s_then_the_error(client: OpenAIClient, sleeps: Sleeps) -> None
     for _ in range(3):
         responses.post(URL, status=500, json=SERVER_ERROR, headers={"x-request-id": "req_5"})
     with pytest.raises(InternalServerError) as caught:
-        create_chat_completion(client, BODY)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert len(responses.calls) == MAX_RETRIES + 1 == 3
     assert sleeps == [0.5, 1.0]
     assert caught.value.request_id == "req_5"
@@ -89,7 +89,7 @@ def test_two_500s_then_success(client: OpenAIClient, sleeps: Sleeps) -> None:
     responses.post(URL, status=500, json=SERVER_ERROR)
     responses.post(URL, status=502, body="<html>Bad gateway</html>")
     responses.post(URL, json=COMPLETION)
-    assert create_chat_completion(client, BODY) == COMPLETION
+    assert client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY) == COMPLETION
     assert len(responses.calls) == 3
     assert sleeps == [0.5, 1.0]
     for call in responses.calls:  # every retry sends the same, valid body
@@ -106,7 +106,7 @@ def test_user_errors_are_not_retried(client: OpenAIClient, sleeps: Sleeps, statu
                                      body: dict, expected: type) -> None:
     responses.post(URL, status=status, json=body)
     with pytest.raises(expected) as caught:
-        create_chat_completion(client, BODY)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert len(responses.calls) == 1
     assert sleeps == []
     assert isinstance(caught.value, UserError)
@@ -116,7 +116,7 @@ def test_user_errors_are_not_retried(client: OpenAIClient, sleeps: Sleeps, statu
 def test_a_rate_limit_is_retried(client: OpenAIClient, sleeps: Sleeps) -> None:
     responses.post(URL, status=429, json=RATE_LIMIT)
     responses.post(URL, json=COMPLETION)
-    assert create_chat_completion(client, BODY) == COMPLETION
+    assert client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY) == COMPLETION
     assert sleeps == [0.5]
 
 
@@ -125,7 +125,7 @@ def test_rate_limit_after_all_retries_is_a_rate_limit_error(client: OpenAIClient
     for _ in range(3):
         responses.post(URL, status=429, json=RATE_LIMIT, headers={"retry-after": "2"})
     with pytest.raises(RateLimitError) as caught:
-        create_chat_completion(client, BODY)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert not isinstance(caught.value, InsufficientQuotaError)
 
 
@@ -133,7 +133,7 @@ def test_rate_limit_after_all_retries_is_a_rate_limit_error(client: OpenAIClient
 def test_x_should_retry_false_stops_a_500(client: OpenAIClient, sleeps: Sleeps) -> None:
     responses.post(URL, status=500, json=SERVER_ERROR, headers={"x-should-retry": "false"})
     with pytest.raises(InternalServerError):
-        create_chat_completion(client, BODY)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert len(responses.calls) == 1
 
 
@@ -142,7 +142,7 @@ def test_x_should_retry_true_retries_a_400(client: OpenAIClient, sleeps: Sleeps)
     responses.post(URL, status=400, json=api_error("Try again.", "invalid_request_error"),
                    headers={"x-should-retry": "true"})
     responses.post(URL, json=COMPLETION)
-    assert create_chat_completion(client, BODY) == COMPLETION
+    assert client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY) == COMPLETION
     assert len(responses.calls) == 2
 
 
@@ -151,7 +151,7 @@ def test_retry_after_ms_is_honoured(client: OpenAIClient, sleeps: Sleeps) -> Non
     responses.post(URL, status=429, json=RATE_LIMIT,
                    headers={"retry-after-ms": "1250", "retry-after": "2"})
     responses.post(URL, json=COMPLETION)
-    create_chat_completion(client, BODY)
+    client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert sleeps == [1.25]
 
 
@@ -159,7 +159,7 @@ def test_retry_after_ms_is_honoured(client: OpenAIClient, sleeps: Sleeps) -> Non
 def test_retry_after_seconds_is_honoured(client: OpenAIClient, sleeps: Sleeps) -> None:
     responses.post(URL, status=503, json=SERVER_ERROR, headers={"retry-after": "7"})
     responses.post(URL, json=COMPLETION)
-    create_chat_completion(client, BODY)
+    client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert sleeps == [7.0]
 
 
@@ -168,7 +168,7 @@ def test_retry_after_http_date_is_honoured(client: OpenAIClient, sleeps: Sleeps)
     when = email.utils.formatdate(NOW + 12, usegmt=True)
     responses.post(URL, status=429, json=RATE_LIMIT, headers={"retry-after": when})
     responses.post(URL, json=COMPLETION)
-    create_chat_completion(client, BODY)
+    client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert sleeps == [12.0]
 
 
@@ -177,7 +177,7 @@ def test_a_long_retry_after_asks_for_a_rebound(client: OpenAIClient, sleeps: Sle
     responses.post(URL, status=429, json=RATE_LIMIT,
                    headers={"retry-after": "300", "x-request-id": "req_r"})
     with pytest.raises(RetryLaterError) as caught:
-        create_chat_completion(client, BODY)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert caught.value.retry_after_s == 300.0
     assert isinstance(caught.value.cause, RateLimitError)
     assert caught.value.request_id == "req_r"
@@ -189,14 +189,14 @@ def test_a_long_retry_after_asks_for_a_rebound(client: OpenAIClient, sleeps: Sle
 def test_a_long_retry_after_on_a_quota_error_is_not_a_rebound(client: OpenAIClient) -> None:
     responses.post(URL, status=429, json=QUOTA, headers={"retry-after": "3600"})
     with pytest.raises(InsufficientQuotaError):
-        create_chat_completion(client, BODY)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
 
 
 @responses.activate
 def test_connection_errors_are_retried(client: OpenAIClient, sleeps: Sleeps) -> None:
     responses.post(URL, body=requests.ConnectionError("Connection refused"))
     responses.post(URL, json=COMPLETION)
-    assert create_chat_completion(client, BODY) == COMPLETION
+    assert client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY) == COMPLETION
     assert sleeps == [0.5]
 
 
@@ -204,7 +204,7 @@ def test_connection_errors_are_retried(client: OpenAIClient, sleeps: Sleeps) -> 
 def test_connection_error_after_all_retries(client: OpenAIClient, sleeps: Sleeps) -> None:
     responses.post(URL, body=requests.ConnectionError("Connection refused"))
     with pytest.raises(APIConnectionError, match="could not connect") as caught:
-        create_chat_completion(client, BODY)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
     assert len(responses.calls) == 3
     assert not isinstance(caught.value, APITimeoutError)
     assert caught.value.__cause__ is None
@@ -215,7 +215,7 @@ def test_connection_error_after_all_retries(client: OpenAIClient, sleeps: Sleeps
 def test_timeouts_are_retried_then_raised(client: OpenAIClient, sleeps: Sleeps) -> None:
     responses.post(URL, body=requests.ReadTimeout("Read timed out. (read timeout=60)"))
     with pytest.raises(APITimeoutError, match="no answer within 60 s") as caught:
-        create_chat_completion(client, BODY, timeout_s=60)
+        client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY, timeout_s=60)
     assert len(responses.calls) == 3
     assert sleeps == [0.5, 1.0]
     assert not isinstance(caught.value, UserError)
@@ -225,7 +225,7 @@ def test_timeouts_are_retried_then_raised(client: OpenAIClient, sleeps: Sleeps) 
 def test_connect_and_read_timeouts_are_separate(sleeps: Sleeps) -> None:
     client = OpenAIClient(API_KEY, base_url=BASE_URL, connect_timeout_s=3.0)
     responses.post(URL, json=COMPLETION)
-    create_chat_completion(client, BODY, timeout_s=42)
+    client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY, timeout_s=42)
     assert responses.calls[0].request.req_kwargs["timeout"] == (3.0, 42)
 
 
@@ -246,7 +246,7 @@ def test_the_key_never_appears_in_errors_or_logs(
             else:
                 responses.post(URL, body=body)
             with pytest.raises(OpenAIError) as caught:
-                create_chat_completion(client, BODY)
+                client.request_json("POST", CHAT_COMPLETIONS_PATH, BODY)
             failures.append(caught.value)
     assert [type(error) for error in failures] == [APIConnectionError, AuthenticationError]
     for error in failures:
