@@ -2,12 +2,17 @@
 connections on the running event loop, no cookies, proxy and CA settings read from the
 environment once, as the sync client reads them (``lib.openai.wire.environment_settings``).
 
+The read timeout: aiohttp's ``sock_read`` bounds the wait for the answer's headers only;
+the waits for its body are bounded by one `IdleWatchdog` per answer (aiohttp re-arms a
+timer at every piece of data it receives, a cost per streamed chunk).
+
 aiohttp's failures become `TransportError`s; nothing of an aiohttp exception is kept (its
 request information carries the headers, the Authorization header among them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +21,7 @@ import aiohttp
 import certifi
 from requests.utils import select_proxy
 
+from lib.openai.idle_watchdog import IdleWatchdog
 from lib.openai.transport import RawAnswer, TransportError
 from lib.openai.wire import Failure, environment_settings
 
@@ -71,7 +77,12 @@ class AiohttpTransport:
             raise TransportError(Failure.INVALID, type(exc).__name__) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TransportError(Failure.CONNECTION, reason(exc)) from None
-        return _Answer(response)
+        connection = response.connection
+        if connection is not None and connection.protocol is not None:
+            # the headers are in: from here the watchdog bounds the waits (aiohttp drops
+            # its timer at the next piece of data)
+            connection.protocol.read_timeout = None
+        return _Answer(response, read_timeout_s)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None  # a later send makes a new one
@@ -80,12 +91,21 @@ class AiohttpTransport:
 
 
 class _Answer:
-    """An aiohttp answer as a `RawAnswer`."""
+    """An aiohttp answer as a `RawAnswer`; a read that waits `idle_s` for data ends in a
+    timeout."""
 
-    __slots__ = ("_response",)
+    __slots__ = ("_content", "_response", "_time", "_watchdog")
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, idle_s: float) -> None:
         self._response = response
+        self._content = response.content
+        loop = asyncio.get_running_loop()
+        self._time = loop.time
+        self._watchdog = IdleWatchdog(loop, idle_s, self._on_idle)
+
+    def _on_idle(self) -> None:
+        self._content.set_exception(
+            aiohttp.SocketTimeoutError("Timeout on reading data from socket"))
 
     @property
     def status(self) -> int:
@@ -96,14 +116,22 @@ class _Answer:
         return self._response.headers
 
     async def read(self) -> bytes:
+        watchdog = self._watchdog
+        watchdog.since = self._time()
         try:
-            return await self._response.content.readany()
+            data = await self._content.readany()
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise TransportError(Failure.TIMEOUT, "timeout") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TransportError(Failure.CONNECTION, reason(exc)) from None
+        finally:
+            watchdog.since = None
+        if not data:
+            watchdog.stop()
+        return data
 
     def close(self) -> None:
+        self._watchdog.stop()
         self._response.close()
 
 
