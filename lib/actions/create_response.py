@@ -28,7 +28,7 @@ from lib.responses.run import ResponseRun, SnapshotWrites
 __all__ = ["getResponseModels", "init", "process"]  # getResponseModels: the Model field's select
 
 INPUT_SCHEMA_FILE = "createResponse.in.json"
-init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
+init = steps.init_hook(INPUT_SCHEMA_FILE, on_the_loop=True)  # called by the sailor at start-up
 
 
 async def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any],

@@ -23,7 +23,7 @@ from lib.openai.errors import CallInterruptedError
 __all__ = ["getModels", "init", "process"]  # getModels: the select model of the Model field
 
 INPUT_SCHEMA_FILE = "sendRequest.in.json"
-init = steps.init_hook(INPUT_SCHEMA_FILE)  # called by the sailor at start-up
+init = steps.init_hook(INPUT_SCHEMA_FILE, on_the_loop=True)  # called by the sailor at start-up
 
 
 async def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any],

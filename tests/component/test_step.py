@@ -3,6 +3,8 @@ names, whatever the surface raised."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -171,3 +173,22 @@ def test_the_init_hook_compiles_before_any_message(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(validation, "_validators", {})
     steps.init_hook(SCHEMA)({})
     assert set(validation._validators) == {SCHEMA}
+
+
+INIT_IMPORTS = """
+import sys
+from lib.actions import {action}
+assert "aiohttp" not in sys.modules
+{action}.init({{}})
+print("aiohttp" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("action", "imported"), [
+    ("send_request", True), ("create_response", True), ("create_embeddings", False)])
+def test_the_init_hook_of_an_action_on_the_loop_imports_its_transport(
+        action: str, imported: bool) -> None:
+    done = subprocess.run([sys.executable, "-c", INIT_IMPORTS.format(action=action)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(imported)
