@@ -13,6 +13,7 @@ request information carries the headers, the Authorization header among them).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
@@ -101,11 +102,10 @@ class _Answer:
         self._content = response.content
         loop = asyncio.get_running_loop()
         self._time = loop.time
-        self._watchdog = IdleWatchdog(loop, idle_s, self._on_idle)
-
-    def _on_idle(self) -> None:
-        self._content.set_exception(
-            aiohttp.SocketTimeoutError("Timeout on reading data from socket"))
+        # the watchdog holds the body's reader, not this answer: no reference cycle, so
+        # an answer and its buffers are freed when dropped, not at the collector's pass
+        self._watchdog = IdleWatchdog(loop, idle_s, functools.partial(_time_out,
+                                                                      self._content))
 
     @property
     def status(self) -> int:
@@ -133,6 +133,11 @@ class _Answer:
     def close(self) -> None:
         self._watchdog.stop()
         self._response.close()
+
+
+def _time_out(content: aiohttp.StreamReader) -> None:
+    """The read waiting on `content` ends in a timeout."""
+    content.set_exception(aiohttp.SocketTimeoutError("Timeout on reading data from socket"))
 
 
 def reason(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ by it, with a handful of timers armed for a stream of many chunks."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lib.openai.aiohttp_transport import AiohttpTransport
 from lib.openai.async_client import AsyncOpenAIClient
 from lib.openai.errors import APITimeoutError
 from lib.openai.idle_watchdog import IdleWatchdog
@@ -179,3 +181,32 @@ def test_a_server_silent_after_some_chunks_is_timed_out_by_the_watchdog() -> Non
             APITimeoutError, match=r"No data for more than 0\.2 s"):
         run(make_client(server.url), chat({"model": "m", "stream": True, **HELLO},
                                           timeout_s=0.2))
+
+
+def test_an_answer_read_and_closed_is_freed_without_the_collector() -> None:
+    """The watchdog holds the body's reader, not the answer: no reference cycle keeps an
+    answer (and its buffers) until the collector's next pass."""
+    def one_answer(handler: BaseHTTPRequestHandler) -> None:
+        stream_headers(handler)
+        server.send(handler, sse(CHUNKS[0]))
+
+    async def read_and_drop(url: str) -> int:
+        transport = AiohttpTransport(url)
+        try:
+            answer = await transport.send("GET", url + "/x", data=None, headers={},
+                                          connect_timeout_s=5, read_timeout_s=5)
+            while await answer.read():
+                pass
+            answer.close()
+            gc.collect()
+            gc.disable()
+            try:
+                del answer
+                return gc.collect()  # what only the collector would have freed
+            finally:
+                gc.enable()
+        finally:
+            await transport.aclose()
+
+    with HostileServer(one_answer) as server:
+        assert asyncio.run(read_and_drop(server.url)) == 0
