@@ -5,7 +5,7 @@ What users run: Send Request and Create Response call the API through our async 
 the other actions through the sync client (``lib.openai.client.OpenAIClient`` on
 ``requests``). So two pairs are measured, each with its floors:
 
-- async: our ``AsyncOpenAIClient`` (``create_chat_completion_async``) against the SDK's
+- async: our ``AsyncOpenAIClient`` (``create_chat_completion``) against the SDK's
   ``AsyncOpenAI``, on one event loop (the sailor's: uvloop when installed), with a plain
   ``aiohttp.ClientSession`` as the floor of an aiohttp client;
 - sync: our ``OpenAIClient.request_json`` against the SDK's ``OpenAI``, with a plain
@@ -166,7 +166,7 @@ def async_clients(base_url: str) -> tuple[dict[str, Callable[[], Awaitable[str]]
     import openai
 
     from lib.openai.async_client import AsyncOpenAIClient
-    from lib.openai.chat import create_chat_completion_async
+    from lib.openai.chat import create_chat_completion
 
     ours = AsyncOpenAIClient(API_KEY, base_url=base_url)
     sdk = openai.AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=2)
@@ -174,7 +174,7 @@ def async_clients(base_url: str) -> tuple[dict[str, Callable[[], Awaitable[str]]
     url = f"{base_url}/chat/completions"
 
     async def call_ours() -> str:
-        answer = await create_chat_completion_async(ours, REQUEST)
+        answer = await create_chat_completion(ours, REQUEST)
         return str(answer["choices"][0]["message"]["content"])
 
     async def call_sdk() -> str:

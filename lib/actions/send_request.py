@@ -17,7 +17,7 @@ from lib.chat.attachments import has_attachments, inline_attachments
 from lib.chat.output import build_output
 from lib.chat.request import build_request_body, misdirected
 from lib.model_list import getModels
-from lib.openai.chat import create_chat_completion_async
+from lib.openai.chat import create_chat_completion
 from lib.openai.errors import CallInterruptedError
 
 __all__ = ["getModels", "init", "process"]  # getModels: the select model of the Model field
@@ -48,7 +48,7 @@ async def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any],
     )
 
     async def send(request_body: dict[str, Any]) -> dict[str, Any]:
-        return await create_chat_completion_async(client, request_body,
+        return await create_chat_completion(client, request_body,
                                                   timeout_s=config.timeout_s,
                                                   logger=self.logger, stop=step.stop)
 

@@ -1,6 +1,6 @@
 """The Chat Completions call, and the assembly of its streamed chunks into one completion.
 
-`create_chat_completion_async` POSTs /chat/completions through the async client (Send
+`create_chat_completion` POSTs /chat/completions through the async client (Send
 Request runs on the sailor's event loop); with `stream: true` the `chat.completion.chunk`
 events are read by `ChatStreamReader` as they arrive, and `ChatCompletionAssembler` folds
 them into the `chat.completion` shape a non-streamed call returns (pure functions over
@@ -33,7 +33,7 @@ _ROLE, _CONTENT, _REFUSAL, _TOOL_CALLS, _FUNCTION_CALL = (
 _TOP_LEVEL_KEYS = ("id", "created", "model", "system_fingerprint", "service_tier")
 
 
-async def create_chat_completion_async(
+async def create_chat_completion(
     client: AsyncOpenAIClient,
     body: Mapping[str, Any],
     *,

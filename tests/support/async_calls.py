@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lib.openai.async_client import AsyncOpenAIClient
-from lib.openai.chat import create_chat_completion_async
+from lib.openai.chat import create_chat_completion
 from tests.support.requests_transport import RequestsTransport
 
 Call = Callable[[AsyncOpenAIClient], Awaitable[Any]]
@@ -28,7 +28,7 @@ def run(client: AsyncOpenAIClient, call: Call) -> Any:
 
 def chat(body: dict[str, Any], **kwargs: Any) -> Call:
     """A chat completion of `body` (`kwargs`: timeout_s, logger, stop)."""
-    return lambda client: create_chat_completion_async(client, body, **kwargs)
+    return lambda client: create_chat_completion(client, body, **kwargs)
 
 
 def complete(client: AsyncOpenAIClient, body: dict[str, Any], **kwargs: Any) -> Any:

@@ -20,7 +20,7 @@ import pytest
 from lib.errors import UserError
 from lib.openai.aiohttp_transport import AiohttpTransport, ssl_context
 from lib.openai.async_client import AsyncOpenAIClient, close_async_clients, get_async_client
-from lib.openai.chat import create_chat_completion_async
+from lib.openai.chat import create_chat_completion
 from lib.openai.errors import (
     AnswerTooLargeError,
     APIConnectionError,
@@ -411,7 +411,7 @@ def test_cookies_set_by_the_server_are_not_kept_nor_sent() -> None:
 
     async def three(client: AsyncOpenAIClient) -> None:
         for _ in range(3):
-            await create_chat_completion_async(client, {"model": "m", **HELLO})
+            await create_chat_completion(client, {"model": "m", **HELLO})
 
     with HostileServer(cookie_monster) as server:
         run(make_client(server.url), three)
@@ -507,7 +507,7 @@ def test_a_retry_wait_on_the_loop_ends_when_the_step_stops() -> None:
 
 async def three_streams(client: AsyncOpenAIClient) -> list[str]:
     body = {"model": "m", "stream": True, **HELLO}
-    return [(await create_chat_completion_async(client, body, timeout_s=5))
+    return [(await create_chat_completion(client, body, timeout_s=5))
             ["choices"][0]["message"]["content"] for _ in range(3)]
 
 

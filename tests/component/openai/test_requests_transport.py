@@ -13,7 +13,7 @@ import requests
 import responses
 
 from lib.openai.async_client import close_async_clients, get_async_client
-from lib.openai.chat import create_chat_completion_async
+from lib.openai.chat import create_chat_completion
 from lib.openai.errors import APIConnectionError, NotResentError
 from tests.support.action_support import API_KEY, BASE_URL, COMPLETIONS_URL, completion
 
@@ -25,7 +25,7 @@ def call(body: dict[str, Any], **kwargs: Any) -> Any:
     async def main() -> Any:
         try:
             client = get_async_client(api_key=API_KEY, base_url=BASE_URL)
-            return await create_chat_completion_async(client, body, **kwargs)
+            return await create_chat_completion(client, body, **kwargs)
         finally:
             await close_async_clients()
 
