@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
+import functools
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from .errors import describe
 from .invoke import call_component
 from .jsvalues import is_empty
 from .log import configure_logging, get_logger, install_stdlib_bridge
 from .settings import SettingsError, TaskSettings, load_task_settings
+
+if TYPE_CHECKING:
+    from .component_loader import ComponentLoader
 
 EXIT_OK = 0
 EXIT_STARTUP_FAILED = 1
@@ -121,21 +127,27 @@ class TaskSailor:
             loop.add_signal_handler(signum, self._on_signal, signum)
 
         settings, log = self._settings, self._log
+        # The API client (and with it ``requests``) is imported here, not while the
+        # component's imports run in their thread: one importer of a package at a time.
+        api = platform_api_for(settings)
+        loading = start_loading(settings)
         cipher = MessageCipher(settings.broker.message_crypto_password,
                                settings.broker.message_crypto_iv)
         amqp = AmqpClient(settings, log)
         try:
             await amqp.connect()
         except AmqpError as exc:
+            drop(loading)
             log.fatal(str(exc))
             await _close_quietly(amqp)
             return EXIT_STARTUP_FAILED
         publisher = Publisher(settings, cipher, amqp)
         try:
-            executor = await self._start(amqp, cipher, publisher)
+            executor = await self._start(amqp, cipher, publisher, api=api, loading=loading)
         except BaseException as exc:  # noqa: BLE001 - every start-up failure is reported,
             # whatever a hook raised (GeneratorExit, CancelledError...); nothing else
             # cancels this task (the signals are handled by the loop)
+            drop(loading)
             await self._report_startup_failure(exc, publisher)
             await _close_quietly(amqp)
             return EXIT_STARTUP_FAILED
@@ -168,22 +180,25 @@ class TaskSailor:
                             error=describe(publish_exc))
         self._log.fatal("Start-up failed", error=describe(exc))
 
-    async def _start(self, amqp: Any, cipher: Any, publisher: Any) -> Any:
-        """docs/protocol.md#start-up, steps 3-6: step data, component, hooks, consume."""
+    async def _start(self, amqp: Any, cipher: Any, publisher: Any, *, api: Any,
+                     loading: asyncio.Future[ModuleType]) -> Any:
+        """docs/protocol.md#start-up, steps 3-6: step data, component, hooks, consume.
+
+        The component's module has been loading since the start (``start_loading``); its
+        outcome counts here, after the step data and ``component.json``, as if it were
+        loaded here."""
         from .attachments import Attachments
-        from .component_loader import ComponentLoader, component_root
         from .emitter import StepState
         from .executor import MessageExecutor
         from .lightweight import BodyStore
         from .object_storage import ObjectStorage
 
         settings, log = self._settings, self._log
-        api = platform_api_for(settings)
         step = await asyncio.to_thread(api.get_step_data, settings.flow_id, settings.step_id)
-        loader = ComponentLoader(component_root(Path.cwd(), settings.component_path))
+        loader = component_loader_for(settings)
         loader.component_json  # noqa: B018 - read once at start-up; raises when unusable
         config = step.get("config") or {}
-        module = await asyncio.to_thread(loader.load_module, settings.function)
+        module = await loading
         definition = loader.definition(settings.function)
 
         if settings.startup_required:
@@ -247,6 +262,38 @@ class TaskSailor:
             await asyncio.to_thread(api.post_startup_data, settings.flow_id, state)
 
 
+def component_loader_for(settings: TaskSettings) -> ComponentLoader:
+    from .component_loader import ComponentLoader, component_root
+
+    return ComponentLoader(component_root(Path.cwd(), settings.component_path))
+
+
+def start_loading(settings: TaskSettings) -> asyncio.Future[ModuleType]:
+    """The component's module, loaded in a worker thread from now on.
+
+    Its imports are CPU work (~0.1 s for an action on the OpenAI client); the AMQP connect
+    and the step data before it are mostly waits on the network, so the load fills those
+    waits instead of following them. The start-up awaits the future where it used to
+    load the module, so what the load raises is reported as before, or ``drop``-ped.
+    The thread has a loader of its own: nothing is shared with the start-up's checks.
+    """
+
+    def load() -> ModuleType:
+        return component_loader_for(settings).load_module(settings.function)
+
+    loop = asyncio.get_running_loop()
+    return loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, load))
+
+
+def drop(loading: asyncio.Future[Any]) -> None:
+    """The start-up failed before it needed the component's module: whatever loading it
+    gives is not reported, nor logged as an exception that nobody retrieved."""
+    if not loading.done():
+        loading.cancel()  # the import itself runs on; the exit waits for its thread
+    elif not loading.cancelled():
+        loading.exception()
+
+
 async def _close_quietly(amqp: Any) -> None:
     with contextlib.suppress(Exception):  # already failing; the exit code says it
         await amqp.close()
@@ -255,15 +302,13 @@ async def _close_quietly(amqp: Any) -> None:
 def run_shutdown_hook(settings: TaskSettings, log: Any) -> int:
     """docs/protocol.md#shutdown-hook-mode: no AMQP; step data, ``shutdown(cfg, startup_data)``,
     delete startup data."""
-    from .component_loader import ComponentLoader, component_root
-
     # The hook is expected to finish; the platform kills the pod after a grace period.
     for signum in SHUTDOWN_SIGNALS:
         signal.signal(signum, lambda s, _f: log.info("Received %s", signal.Signals(s).name))
     try:
         api = platform_api_for(settings)
         step = api.get_step_data(settings.flow_id, settings.step_id)
-        loader = ComponentLoader(component_root(Path.cwd(), settings.component_path))
+        loader = component_loader_for(settings)
         loader.component_json  # noqa: B018
         module = loader.load_module(settings.function)
         startup_data = api.get_startup_data(settings.flow_id)
