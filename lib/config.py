@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 
 from lib.errors import ConfigError, InvalidBaseURLError
 from lib.openai.async_client import AsyncOpenAIClient, get_async_client
-from lib.openai.client import DEFAULT_BASE_URL, OpenAIClient, get_client
+from lib.openai.client import OpenAIClient, get_client
 from lib.openai.limits import (
     DEFAULT_REQUEST_TIMEOUT_S,
     MAX_REQUEST_TIMEOUT_S,
     MIN_REQUEST_TIMEOUT_S,
 )
 from lib.openai.paths import without_endpoint_path
+from lib.openai.wire import DEFAULT_BASE_URL
 from lib.redaction import url_for_humans
 
 # The credentials' Server type: which API dialect the base URL speaks (never guessed from

@@ -11,7 +11,7 @@ import pytest
 
 from lib.actions import create_response
 from lib.openai import async_client as async_client_module
-from lib.openai import client as client_module
+from lib.openai import wire as wire_module
 from lib.openai.client import clear_clients
 from lib.openai.retry import RetryPolicy
 from lib.responses.jobs import JobBook
@@ -84,8 +84,7 @@ def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> Any:
     from tests.support.requests_transport import RequestsTransport
 
     policy = functools.partial(RetryPolicy, sleep=lambda _s: None, random=lambda: 0.0)
-    monkeypatch.setattr(client_module, "RetryPolicy", policy)
-    monkeypatch.setattr(async_client_module, "RetryPolicy", policy)
+    monkeypatch.setattr(wire_module, "RetryPolicy", policy)  # both clients' settings
     monkeypatch.setattr(async_client_module, "new_transport", RequestsTransport)
     clear_clients()
     yield

@@ -35,19 +35,18 @@ from lib.openai.errors import (
     request_id_from,
 )
 from lib.openai.limits import (
-    CONNECT_TIMEOUT_S,
     DEFAULT_REQUEST_TIMEOUT_S,
     AnswerLimits,
     CallLimits,
 )
-from lib.openai.retry import RetryPolicy
 from lib.openai.sse import EventReader, ServerSentEvent
 from lib.openai.transport import RawAnswer, Transport, TransportError
 from lib.openai.wire import (
+    DEFAULT_BASE_URL,
     JSON_CONTENT_TYPE,
     ByteCap,
+    ClientSettings,
     Deadline,
-    build_headers,
     encode_body,
     json_answer,
     log_retry,
@@ -58,9 +57,8 @@ from lib.openai.wire import (
     status_error,
     with_base_url_hint,
 )
-from lib.redaction import OWN_SECRETS, Redactor, url_for_humans
+from lib.redaction import Redactor, url_for_humans
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_CACHED_CLIENTS = 16  # per event loop
 
 log = logging.getLogger(__name__)
@@ -74,41 +72,17 @@ def new_transport(base_url: str) -> Transport:
     return AiohttpTransport(base_url)
 
 
-class AsyncOpenAIClient:
-    """A thin transport to the OpenAI API (and compatible servers) on one event loop."""
+class AsyncOpenAIClient(ClientSettings):
+    """A thin transport to the OpenAI API (and compatible servers) on one event loop; its
+    settings are `ClientSettings`' (lib.openai.wire), `transport` the tests' seam."""
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        organization: str | None = None,
-        project: str | None = None,
-        retry_policy: RetryPolicy | None = None,
-        connect_timeout_s: float = CONNECT_TIMEOUT_S,
-        monotonic: Callable[[], float] = time.monotonic,
-        limits: CallLimits | None = None,
-        transport: Transport | None = None,
-    ) -> None:
-        if not api_key:
-            raise ValueError("An API key is required")
-        self.base_url = base_url  # checked and normalised by lib.config
-        self.organization = organization
-        self.project = project
-        self.retry_policy = retry_policy or RetryPolicy()
-        self.connect_timeout_s = connect_timeout_s
-        self.limits = limits or CallLimits()
-        self._monotonic = monotonic
-        OWN_SECRETS.register(api_key)  # every API error is redacted with it
-        self._redactor = Redactor([api_key])
-        self._headers = build_headers(api_key, organization, project)
+    def __init__(self, api_key: str, *, transport: Transport | None = None,
+                 **settings: Any) -> None:
+        super().__init__(api_key, **settings)
         self._json_headers = {**self._headers, "Content-Type": JSON_CONTENT_TYPE}
-        self._transport = transport or new_transport(base_url)
+        self._transport = transport or new_transport(self.base_url)
         self._calls = 0  # calls in flight; a stream counts until it is closed
         self._close_when_idle = False
-
-    def __repr__(self) -> str:
-        return f"AsyncOpenAIClient(base_url={url_for_humans(self.base_url)!r})"
 
     async def aclose(self) -> None:
         """Close the pooled connections (a later call opens new ones)."""

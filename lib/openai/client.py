@@ -20,7 +20,6 @@ import json
 import logging
 import re
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self
@@ -38,20 +37,18 @@ from lib.openai.errors import (
     request_id_from,
 )
 from lib.openai.limits import (
-    CONNECT_TIMEOUT_S,
     DEFAULT_REQUEST_TIMEOUT_S,
     READ_CHUNK_BYTES,
     AnswerLimits,
-    CallLimits,
 )
 from lib.openai.multipart import MultipartForm
-from lib.openai.retry import RetryPolicy
 from lib.openai.wire import (
+    DEFAULT_BASE_URL,
     JSON_CONTENT_TYPE,
     ByteCap,
+    ClientSettings,
     Deadline,
     Failure,
-    build_headers,
     encode_body,
     environment_settings,
     json_answer,
@@ -63,10 +60,9 @@ from lib.openai.wire import (
     status_error,
     with_base_url_hint,
 )
-from lib.redaction import OWN_SECRETS, Redactor, url_for_humans
+from lib.redaction import Redactor, url_for_humans
 from lib.version import USER_AGENT
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 POOL_CONNECTIONS = 4  # distinct hosts kept
 # Connections kept per host. The sailor runs up to its prefetch of messages at once, each
 # holding one connection for its call (a stream for its whole answer); calls beyond this
@@ -112,36 +108,13 @@ def _new_session(base_url: str, headers: Mapping[str, str] | None) -> requests.S
     return session
 
 
-class OpenAIClient:
-    """A thin, thread-safe transport to the OpenAI API (and compatible servers)."""
+class OpenAIClient(ClientSettings):
+    """A thin, thread-safe transport to the OpenAI API (and compatible servers); its
+    settings are `ClientSettings`' (lib.openai.wire)."""
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        organization: str | None = None,
-        project: str | None = None,
-        retry_policy: RetryPolicy | None = None,
-        connect_timeout_s: float = CONNECT_TIMEOUT_S,
-        monotonic: Callable[[], float] = time.monotonic,
-        limits: CallLimits | None = None,
-    ) -> None:
-        if not api_key:
-            raise ValueError("An API key is required")
-        self.base_url = base_url  # checked and normalised by lib.config
-        self.organization = organization
-        self.project = project
-        self.retry_policy = retry_policy or RetryPolicy()
-        self.connect_timeout_s = connect_timeout_s
-        self.limits = limits or CallLimits()
-        self._monotonic = monotonic
-        OWN_SECRETS.register(api_key)  # every API error is redacted with it
-        self._redactor = Redactor([api_key])
-        self._session = _new_session(self.base_url, build_headers(api_key, organization, project))
-
-    def __repr__(self) -> str:
-        return f"OpenAIClient(base_url={url_for_humans(self.base_url)!r})"
+    def __init__(self, api_key: str, **settings: Any) -> None:
+        super().__init__(api_key, **settings)
+        self._session = _new_session(self.base_url, self._headers)
 
     def close(self) -> None:
         """Close the pooled connections."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,10 +37,10 @@ from lib.openai.errors import (
     shown,
     with_hint,
 )
-from lib.openai.limits import AnswerLimits
+from lib.openai.limits import CONNECT_TIMEOUT_S, AnswerLimits, CallLimits
 from lib.openai.paths import ENDPOINT_PATHS, base_url_hint
 from lib.openai.retry import RetryPolicy, should_retry
-from lib.redaction import Redactor
+from lib.redaction import OWN_SECRETS, Redactor, url_for_humans
 from lib.version import USER_AGENT
 
 JSON_CONTENT_TYPE = "application/json"
@@ -49,6 +50,42 @@ HEADER_FIELDS = {"Authorization": "API Key", "OpenAI-Organization": "Organizatio
 
 
 # ---- the request ----------------------------------------------------------------------
+
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class ClientSettings:
+    """What both clients hold: where they call, how they retry, their bounds, the headers
+    every call carries and the redaction of the key (registered for every API error)."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        organization: str | None = None,
+        project: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        monotonic: Callable[[], float] = time.monotonic,
+        limits: CallLimits | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("An API key is required")
+        self.base_url = base_url  # checked and normalised by lib.config
+        self.organization = organization
+        self.project = project
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.connect_timeout_s = connect_timeout_s
+        self.limits = limits or CallLimits()
+        self._monotonic = monotonic
+        OWN_SECRETS.register(api_key)  # every API error is redacted with it
+        self._redactor = Redactor([api_key])
+        self._headers = build_headers(api_key, organization, project)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={url_for_humans(self.base_url)!r})"
 
 
 def build_headers(api_key: str, organization: str | None, project: str | None) -> dict[str, str]:
