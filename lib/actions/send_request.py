@@ -37,20 +37,18 @@ async def process(self: Any, msg: dict[str, Any], cfg: dict[str, Any],
     step = steps.start(self, msg, cfg, INPUT_SCHEMA_FILE, misdirected=misdirected)
     config = step.config
     client = config.async_client()
-    if has_attachments(step.body["messages"]):
+    messages = step.body["messages"]  # without attachments, sent as they are (a copy below)
+    if has_attachments(messages):
         messages, inlined = await asyncio.to_thread(
-            inline_attachments, step.body["messages"], step.downloads())
+            inline_attachments, messages, step.downloads())
         log_inlined(self.logger, inlined)
-    else:
-        messages, _ = inline_attachments(step.body["messages"], step.downloads())
     request = build_request_body(
         {**step.body, "messages": messages}, config.model, config.server_type
     )
 
     async def send(request_body: dict[str, Any]) -> dict[str, Any]:
-        return await create_chat_completion(client, request_body,
-                                                  timeout_s=config.timeout_s,
-                                                  logger=self.logger, stop=step.stop)
+        return await create_chat_completion(client, request_body, timeout_s=config.timeout_s,
+                                            logger=self.logger, stop=step.stop)
 
     async def work() -> dict[str, Any]:
         try:
