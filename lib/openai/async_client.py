@@ -44,6 +44,7 @@ from lib.openai.transport import RawAnswer, Transport, TransportError
 from lib.openai.wire import (
     DEFAULT_BASE_URL,
     JSON_CONTENT_TYPE,
+    MAX_CACHED_CLIENTS,
     ByteCap,
     ClientSettings,
     Deadline,
@@ -58,8 +59,6 @@ from lib.openai.wire import (
     with_base_url_hint,
 )
 from lib.redaction import Redactor, url_for_humans
-
-MAX_CACHED_CLIENTS = 16  # per event loop
 
 log = logging.getLogger(__name__)
 

@@ -45,6 +45,7 @@ from lib.openai.multipart import MultipartForm
 from lib.openai.wire import (
     DEFAULT_BASE_URL,
     JSON_CONTENT_TYPE,
+    MAX_CACHED_CLIENTS,
     ByteCap,
     ClientSettings,
     Deadline,
@@ -69,7 +70,6 @@ POOL_CONNECTIONS = 4  # distinct hosts kept
 # many open a new connection and close it after (streaming at prefetch 100 with 64 kept
 # reconnected a third of its calls). An idle pool slot costs nothing.
 POOL_MAXSIZE = 256
-MAX_CACHED_CLIENTS = 16
 
 log = logging.getLogger(__name__)
 

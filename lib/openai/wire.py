@@ -53,6 +53,8 @@ HEADER_FIELDS = {"Authorization": "API Key", "OpenAI-Organization": "Organizatio
 
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# Clients kept per cache: the sync client's (per process) and the async one's (per event loop).
+MAX_CACHED_CLIENTS = 16
 
 
 class ClientSettings:

@@ -95,7 +95,7 @@ class BackgroundWait:
     wait: Callable[[float], Awaitable[bool]] | None = None
 
     async def until_done(self, response: dict[str, Any], deadline_at: float,
-                   longest_wait_s: float) -> dict[str, Any]:
+                         longest_wait_s: float) -> dict[str, Any]:
         """The response once it is no longer queued or in progress.
 
         Raises `LongestWaitPassedError` at `deadline_at` (the caller cancels the job) and
@@ -117,8 +117,8 @@ class BackgroundWait:
             polls += 1
             try:
                 response = await retrieve_response(self.client, response_id,
-                                             timeout_s=self.timeout_s,
-                                             logger=self.logger, stop=self.stop)
+                                                   timeout_s=self.timeout_s,
+                                                   logger=self.logger, stop=self.stop)
             except OpenAIError as err:
                 if is_user_error(err):
                     raise

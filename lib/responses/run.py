@@ -149,10 +149,10 @@ class ResponseRun:
 
         try:
             # the first event names the job: its id is known before anything else happens
-            response = await create_response(self.client, {**request, "stream": True},
-                                       timeout_s=self.timeout_s, logger=self.logger,
-                                       on_created=remember, stop=self.stop if streamed else None,
-                                       follow=streamed, idempotent=False)
+            response = await create_response(
+                self.client, {**request, "stream": True}, timeout_s=self.timeout_s,
+                logger=self.logger, on_created=remember,
+                stop=self.stop if streamed else None, follow=streamed, idempotent=False)
         except NotResentError as exc:
             raise ResponseMayExistError(exc) from None
         except OpenAIError as exc:
